@@ -1,0 +1,234 @@
+"""Agents (bot machines), the scripts they run, and Jobs: one dispatched execution each."""
+
+import hashlib
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class AgentStatus(models.TextChoices):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    STOPPED = "stopped"
+    STARTING = "starting"
+    DISABLED = "disabled"
+
+
+class Controller(models.TextChoices):
+    LOCAL = "local"  # spawns `manage.py runagent` on this host (dev, demo, tests)
+    WEBHOOK = "webhook"  # HMAC-signed POST to a URL that boots a VM
+    MANUAL = "manual"  # someone starts it by hand; never auto-started
+
+
+class Runtime(models.TextChoices):
+    PYTHON = "python"
+    SHELL = "shell"
+
+
+class Trigger(models.TextChoices):
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    FORCED = "forced"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELED = "canceled"
+    LOST = "lost"
+
+
+# Jobs that hold a concurrency slot of their schedule.
+ACTIVE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING)
+FINISHED_JOB_STATUSES = (
+    JobStatus.SUCCEEDED,
+    JobStatus.FAILED,
+    JobStatus.TIMED_OUT,
+    JobStatus.CANCELED,
+    JobStatus.LOST,
+)
+
+
+class ErrorKind(models.TextChoices):
+    EXIT_CODE = "exit_code"  # permanent failure: non-zero exit other than 75
+    TRANSIENT = "transient"  # exit 75 (EX_TEMPFAIL)
+    CREDENTIAL_REJECTED = "credential_rejected"  # exit 77 (EX_NOPERM)
+    TIMED_OUT = "timed_out"
+    CANCELED = "canceled"
+    LOST = "lost"
+    AGENT_UNAVAILABLE = "agent_unavailable"
+    VAULT_KEY_MISSING = "vault_key_missing"
+    VAULT_UNREADABLE = "vault_unreadable"
+    SPAWN_FAILED = "spawn_failed"
+    INTERNAL_ERROR = "internal_error"
+
+
+def hash_token(token: str) -> str:
+    """Agent tokens are stored as SHA-256: high-entropy random strings need no slow KDF."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Agent(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "billing.Organization", on_delete=models.CASCADE, related_name="agents"
+    )
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100)
+    status = models.CharField(max_length=20, choices=AgentStatus.choices, default=AgentStatus.OFFLINE)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(64)]
+    )
+    auto_start = models.BooleanField(default=True)
+    controller = models.CharField(max_length=20, choices=Controller.choices, default=Controller.MANUAL)
+    # webhook: {"url": "...", "secret": "..."}; local: {} ; manual: {}
+    controller_config = models.JSONField(default=dict, blank=True)
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    start_requested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="agent_unique_org_slug"),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1, capacity__lte=64), name="agent_capacity_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue_name(self) -> str:
+        """Each agent consumes only its own queue, so a job can only run where it was sent."""
+        return f"agent.{self.id}"
+
+
+class Script(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "billing.Organization", on_delete=models.CASCADE, related_name="scripts"
+    )
+    name = models.CharField(max_length=200)
+    runtime = models.CharField(max_length=20, choices=Runtime.choices, default=Runtime.PYTHON)
+    source = models.TextField()
+    # Bumped on every edit of the source or runtime; jobs record the version they ran.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Job(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "billing.Organization", on_delete=models.CASCADE, related_name="jobs"
+    )
+    schedule = models.ForeignKey(
+        "schedules.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    script = models.ForeignKey(
+        Script, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    # What actually ran: a later edit of the script never changes a job.
+    script_version = models.PositiveIntegerField()
+    script_runtime = models.CharField(max_length=20, choices=Runtime.choices)
+    script_source = models.TextField()
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    scheduled_for = models.DateTimeField()
+    # The last line of exactly-once: "<schedule>:<scheduled_for>" for scheduled occurrences,
+    # unique across all jobs, so no occurrence can ever be dispatched twice.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    max_attempts = models.PositiveSmallIntegerField(default=1)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    # Snapshots at dispatch: variables and the *names* of vault keys, never values.
+    variables = models.JSONField(default=dict, blank=True)
+    vault_keys = models.JSONField(default=list, blank=True)
+    max_runtime_minutes = models.PositiveIntegerField(default=720)
+    retry_delay_seconds = models.PositiveIntegerField(default=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    error_kind = models.CharField(max_length=30, choices=ErrorKind.choices, blank=True)
+    error_message = models.TextField(blank=True)
+    log = models.TextField(blank=True)  # bounded, secrets redacted
+    celery_task_id = models.CharField(max_length=100, blank=True)
+    worker_hostname = models.CharField(max_length=200, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The tick's concurrency gate counts active jobs per schedule in one grouped query;
+            # the watchdog scans the same small set. Partial: finished jobs are the vast majority.
+            models.Index(
+                fields=["schedule", "status"],
+                name="job_active_by_schedule",
+                condition=Q(status__in=["pending", "queued", "running", "retrying"]),
+            ),
+            # Idempotency-window gate and "latest job of a schedule".
+            models.Index(fields=["schedule", "-created_at"], name="job_schedule_recent"),
+            # Billing quota: jobs of an organization this month.
+            models.Index(fields=["organization", "created_at"], name="job_org_created"),
+            models.Index(fields=["status", "retry_at"], name="job_status_retry_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(attempt__gte=1) & Q(max_attempts__gte=1), name="job_attempts_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_JOB_STATUSES
+
+
+class JobAttempt(models.Model):
+    """One try of a job. Retries append; nothing is overwritten."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=20, choices=JobStatus.choices)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    error_kind = models.CharField(max_length=30, choices=ErrorKind.choices, blank=True)
+    error_message = models.TextField(blank=True)
+    log = models.TextField(blank=True)
+    worker_hostname = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="job_attempt_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} #{self.number} ({self.status})"

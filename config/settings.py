@@ -1,0 +1,198 @@
+"""Settings for Mimic Scheduled Runs.
+
+Everything comes through `config.env.env`; the defaults make `make run` work on a laptop
+(SQLite, embedded Redis). Production sets DEBUG=false and the five variables of SPEC §13.
+"""
+
+from datetime import timedelta
+
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import BASE_DIR, env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    # Ours, lowest layer first: schedules -> agents -> vault; billing stands alone.
+    "billing",
+    "vault",
+    "agents",
+    "schedules",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+# PostgreSQL in production and tests (row locks with SKIP LOCKED are what keep evaluators
+# apart). SQLite is only the embedded default of `make run`.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, beat, worker, agent) share the demo file: WAL lets readers and one
+    # writer proceed together, IMMEDIATE transactions take the write lock up front instead of
+    # failing on upgrade, and the timeout waits for the lock rather than erroring.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"  # storage and logs are UTC; cron is evaluated in each schedule's own zone
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LOGIN_URL = "/app/login/"
+
+# --- REST framework ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mimic Scheduled Runs API",
+    "DESCRIPTION": "Scheduled RPA runs: schedules, agents, scripts, jobs, vault, and the tick.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Product settings ------------------------------------------------------------------------
+CRON_SECRET = env.str("CRON_SECRET", default="")
+# `manage.py seed_demo` sets the demo admin password to this (random when empty).
+DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")
+# Fernet keys, comma-separated, first is primary (MultiFernet decrypts with any of them).
+VAULT_ENCRYPTION_KEYS = env.list("VAULT_ENCRYPTION_KEYS", default=[])
+if not DEBUG and not VAULT_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("VAULT_ENCRYPTION_KEYS must be set when DEBUG is off.")
+AGENT_ONLINE_SECONDS = env.int("AGENT_ONLINE_SECONDS", default=60)
+AGENT_HEARTBEAT_SECONDS = env.int("AGENT_HEARTBEAT_SECONDS", default=15)
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=500)
+TICK_TIME_BUDGET_SECONDS = env.float("TICK_TIME_BUDGET_SECONDS", default=40.0)
+EXECUTOR_LEASE_SECONDS = env.int("EXECUTOR_LEASE_SECONDS", default=55)
+JOB_LOG_MAX_BYTES = env.int("JOB_LOG_MAX_BYTES", default=64 * 1024)
+JOB_PICKUP_TIMEOUT_SECONDS = env.int("JOB_PICKUP_TIMEOUT_SECONDS", default=600)
+JOB_DEADLINE_GRACE_SECONDS = env.int("JOB_DEADLINE_GRACE_SECONDS", default=60)
+
+# --- Celery (SPEC §7: each setting deliberate) ----------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# The longest a message may legitimately sit unacknowledged in Redis before redelivery; above
+# the longest max runtime (22 h) so nothing is redelivered while it is still reserved.
+_VISIBILITY_TIMEOUT = 24 * 3600
+CELERY_BROKER_URL = REDIS_URL
+# Results are not used for jobs (state lives in PostgreSQL); the backend exists for ad-hoc tasks
+# and shares the broker's visibility timeout so the two transports never disagree.
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT}
+# Retry the broker connection on start-up (agents may boot before Redis).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Early acknowledgement: a job's state and loss detection live in PostgreSQL (compare-and-swap
+# claim + watchdog), so a redelivered message must never be the mechanism of recovery.
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# One message at a time per process: a long RPA job must not hold others hostage in a prefetch.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Nobody reads task results; job outcomes are rows.
+CELERY_TASK_IGNORE_RESULT = True
+# Backstop only: the runner enforces each job's own deadline (max runtime <= 1320 min = 22 h).
+CELERY_TASK_SOFT_TIME_LIMIT = 22 * 3600 + 30 * 60
+CELERY_TASK_TIME_LIMIT = 23 * 3600
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The only beat entries: fixed, defined here. Customer schedules are rows evaluated by the tick,
+# never PeriodicTask rows. `expires` < 60 s: a tick that waited a minute is stale — drop it.
+CELERY_BEAT_SCHEDULE = {
+    "scheduled-runs-tick": {
+        "task": "schedules.tasks.evaluate_due_schedules",
+        "schedule": crontab(),
+        "options": {"expires": 50, "ignore_result": True},
+    },
+    "jobs-watchdog": {
+        "task": "agents.tasks.run_watchdog",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25, "ignore_result": True},
+    },
+}
+
+# --- Logging: one line per record, key=value, UTC --------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "kv": {
+            "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

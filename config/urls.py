@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/app/", permanent=False)),
+    # The staff UI is the Django admin, mounted at /app/; /app/schedules is the schedules list.
+    path("app/schedules", RedirectView.as_view(url="/app/schedules/schedule/", permanent=False)),
+    path("app/", admin.site.urls),
+    path("api/", include("schedules.api.urls")),
+]
