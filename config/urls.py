@@ -7,5 +7,8 @@ urlpatterns = [
     # The staff UI is the Django admin, mounted at /app/; /app/schedules is the schedules list.
     path("app/schedules", RedirectView.as_view(url="/app/schedules/schedule/", permanent=False)),
     path("app/", admin.site.urls),
+    # Each app owns its API routes under /api/.
     path("api/", include("schedules.api.urls")),
+    path("api/", include("agents.api.urls")),
+    path("api/", include("vault.api.urls")),
 ]
