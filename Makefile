@@ -1,0 +1,42 @@
+# Two commands on a fresh machine (SPEC §13):
+#   make run    the product on embedded defaults (SQLite, embedded Redis), seeded with a demo
+#   make test   the whole suite against throwaway PostgreSQL and Redis servers
+# Extra pytest arguments:  make test PYTEST_ARGS="schedules/tests/test_cron_dst.py -x"
+
+PYTHON      := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help venv test run lint format bench
+
+help:
+	@echo "make run     start web, worker, beat and the demo agent (http://127.0.0.1:$${PORT:-8000}/app/)"
+	@echo "make test    run the whole suite on throwaway PostgreSQL + Redis (PYTEST_ARGS=... to narrow)"
+	@echo "make lint    ruff check + ruff format --check"
+	@echo "make format  ruff format + ruff check --fix"
+	@echo "make bench   run benchmarks/*.py against throwaway PostgreSQL + Redis"
+
+venv:
+	@bin/ensure-venv
+
+test: venv
+	@bin/testenv python -m pytest $(PYTEST_ARGS)
+
+run: venv
+	@$(PYTHON) bin/devrun
+
+lint: venv
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format: venv
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+# Each benchmark prints its figures; it gets its own throwaway servers with the schema migrated.
+BENCH ?= $(sort $(wildcard benchmarks/bench_*.py))
+bench: venv
+	@if [ -z "$(strip $(BENCH))" ]; then echo "no benchmarks yet (benchmarks/bench_*.py)"; exit 0; fi; \
+	for script in $(BENCH); do \
+		echo "== $$script"; \
+		bin/testenv sh -c 'python manage.py migrate --noinput -v 0 && exec python "$$0"' "$$script" || exit $$?; \
+	done
