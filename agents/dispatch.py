@@ -1,0 +1,103 @@
+"""Publishing jobs to their agents' queues: the one place a job message is sent.
+
+Called after the dispatching transaction commits (never inside it: no network I/O while holding
+row locks). A job is written `pending` first; only a successful publish moves it to `queued`, so
+a broker outage leaves `pending` rows that the watchdog (or the next tick) republishes — nothing
+is lost. The runner's compare-and-swap claim makes a duplicate message harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import CharField
+from django.db.models.functions import Cast
+
+from agents.models import Job, JobStatus
+from config.celery import app
+
+log = logging.getLogger(__name__)
+
+RUN_JOB_TASK = "agents.tasks.run_job"
+
+# Fail fast when the broker is down: a tick must not spend its minute retrying connections.
+_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def agent_queue(agent_id) -> str:
+    """Each agent consumes only its own queue (see Agent.queue_name)."""
+    return f"agent.{agent_id}"
+
+
+@dataclass
+class PublishResult:
+    published: list[UUID] = field(default_factory=list)
+    failed: dict[UUID, str] = field(default_factory=dict)  # job id -> error message
+
+
+def jobs_publish(*, jobs: list[tuple[UUID, UUID]], now: datetime) -> PublishResult:
+    """Publish `run_job` for each (job_id, agent_id) and mark the published ones `queued`.
+
+    One producer (one connection) for the whole batch. On the first broker error the remaining
+    jobs are not attempted: they are reported failed and stay `pending` for the republisher.
+    """
+    result = PublishResult()
+    if not jobs:
+        return result
+    try:
+        with app.producer_or_acquire() as producer:
+            for job_id, agent_id in jobs:
+                app.send_task(
+                    RUN_JOB_TASK,
+                    args=[str(job_id)],
+                    task_id=str(job_id),
+                    queue=agent_queue(agent_id),
+                    producer=producer,
+                    retry=True,
+                    retry_policy=_RETRY_POLICY,
+                    ignore_result=True,
+                )
+                result.published.append(job_id)
+    except Exception as exc:  # kombu OperationalError, redis errors, DNS…: all mean "not sent"
+        message = f"broker publish failed: {type(exc).__name__}: {exc}"[:500]
+        log.warning("event=publish_failed jobs=%d error=%s", len(jobs) - len(result.published), message)
+        sent = set(result.published)
+        result.failed = {job_id: message for job_id, _ in jobs if job_id not in sent}
+    if result.published:
+        # Compare-and-swap: only rows still waiting move to queued; a runner that already
+        # claimed a job (running) is left alone.
+        Job.objects.filter(
+            id__in=result.published, status__in=[JobStatus.PENDING, JobStatus.RETRYING]
+        ).update(
+            status=JobStatus.QUEUED,
+            queued_at=now,
+            celery_task_id=Cast("id", output_field=CharField()),
+        )
+    return result
+
+
+# A pending job younger than this is probably being published by the tick that created it.
+PENDING_REPUBLISH_AFTER_SECONDS = 10
+
+
+def jobs_republish_due(*, now: datetime, limit: int = 1000) -> PublishResult:
+    """Publish what is owed a message: `pending` jobs whose publish failed (or whose publisher
+    died), and `retrying` jobs whose `retry_at` has passed. Used by the tick and the watchdog."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    stale_pending = Q(
+        status=JobStatus.PENDING,
+        created_at__lt=now - timedelta(seconds=PENDING_REPUBLISH_AFTER_SECONDS),
+    )
+    due_retry = Q(status=JobStatus.RETRYING, retry_at__lte=now)
+    rows = list(
+        Job.objects.filter(stale_pending | due_retry, agent__isnull=False)
+        .order_by("created_at")
+        .values_list("id", "agent_id")[:limit]
+    )
+    return jobs_publish(jobs=rows, now=now)
