@@ -315,6 +315,18 @@ class Postgres:
 # ------------------------------------------------------------------------------------- testenv
 
 
+def stop_with_parent() -> None:
+    """Get SIGTERM when the parent dies (Linux), so that killing only `make` still cleans up."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def venv_env(env: dict[str, str]) -> dict[str, str]:
     """Put the project's venv first on PATH so `python`, `celery`, `ruff`… are the venv's."""
     if (VENV / "bin" / "python").exists():
@@ -350,6 +362,7 @@ def testenv(argv: list[str]) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
+    stop_with_parent()
 
     tmp = Path(tempfile.mkdtemp(prefix="mimic-testenv-"))
     tmp.chmod(0o755)  # the postgres user must be able to reach its data dir below
