@@ -5,6 +5,7 @@ import uuid
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.db.models import Q
 
 
@@ -165,7 +166,8 @@ class Job(models.Model):
     vault_keys = models.JSONField(default=list, blank=True)
     max_runtime_minutes = models.PositiveIntegerField(default=720)
     retry_delay_seconds = models.PositiveIntegerField(default=60)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the dispatcher to the tick's `now` (time is passed in, not read deep inside).
+    created_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

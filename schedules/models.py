@@ -208,6 +208,18 @@ class ScheduleEvent(models.Model):
         return f"{self.kind}:{self.reason or '-'} @ {self.created_at:%Y-%m-%d %H:%M}Z"
 
 
+class TickHeartbeat(models.Model):
+    """Health of the full tick (SPEC §12): when it last succeeded, and how many times in a row
+    it could not take the executor lock (alert on repeated executor lock errors)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    consecutive_lock_errors = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ExecutorLease(models.Model):
     """A named lease with an expiry: keeps two full ticks from overlapping, and a holder that
     crashed cannot wedge it — once `expires_at` passes, the next tick takes it over."""
