@@ -94,6 +94,11 @@ class Agent(models.Model):
     controller_config = models.JSONField(default=dict, blank=True)
     token_hash = models.CharField(max_length=64, blank=True, editable=False)
     start_requested_at = models.DateTimeField(null=True, blank=True)
+    # Where the agent process last announced itself (runagent writes both at boot and clears
+    # `pid` on clean shutdown): the local controller's `agent_stop` signals this pid when it
+    # is on this host.
+    pid = models.IntegerField(null=True, blank=True, editable=False)
+    hostname = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
