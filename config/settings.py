@@ -196,3 +196,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Agents and the job runner (owned by agents/: runner.py, runagent, controllers) ----------
+# How often a running job's row is heartbeated; every heartbeat also picks up a cancel request,
+# so this is the worst-case delay between "cancel" and the process group being killed.
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=5.0)
+# SIGTERM, then this long for the script to clean up (close the browser), then SIGKILL.
+JOB_KILL_GRACE_SECONDS = env.float("JOB_KILL_GRACE_SECONDS", default=10.0)
+# An agent-wide cap on any job's runtime in seconds (0 = none): an operator's guard for a host
+# whose bots must never run long; the real-process tests use it to keep deadlines short.
+AGENT_MAX_RUNTIME_SECONDS = env.int("AGENT_MAX_RUNTIME_SECONDS", default=0)
+# The only environment variables a script inherits from its agent: the agent's own environment
+# holds DATABASE_URL, SECRET_KEY and VAULT_ENCRYPTION_KEYS, which a customer script must not see.
+AGENT_SCRIPT_ENV_PASSTHROUGH = env.list(
+    "AGENT_SCRIPT_ENV_PASSTHROUGH",
+    default=["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "DISPLAY", "XAUTHORITY"],
+)
+# The webhook controller gives up after this long: a tick must not wait on a slow VM API.
+AGENT_WEBHOOK_TIMEOUT_SECONDS = env.float("AGENT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Where the local controller writes a spawned agent's output, and runagent its lock file.
+AGENT_LOG_DIR = env.str("AGENT_LOG_DIR", default=str(BASE_DIR / "var" / "log"))
+AGENT_RUN_DIR = env.str("AGENT_RUN_DIR", default=str(BASE_DIR / "var" / "run"))
