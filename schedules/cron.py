@@ -162,9 +162,7 @@ class CronSpec:
     nth_weekdays: frozenset[tuple[int, int]]  # (weekday, n) from "DOW#n"
     dom_star: bool  # day-of-month text starts with "*"
     dow_star: bool  # day-of-week text starts with "*"
-    is_interval: (
-        bool  # minute or hour text starts with "*": follows real time across DST
-    )
+    is_interval: bool  # minute or hour text starts with "*": follows real time across DST
     # (year, month) -> sorted matching days. A memo, not part of the value: excluded from eq/hash.
     _day_memo: dict[tuple[int, int], tuple[int, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
@@ -235,9 +233,7 @@ def _value(tok: str, f: _Field, item: str) -> int:
                     )
                 )
             what = (
-                "a month; use JAN-DEC or 1-12"
-                if f is _MONTH_F
-                else "a weekday; use SUN-SAT or 0-7"
+                "a month; use JAN-DEC or 1-12" if f is _MONTH_F else "a weekday; use SUN-SAT or 0-7"
             )
             raise (_err(f, f"'{tok}' is not {what}"))
         raise (_err(f, f"'{tok}' is not a number; use {f.lo}-{f.hi}"))
@@ -250,13 +246,9 @@ def _check_unsupported(item: str, f: _Field) -> None:
     if "?" in item:
         raise _err(f, "'?' is not supported; use '*'")
     if _HASHED.match(item):
-        raise _err(
-            f, f"'{item}' (hashed value) is not supported; pick a fixed value, e.g. 7"
-        )
+        raise _err(f, f"'{item}' (hashed value) is not supported; pick a fixed value, e.g. 7")
     if _NEAREST_WEEKDAY.match(item):
-        raise _err(
-            f, f"'{item}' (nearest weekday) is not supported; use a day number or L"
-        )
+        raise _err(f, f"'{item}' (nearest weekday) is not supported; use a day number or L")
     if item.startswith("-"):
         raise _err(f, f"negative value '{item}' is not allowed; use {f.lo}-{f.hi}")
     if f is _DOM_F:
@@ -276,9 +268,7 @@ def _check_unsupported(item: str, f: _Field) -> None:
         raise _err(f, "'#' is only allowed in day-of-week (e.g. MON#1)")
 
 
-def _parse_item(
-    item: str, f: _Field, values: set[int], nth: set[tuple[int, int]]
-) -> bool:
+def _parse_item(item: str, f: _Field, values: set[int], nth: set[tuple[int, int]]) -> bool:
     """Add the values of one list item to ``values`` (or ``nth``); True if the item is ``L``."""
     _check_unsupported(item, f)
     if f is _DOM_F and item == "L":
@@ -286,9 +276,7 @@ def _parse_item(
     if "#" in item:  # day-of-week only (checked above)
         base, _, n_text = item.partition("#")
         if "-" in base or "/" in base or "*" in base or "#" in n_text:
-            raise _err(
-                f, f"'{item}' is not supported; '#' takes one weekday, e.g. MON#1"
-            )
+            raise _err(f, f"'{item}' is not supported; '#' takes one weekday, e.g. MON#1")
         wd = _value(base, f, item) % 7
         if not _DIGITS.fullmatch(n_text) or not 1 <= int(n_text) <= 5:
             raise _err(f, f"'#{n_text}' in '{item}' is out of range; use #1 to #5")
@@ -311,21 +299,23 @@ def _parse_item(
     elif "-" in base:
         a_text, _, b_text = base.partition("-")
         if "-" in b_text or not a_text or not b_text:
-            raise _err(
-                f, f"'{item}' is not a valid range; write A-B such as {f.lo}-{f.hi}"
-            )
+            raise _err(f, f"'{item}' is not a valid range; write A-B such as {f.lo}-{f.hi}")
         lo, hi = _value(a_text, f, item), _value(b_text, f, item)
         if f is _DOW_F and b_text == "SUN" and lo > 0:
             hi = 7  # "MON-SUN", "FRI-SUN": Sunday as the end of the week
         if lo > hi:
-            max_text = f.names[-1] if f.names and a_text.isalpha() else str(f.hi)
-            min_text = f.names[0] if f.names and b_text.isalpha() else str(f.lo)
+            # Suggest the swap, and the list that wraps around (22-2 -> 22-23,0-2).
             if f is _DOW_F:
-                max_text = "SAT" if a_text.isalpha() else "6"
+                top = "SAT" if a_text.isalpha() else "6"
+            else:
+                top = f.names[-1] if a_text.isalpha() else str(f.hi)
+            bottom = f.names[0] if b_text.isalpha() else str(f.lo)
+            head = a_text if a_text == top else f"{a_text}-{top}"
+            tail = b_text if b_text == bottom else f"{bottom}-{b_text}"
             raise _err(
                 f,
                 f"range {a_text}-{b_text} is reversed; write {b_text}-{a_text}, or a list "
-                f"such as {a_text}-{max_text},{min_text}-{b_text} to wrap around",
+                f"such as {head},{tail} to wrap around",
             )
     else:
         lo = _value(base, f, item)
@@ -342,9 +332,7 @@ def _parse_item(
     return False
 
 
-def _parse_field(
-    text: str, f: _Field
-) -> tuple[frozenset[int], frozenset[tuple[int, int]], bool]:
+def _parse_field(text: str, f: _Field) -> tuple[frozenset[int], frozenset[tuple[int, int]], bool]:
     values: set[int] = set()
     nth: set[tuple[int, int]] = set()
     last = False
@@ -371,26 +359,18 @@ def _check_can_fire(spec: CronSpec) -> None:
         return
 
     def dom_ok(month: int, d: int) -> bool:
-        last = spec.last_day_of_month and (
-            d == _month_days_max(month) or (month == 2 and d == 28)
-        )
+        last = spec.last_day_of_month and (d == _month_days_max(month) or (month == 2 and d == 28))
         return d in spec.days_of_month or last
 
     def dow_ok(d: int) -> bool:
-        return bool(spec.days_of_week) or any(
-            n == (d - 1) // 7 + 1 for _, n in spec.nth_weekdays
-        )
+        return bool(spec.days_of_week) or any(n == (d - 1) // 7 + 1 for _, n in spec.nth_weekdays)
 
     if any(
-        dom_ok(m, d) and dow_ok(d)
-        for m in spec.months
-        for d in range(1, _month_days_max(m) + 1)
+        dom_ok(m, d) and dow_ok(d) for m in spec.months for d in range(1, _month_days_max(m) + 1)
     ):
         return
     month_names = ", ".join(MONTH_NAMES[m - 1] for m in spec.months)
-    if not any(
-        dom_ok(m, d) for m in spec.months for d in range(1, _month_days_max(m) + 1)
-    ):
+    if not any(dom_ok(m, d) for m in spec.months for d in range(1, _month_days_max(m) + 1)):
         hint = (
             " Use L for the last day of the month."
             if max(spec.days_of_month, default=0) >= 29
@@ -436,9 +416,7 @@ def parse(expression: str) -> CronSpec:
         if macro not in MACROS:
             raise CronError(f"Unknown macro '{macro}'; use one of {', '.join(MACROS)}.")
         if rest:
-            raise CronError(
-                f"{macro} takes no fields; write either '{macro}' or 5 fields."
-            )
+            raise CronError(f"{macro} takes no fields; write either '{macro}' or 5 fields.")
         normalized, parts = macro, MACROS[macro].split()
     else:
         parts = text.upper().split()
@@ -484,9 +462,7 @@ def validate_timezone(name: str) -> ZoneInfo:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             pass
-    raise CronError(
-        f"Unknown timezone '{name}'. Use an IANA name such as 'Europe/Paris'."
-    )
+    raise CronError(f"Unknown timezone '{name}'. Use an IANA name such as 'Europe/Paris'.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,9 +509,7 @@ def _next_wall(spec: CronSpec, start: datetime) -> datetime:
         month, day, hour, minute = month + 1, 1, 0, 0
         if month == 13:
             year, month = year + 1, 1
-    raise CronError(
-        f"'{spec.expression}' does not run in the {_SEARCH_YEARS} years searched."
-    )
+    raise CronError(f"'{spec.expression}' does not run in the {_SEARCH_YEARS} years searched.")
 
 
 def _offset_at(tz: tzinfo, utc_naive: datetime) -> timedelta:
@@ -565,9 +539,7 @@ def _floor_minute(dt: datetime) -> datetime:
     return dt.replace(second=0, microsecond=0)
 
 
-def _next_fixed(
-    spec: CronSpec, tz: tzinfo, after: datetime, wall: datetime
-) -> datetime:
+def _next_fixed(spec: CronSpec, tz: tzinfo, after: datetime, wall: datetime) -> datetime:
     """Fixed-time: the first instant the local clock *reaches* a matching wall time.
 
     That instant is non-decreasing in the wall time, and every wall time <= ``wall`` (the wall
@@ -587,9 +559,7 @@ def _next_fixed(
         w = _next_wall(spec, w + _MINUTE)
 
 
-def _next_interval(
-    spec: CronSpec, tz: tzinfo, after: datetime, wall: datetime
-) -> datetime:
+def _next_interval(spec: CronSpec, tz: tzinfo, after: datetime, wall: datetime) -> datetime:
     """Interval: the first real instant after ``after`` whose local wall time matches.
 
     A matching wall time yields one instant, two in an overlap (fold=0 and fold=1), none in a gap.
@@ -599,9 +569,7 @@ def _next_interval(
     within the next few hours, the second pass replays wall times *below* ``wall``, so the
     search starts that much earlier.
     """
-    off_now = tz.utcoffset(
-        wall
-    )  # `wall` carries its fold, so this is the offset at `after`
+    off_now = tz.utcoffset(wall)  # `wall` carries its fold, so this is the offset at `after`
     off_later = _offset_at(tz, after + _FALLBACK_LOOKAHEAD)
     start = wall
     if off_later < off_now:
@@ -637,15 +605,11 @@ def _as_tz(tz: str | tzinfo) -> tzinfo:
 def next_after(spec: CronSpec | str, tz: str | tzinfo, after: datetime) -> datetime:
     """The first fire instant strictly after ``after`` (aware, any tz), as aware UTC."""
     if after.tzinfo is None or after.utcoffset() is None:
-        raise ValueError(
-            "next_after() needs an aware datetime for 'after', got a naive one."
-        )
+        raise ValueError("next_after() needs an aware datetime for 'after', got a naive one.")
     s, zone = _as_spec(spec), _as_tz(tz)
     after_utc = after.astimezone(UTC).replace(tzinfo=None)
     local = zone.fromutc(after_utc.replace(tzinfo=zone))
-    wall = local.replace(
-        tzinfo=None
-    )  # keeps fold: which pass of a repeated hour we are in
+    wall = local.replace(tzinfo=None)  # keeps fold: which pass of a repeated hour we are in
     try:
         if s.is_interval:
             found = _next_interval(s, zone, after_utc, wall)
@@ -656,9 +620,7 @@ def next_after(spec: CronSpec | str, tz: str | tzinfo, after: datetime) -> datet
     return found.replace(tzinfo=UTC)
 
 
-def next_n(
-    spec: CronSpec | str, tz: str | tzinfo, after: datetime, count: int
-) -> list[datetime]:
+def next_n(spec: CronSpec | str, tz: str | tzinfo, after: datetime, count: int) -> list[datetime]:
     """The next ``count`` fire instants after ``after`` (strictly increasing, aware UTC)."""
     if count < 0:
         raise ValueError("count must be 0 or more.")
