@@ -53,7 +53,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique_user_org")
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_unique_user_org"
+            )
         ]
 
     def __str__(self) -> str:

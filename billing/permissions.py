@@ -2,21 +2,32 @@
 admin and owner edit everything.
 
 A view declares the least role per action in `required_roles` (action name -> Role); actions not
-listed need VIEWER for safe methods and ADMIN otherwise.
+listed need VIEWER for safe methods and ADMIN otherwise. The request-level check uses the role in
+the caller's organization; the object-level check uses the role in the *object's* organization
+(`organization_field` on the view, default "organization"), so a queryset scoped to all of a
+user's organizations can never be edited through a stronger role held elsewhere.
 """
 
 from rest_framework import permissions
 
 from billing.models import Role
-from billing.tenancy import resolve_membership, role_at_least
+from billing.tenancy import (
+    organization_id_of,
+    request_membership,
+    role_at_least,
+    role_in_organization,
+)
 
 
 def request_role(request) -> str | None:
-    membership = getattr(request, "_mimic_membership", None)
-    if membership is None:
-        membership = resolve_membership(request.user, request.headers.get("X-Organization"))
-        request._mimic_membership = membership
+    membership = request_membership(request)
     return membership.role if membership else None
+
+
+def required_role(request, view) -> str:
+    action = getattr(view, "action", None) or request.method.lower()
+    default = Role.VIEWER if request.method in permissions.SAFE_METHODS else Role.ADMIN
+    return getattr(view, "required_roles", {}).get(action, default)
 
 
 class HasOrganizationRole(permissions.BasePermission):
@@ -28,7 +39,14 @@ class HasOrganizationRole(permissions.BasePermission):
             return False
         if user.is_superuser:
             return True
-        action = getattr(view, "action", None) or request.method.lower()
-        default = Role.VIEWER if request.method in permissions.SAFE_METHODS else Role.ADMIN
-        required = getattr(view, "required_roles", {}).get(action, default)
-        return role_at_least(request_role(request), required)
+        return role_at_least(request_role(request), required_role(request, view))
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.user.is_superuser:
+            return True
+        field = getattr(view, "organization_field", "organization")
+        org_id = organization_id_of(obj, field)
+        if org_id is None:
+            # Not organization-owned as far as we can tell: the request-level check decided.
+            return True
+        return role_at_least(role_in_organization(request, org_id), required_role(request, view))

@@ -1,11 +1,70 @@
-from django.contrib import admin
+"""Vault admin: set or replace a value, never read it back (SPEC §8, §11).
 
+The value field is a password input that never renders a value (not even after a failed POST);
+the ciphertext is neither shown nor editable; lists show names and metadata only.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+
+from billing.admin_scoping import OrgScopedAdminMixin
+from vault import crypto
+from vault.errors import VaultNotConfigured
 from vault.models import VaultEntry
 
 
+class VaultEntryAdminForm(forms.ModelForm):
+    value = forms.CharField(
+        label="Value",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only. Leave empty to keep the current value.",
+    )
+
+    class Meta:
+        model = VaultEntry
+        fields = ["organization", "key", "value", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            self.fields["value"].required = True
+            self.fields["value"].help_text = "Write-only: it can be replaced, never read back."
+
+    def clean(self):
+        cleaned = super().clean()
+        value = cleaned.pop("value", "")
+        if value:
+            try:
+                # Encrypted here so a missing key is a form error, not a 500.
+                self.instance.ciphertext = crypto.encrypt(value)
+            except VaultNotConfigured as exc:
+                self.add_error(None, str(exc))
+        return cleaned
+
+
 @admin.register(VaultEntry)
-class VaultEntryAdmin(admin.ModelAdmin):
-    # Values are write-only: the ciphertext field is not editable and never listed.
-    list_display = ["key", "organization", "description", "updated_at"]
+class VaultEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    form = VaultEntryAdminForm
+    list_display = ["key", "organization", "description", "created_at", "updated_at"]
+    list_filter = ["organization"]
     list_select_related = ["organization"]
-    search_fields = ["key"]
+    search_fields = ["key", "description"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @method_decorator(sensitive_post_parameters("value"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_fields(self, request, obj=None):
+        fields = [
+            f for f in super().get_fields(request, obj) if f not in ("created_at", "updated_at")
+        ]
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields.remove("value")  # a view-only page has nothing to show for it
+        if obj is not None:
+            fields += ["created_at", "updated_at"]
+        return fields

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from vault.api.views import VaultEntryViewSet
+
+router = SimpleRouter()
+router.register("vault", VaultEntryViewSet, basename="vault-entry")
+
+urlpatterns = router.urls

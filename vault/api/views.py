@@ -1,0 +1,72 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from rest_framework import exceptions, viewsets
+from rest_framework.renderers import JSONRenderer
+
+from billing.models import Role
+from billing.permissions import HasOrganizationRole
+from billing.tenancy import organization_from_request, scope_queryset_for_request
+from vault.api.serializers import VaultEntrySerializer
+from vault.models import VaultEntry
+from vault.services import vault_delete, vault_entry_create, vault_entry_update
+
+
+def _as_drf_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"nonFieldErrors": exc.messages}
+    return exceptions.ValidationError(detail)
+
+
+@method_decorator(sensitive_post_parameters("value"), name="dispatch")
+class VaultEntryViewSet(viewsets.ModelViewSet):
+    """The caller's organization's vault: names and metadata; values are write-only."""
+
+    serializer_class = VaultEntrySerializer
+    permission_classes = [HasOrganizationRole]
+    # JSON only: the browsable API would echo a rejected POST's fields back into its form.
+    renderer_classes = [JSONRenderer]
+    filterset_fields = ["key"]
+    required_roles = {
+        "list": Role.VIEWER,
+        "retrieve": Role.VIEWER,
+        "create": Role.ADMIN,
+        "update": Role.ADMIN,
+        "partial_update": Role.ADMIN,
+        "destroy": Role.ADMIN,
+    }
+
+    def get_queryset(self):
+        qs = VaultEntry.objects.order_by("key", "id")
+        return scope_queryset_for_request(qs, self.request)
+
+    def perform_create(self, serializer):
+        organization = organization_from_request(self.request)
+        if organization is None:
+            raise exceptions.ValidationError(
+                {"organization": "Name the organization with the X-Organization header."}
+            )
+        data = serializer.validated_data
+        try:
+            serializer.instance = vault_entry_create(
+                organization=organization,
+                key=data["key"],
+                value=data["value"],
+                description=data.get("description", ""),
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        try:
+            serializer.instance = vault_entry_update(
+                entry=serializer.instance,
+                key=data.get("key"),
+                value=data.get("value"),
+                description=data.get("description"),
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from None
+
+    def perform_destroy(self, instance):
+        vault_delete(entry=instance)

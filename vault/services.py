@@ -1,0 +1,141 @@
+"""Writes to the vault. Plaintext enters here and leaves only as a Fernet token."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from vault import crypto
+from vault.errors import VaultUnreadable
+from vault.models import VaultEntry, key_name_validator
+
+logger = logging.getLogger(__name__)
+
+ROTATE_BATCH_SIZE = 500
+
+
+def _validate_value(value) -> None:
+    # Messages never quote the value.
+    if not isinstance(value, str):
+        raise ValidationError({"value": "The value must be text."})
+    if value == "":
+        raise ValidationError({"value": "The value must not be empty."})
+
+
+def _validate_key(key: str) -> None:
+    try:
+        key_name_validator(key)
+    except ValidationError as exc:
+        raise ValidationError({"key": exc.messages}) from None
+
+
+def _duplicate_key_error(key: str) -> ValidationError:
+    return ValidationError(
+        {"key": f"A vault entry named {key!r} already exists in this organization."},
+        code="unique",
+    )
+
+
+def vault_set(*, organization, key: str, value: str, description: str = "") -> VaultEntry:
+    """Create the entry `key` of `organization`, or replace its value (and description)."""
+    _validate_key(key)
+    _validate_value(value)
+    entry, _created = VaultEntry.objects.update_or_create(
+        organization=organization,
+        key=key,
+        defaults={"ciphertext": crypto.encrypt(value), "description": description},
+    )
+    logger.info("vault_set organization=%s key=%s", organization.pk, key)
+    return entry
+
+
+def vault_entry_create(*, organization, key: str, value: str, description: str = "") -> VaultEntry:
+    """Create a new entry; a duplicate name is a ValidationError on `key`, never a 500."""
+    _validate_key(key)
+    _validate_value(value)
+    entry = VaultEntry(
+        organization=organization,
+        key=key,
+        ciphertext=crypto.encrypt(value),
+        description=description,
+    )
+    try:
+        with transaction.atomic():
+            entry.save(force_insert=True)
+    except IntegrityError:
+        # Checked by the unique constraint, not a prior SELECT: two concurrent creates race.
+        raise _duplicate_key_error(key) from None
+    logger.info("vault_entry_create organization=%s key=%s", organization.pk, key)
+    return entry
+
+
+def vault_entry_update(
+    *,
+    entry: VaultEntry,
+    key: str | None = None,
+    value: str | None = None,
+    description: str | None = None,
+) -> VaultEntry:
+    """Rename, re-describe and/or replace the value of an entry (only what is given)."""
+    fields = ["updated_at"]
+    if key is not None and key != entry.key:
+        _validate_key(key)
+        entry.key = key
+        fields.append("key")
+    if value is not None:
+        _validate_value(value)
+        entry.ciphertext = crypto.encrypt(value)
+        fields.append("ciphertext")
+    if description is not None:
+        entry.description = description
+        fields.append("description")
+    try:
+        with transaction.atomic():
+            entry.save(update_fields=fields)
+    except IntegrityError:
+        raise _duplicate_key_error(entry.key) from None
+    logger.info(
+        "vault_entry_update organization=%s key=%s fields=%s",
+        entry.organization_id,
+        entry.key,
+        ",".join("value" if f == "ciphertext" else f for f in fields),
+    )
+    return entry
+
+
+def vault_delete(*, entry: VaultEntry) -> None:
+    logger.info("vault_delete organization=%s key=%s", entry.organization_id, entry.key)
+    entry.delete()
+
+
+def vault_rotate_all() -> tuple[int, list[str]]:
+    """Re-encrypt every entry under the primary key.
+
+    Returns (number rotated, names of unreadable entries as "<org slug>/<KEY>"). An entry no
+    configured key can decrypt is left untouched and reported, never raised. Each row is
+    updated with a compare-and-swap on its old token, so a value replaced concurrently is
+    never overwritten with the re-encrypted old one.
+    """
+    rotated = 0
+    unreadable: list[str] = []
+    crypto.multifernet()  # fail fast (VaultNotConfigured) before touching any row
+    entries = (
+        VaultEntry.objects.select_related("organization")
+        .order_by("pk")
+        .only("id", "key", "ciphertext", "organization__slug")
+    )
+    for entry in entries.iterator(chunk_size=ROTATE_BATCH_SIZE):
+        name = f"{entry.organization.slug}/{entry.key}"
+        try:
+            token = crypto.rotate(entry.ciphertext, key=entry.key)
+        except VaultUnreadable:
+            unreadable.append(name)
+            logger.warning("vault_unreadable entry=%s", name)
+            continue
+        rotated += VaultEntry.objects.filter(pk=entry.pk, ciphertext=entry.ciphertext).update(
+            ciphertext=token
+        )
+    logger.info("vault_rotate_all rotated=%d unreadable=%d", rotated, len(unreadable))
+    return rotated, unreadable
