@@ -1,0 +1,256 @@
+"""The engine's HTTP faces (SPEC §6): the manual execute endpoint, the cron endpoint, health
+and metrics. Each parses input, calls schedules.engine.run_tick, and returns its report."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.models import Role
+from billing.permissions import request_role
+from billing.tenancy import organization_from_request, role_at_least
+from config.cron_auth import cron_key_error
+from schedules.engine import iso_z, run_tick
+from schedules.lease import TICK_LEASE
+from schedules.models import Schedule, TickHeartbeat
+
+# --- Request and report shapes (also the OpenAPI schema) --------------------------------------
+
+
+class ExecuteRequestSerializer(serializers.Serializer):
+    dryRun = serializers.BooleanField(default=False)  # noqa: N815
+    force = serializers.BooleanField(default=False)
+    scheduleId = serializers.UUIDField(required=False, allow_null=True, default=None)  # noqa: N815
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=1000)
+
+    def validate(self, attrs):
+        if attrs["force"] and not attrs.get("scheduleId"):
+            raise serializers.ValidationError({"scheduleId": "force: true requires scheduleId."})
+        return attrs
+
+
+class CronRequestSerializer(serializers.Serializer):
+    dryRun = serializers.BooleanField(default=False)  # noqa: N815
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=1000)
+
+
+TriggeredSerializer = inline_serializer(
+    "TriggeredSchedule",
+    {
+        "scheduleId": serializers.UUIDField(),
+        "scheduleName": serializers.CharField(),
+        "jobId": serializers.UUIDField(allow_null=True),
+        "scheduledFor": serializers.DateTimeField(),
+        "agentId": serializers.UUIDField(),
+        "notes": serializers.ListField(child=serializers.CharField()),
+    },
+)
+ReportSerializer = inline_serializer(
+    "TickReport",
+    {
+        "dryRun": serializers.BooleanField(),
+        "evaluatedAt": serializers.DateTimeField(),
+        "triggeredSchedules": TriggeredSerializer.__class__(many=True),
+        "skipped": inline_serializer(
+            "SkippedSchedule",
+            {
+                "scheduleId": serializers.UUIDField(),
+                "reason": serializers.CharField(),
+                "detail": serializers.CharField(),
+            },
+            many=True,
+        ),
+        "errors": inline_serializer(
+            "TickError",
+            {
+                "scheduleId": serializers.UUIDField(allow_null=True),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+def _merged_input(request) -> dict:
+    """`dryRun` and `limit` may come as query parameters or in a JSON body (body wins)."""
+    data = {k: v for k, v in request.query_params.items()}
+    if isinstance(request.data, dict):
+        data.update(request.data)
+    return data
+
+
+# --- Endpoints ---------------------------------------------------------------------------------
+
+
+class ExecuteView(APIView):
+    """POST /api/schedules/execute — a manual execution scoped to the caller's organization."""
+
+    @extend_schema(request=ExecuteRequestSerializer, responses={200: ReportSerializer})
+    def post(self, request):
+        body = ExecuteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        user = request.user
+        org = organization_from_request(request)
+        if not user.is_superuser:
+            # Viewers may ask "what would run?"; running needs an operator.
+            needed = Role.VIEWER if data["dryRun"] else Role.OPERATOR
+            if not role_at_least(request_role(request), needed):
+                raise PermissionDenied("Your role in this organization does not allow this action.")
+        org_id = org.id if org is not None else None
+        schedule_id = data.get("scheduleId")
+        if schedule_id is not None:
+            scope = (
+                Schedule.objects.all()
+                if org_id is None
+                else Schedule.objects.filter(organization_id=org_id)
+            )
+            get_object_or_404(scope, pk=schedule_id)  # another organization's schedule: 404
+        report = run_tick(
+            now=timezone.now(),
+            dry_run=data["dryRun"],
+            force=data["force"],
+            schedule_id=schedule_id,
+            limit=data["limit"],
+            organization_id=org_id,
+            # Scoped executions overlap with ticks and each other (row locks keep them apart);
+            # only an unscoped superuser run is a full tick.
+            use_executor_lock=org_id is None and schedule_id is None,
+        )
+        return Response(report.as_dict())
+
+
+class CronScheduledRunsView(APIView):
+    """GET|POST /api/cron/scheduled-runs — the external every-minute cron, all organizations."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dryRun", bool, required=False),
+            OpenApiParameter("limit", int, required=False),
+            OpenApiParameter("x-cron-key", str, OpenApiParameter.HEADER, required=False),
+        ],
+        request=CronRequestSerializer,
+        responses={200: ReportSerializer, 423: ReportSerializer},
+    )
+    def post(self, request):
+        denied = cron_key_error(request)
+        if denied is not None:
+            return denied
+        body = CronRequestSerializer(data=_merged_input(request))
+        body.is_valid(raise_exception=True)
+        report = run_tick(
+            now=timezone.now(),
+            dry_run=body.validated_data["dryRun"],
+            limit=body.validated_data["limit"],
+            use_executor_lock=True,
+        )
+        code = status.HTTP_423_LOCKED if report.executor_locked else status.HTTP_200_OK
+        return Response(report.as_dict(), status=code)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dryRun", bool, required=False),
+            OpenApiParameter("limit", int, required=False),
+            OpenApiParameter("x-cron-key", str, OpenApiParameter.HEADER, required=False),
+        ],
+        responses={200: ReportSerializer, 423: ReportSerializer},
+    )
+    def get(self, request):
+        return self.post(request)
+
+
+# Alert when the tick could not take the executor lock this many times in a row.
+DEGRADED_AFTER_LOCK_ERRORS = 3
+
+
+class HealthView(APIView):
+    """GET /api/health — database, broker, age of the last successful tick."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Health",
+            {
+                "status": serializers.ChoiceField(["ok", "degraded", "down"]),
+                "database": serializers.CharField(),
+                "broker": serializers.CharField(),
+                "lastTickAt": serializers.DateTimeField(allow_null=True),
+                "lastTickAgeSeconds": serializers.IntegerField(allow_null=True),
+                "consecutiveExecutorLockErrors": serializers.IntegerField(),
+            },
+        )
+    )
+    def get(self, request):
+        now = timezone.now()
+        body = {
+            "status": "ok",
+            "database": "ok",
+            "broker": "ok",
+            "lastTickAt": None,
+            "lastTickAgeSeconds": None,
+            "consecutiveExecutorLockErrors": 0,
+        }
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            beat = TickHeartbeat.objects.filter(name=TICK_LEASE).first()
+        except Exception as exc:  # noqa: BLE001 - health reports, never raises
+            body.update(status="down", database=f"error: {type(exc).__name__}")
+            beat = None
+        if beat is not None:
+            body["consecutiveExecutorLockErrors"] = beat.consecutive_lock_errors
+            if beat.last_success_at:
+                body["lastTickAt"] = iso_z(beat.last_success_at)
+                body["lastTickAgeSeconds"] = int((now - beat.last_success_at).total_seconds())
+            if (
+                beat.consecutive_lock_errors >= DEGRADED_AFTER_LOCK_ERRORS
+                and body["status"] == "ok"
+            ):
+                body["status"] = "degraded"
+        body["broker"] = _broker_health()
+        if body["broker"] != "ok" and body["status"] == "ok":
+            body["status"] = "degraded"
+        code = (
+            status.HTTP_503_SERVICE_UNAVAILABLE if body["status"] == "down" else status.HTTP_200_OK
+        )
+        return Response(body, status=code)
+
+
+def _broker_health() -> str:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            conn.default_channel.client.ping()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001
+        return f"error: {type(exc).__name__}"
+
+
+def metrics_view(request):
+    """Prometheus text format; aggregates all processes when PROMETHEUS_MULTIPROC_DIR is set."""
+    import os
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import CollectorRegistry, multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,594 @@
+"""The tick (SPEC §5): select due -> lock -> gates -> dispatch -> report.
+
+One engine serves the beat task, POST /api/schedules/execute and the cron endpoint. It is the
+only orchestration of a dispatch, and the only place a scheduled run's side effects happen:
+
+1. Select due rows through the partial index, oldest first, in batches (keyset cursor).
+2. Lock each batch in one short transaction (`FOR UPDATE SKIP LOCKED`); a row another evaluator
+   holds is reported `lock_contention` and left alone.
+3. Decide, with pure code: which occurrence runs (catch-up rules, schedules.due), then the gates
+   in order (schedules.gates), fed by one context built with batched queries.
+4. Apply the decisions in the same transaction: bulk-insert Jobs (`pending`) and events, bulk-
+   update lastRunAt/lastRunStatus/nextRunAt. The unique idempotency key on Job is the last line.
+5. After commit: start agents that need it, publish the jobs (agents.dispatch), record failures.
+
+A dry run walks steps 1 and 3 (no locks) and stops: no job, no metadata, no agent start, no
+event. Full ticks (beat, cron endpoint) hold the executor lease so two never overlap; manual
+executions scoped to an organization or a schedule do not — row locks keep everyone apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from agents.dispatch import jobs_fail_unpublished, jobs_publish, jobs_republish_due
+from agents.models import ErrorKind, Job, JobStatus, Trigger
+from schedules import metrics
+from schedules.due import ON_TIME_GRACE, resolve_due
+from schedules.gates import (
+    Candidate,
+    GateContext,
+    agent_needs_start,
+    first_blocking_gate,
+)
+from schedules.lease import TICK_LEASE, lease_acquire, lease_holder_until, lease_release
+from schedules.models import (
+    ErrorCode,
+    EventKind,
+    RunStatus,
+    Schedule,
+    ScheduleEvent,
+    SkipReason,
+    TickHeartbeat,
+)
+from schedules.selectors import gate_context, schedule_due_page
+
+log = logging.getLogger(__name__)
+
+
+def iso_z(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- The report (SPEC §5 step 6) -------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    dry_run: bool
+    evaluated_at: datetime
+    triggered: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+    def skip(self, schedule_id, reason: str, detail: str = "") -> None:
+        self.skipped.append(
+            {"scheduleId": str(schedule_id), "reason": str(reason), "detail": detail}
+        )
+
+    def error(self, schedule_id, code: str, message: str) -> None:
+        sid = None if schedule_id is None else str(schedule_id)
+        self.errors.append({"scheduleId": sid, "code": str(code), "message": message})
+
+    @property
+    def executor_locked(self) -> bool:
+        return any(e["code"] == ErrorCode.EXECUTOR_LOCKED for e in self.errors)
+
+    def as_dict(self) -> dict:
+        return {
+            "dryRun": self.dry_run,
+            "evaluatedAt": iso_z(self.evaluated_at),
+            "triggeredSchedules": self.triggered,
+            "skipped": self.skipped,
+            "errors": self.errors,
+        }
+
+
+# --- Decisions (pure) --------------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """What to do with one locked schedule. Built by `decide`, written by `_apply`."""
+
+    schedule: Schedule
+    job: Job | None = None
+    start_agent: bool = False
+    events: list[ScheduleEvent] = field(default_factory=list)
+    report_skips: list[tuple[str, str]] = field(default_factory=list)
+    new_next_run_at: datetime | None = None
+    touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt changed
+    notes: list[str] = field(default_factory=list)
+
+
+def _event(
+    s: Schedule, now: datetime, kind: str, reason: str = "", detail: str = "", **kw
+) -> ScheduleEvent:
+    return ScheduleEvent(
+        organization_id=s.organization_id,
+        schedule_id=s.id,
+        kind=kind,
+        reason=str(reason),
+        detail=detail,
+        created_at=now,
+        **kw,
+    )
+
+
+def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str) -> Job:
+    job_id = uuid.uuid4()
+    if trigger == Trigger.SCHEDULED:
+        key = f"{s.id}:{iso_z(scheduled_for)}"  # one job per occurrence, ever
+    else:
+        key = f"{s.id}:{trigger}:{job_id}"  # a forced run is its own occurrence
+    return Job(
+        id=job_id,
+        organization_id=s.organization_id,
+        schedule_id=s.id,
+        script_id=s.script_id,
+        script_version=s.script.version,
+        script_runtime=s.script.runtime,
+        script_source=s.script.source,
+        agent_id=s.agent_id,
+        trigger=trigger,
+        scheduled_for=scheduled_for,
+        idempotency_key=key,
+        status=JobStatus.PENDING,
+        attempt=1,
+        max_attempts=s.max_retries + 1,
+        variables=s.variables,
+        vault_keys=list(s.vault_keys),
+        max_runtime_minutes=s.max_runtime_minutes,
+        retry_delay_seconds=s.retry_delay_seconds,
+        created_at=now,
+    )
+
+
+def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Decision:
+    """Which occurrence runs, whether the gates let it, and what to write. No I/O."""
+    d = Decision(schedule=s)
+    if force:
+        scheduled_for, trigger = now, Trigger.FORCED
+    else:
+        due = resolve_due(
+            spec=s.cron_spec,
+            tz=s.timezone,
+            next_run_at=s.next_run_at,
+            now=now,
+            catch_up_window=timedelta(minutes=s.catch_up_window_minutes),
+        )
+        d.new_next_run_at, d.touch_metadata = due.next_run_at, True
+        for missed in due.missed:
+            d.events.append(
+                _event(
+                    s,
+                    now,
+                    EventKind.SKIPPED,
+                    SkipReason.MISSED,
+                    "missed: the scheduler was not running",
+                    scheduled_for=missed,
+                )
+            )
+        if due.missed_total > len(due.missed):
+            more = due.missed_total - len(due.missed)
+            d.events.append(
+                _event(
+                    s,
+                    now,
+                    EventKind.SKIPPED,
+                    SkipReason.MISSED,
+                    f"and {more}+ more missed occurrences",
+                )
+            )
+        if due.missed_total:
+            window = f"catch-up window {s.catch_up_window_minutes} min"
+            d.report_skips.append(
+                (
+                    SkipReason.MISSED,
+                    f"{due.missed_total} occurrence(s) missed ({window})",
+                )
+            )
+        if due.run_at is None:
+            return d
+        scheduled_for, trigger = due.run_at, Trigger.SCHEDULED
+        if now - due.run_at > ON_TIME_GRACE:
+            d.notes.append("catch_up")
+
+    candidate = Candidate(
+        schedule_id=s.id,
+        organization_id=s.organization_id,
+        agent_id=s.agent_id,
+        concurrency_limit=s.concurrency_limit,
+        idempotency_window_minutes=s.idempotency_window_minutes,
+        vault_keys=tuple(s.vault_keys),
+        force=force,
+    )
+    skip = first_blocking_gate(candidate, ctx)
+    if skip is not None:
+        d.report_skips.append((skip.reason, skip.detail))
+        d.events.append(
+            _event(
+                s,
+                now,
+                EventKind.SKIPPED,
+                skip.reason,
+                skip.detail,
+                scheduled_for=scheduled_for,
+                trigger=trigger,
+            )
+        )
+        return d
+
+    d.start_agent = agent_needs_start(candidate, ctx)
+    d.job = _build_job(s, now=now, scheduled_for=scheduled_for, trigger=trigger)
+    d.events.append(
+        _event(
+            s,
+            now,
+            EventKind.TRIGGERED,
+            "",
+            "",
+            scheduled_for=scheduled_for,
+            job_id=d.job.id,
+            trigger=trigger,
+        )
+    )
+    d.touch_metadata = True
+    # Later schedules of this batch see this dispatch (quota, slots, window, agent starting).
+    ctx.active_jobs[s.id] = ctx.active_jobs.get(s.id, 0) + 1
+    ctx.last_job_at[s.id] = now
+    state = ctx.billing.get(s.organization_id)
+    if state is not None:
+        ctx.billing[s.organization_id] = dataclasses.replace(
+            state, runs_this_month=state.runs_this_month + 1
+        )
+    if d.start_agent:
+        ctx.starting_agents.add(s.agent_id)
+    return d
+
+
+# --- The tick ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Dispatched:
+    """What a committed batch still owes the outside world."""
+
+    jobs: list[tuple[Job, Schedule, list[str]]] = field(default_factory=list)
+    agents_to_start: dict[UUID, Schedule] = field(default_factory=dict)
+
+
+def run_tick(
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    force: bool = False,
+    schedule_id: UUID | None = None,
+    limit: int = 1000,
+    organization_id: UUID | None = None,
+    use_executor_lock: bool = True,
+) -> Report:
+    """Evaluate due schedules at `now`. `force` needs `schedule_id` (the API enforces it)."""
+    report = Report(dry_run=dry_run, evaluated_at=now)
+    if force and schedule_id is None:
+        raise ValueError("force requires schedule_id")
+    holder = None
+    if use_executor_lock and not dry_run:
+        holder = lease_acquire(
+            name=TICK_LEASE, now=now, ttl_seconds=settings.EXECUTOR_LEASE_SECONDS
+        )
+        if holder is None:
+            until = lease_holder_until(name=TICK_LEASE)
+            report.error(
+                None,
+                ErrorCode.EXECUTOR_LOCKED,
+                f"another tick holds the executor lock until {iso_z(until)}",
+            )
+            _record_health(now=now, locked=True)
+            metrics.observe_report(report, full_tick=True)
+            return report
+    try:
+        if holder is not None:
+            _republish_owed(now=now, report=report)
+        if schedule_id is not None:
+            _process_batch(
+                [schedule_id],
+                now=now,
+                dry_run=dry_run,
+                force=force,
+                single=True,
+                organization_id=organization_id,
+                report=report,
+            )
+        else:
+            _walk_due(
+                now=now,
+                dry_run=dry_run,
+                limit=limit,
+                organization_id=organization_id,
+                report=report,
+            )
+        if holder is not None:
+            _record_health(now=now, locked=False)
+    finally:
+        if holder is not None:
+            lease_release(name=TICK_LEASE, holder=holder)
+    metrics.observe_report(report, full_tick=holder is not None)
+    return report
+
+
+def _walk_due(*, now, dry_run, limit, organization_id, report) -> None:
+    """Batches of due rows until `limit` rows were evaluated or the time budget is spent;
+    whatever is left is due at the next tick (oldest first, so nothing starves)."""
+    budget_ends = time.monotonic() + settings.TICK_TIME_BUDGET_SECONDS
+    cursor = None
+    remaining = limit
+    while remaining > 0 and time.monotonic() < budget_ends:
+        size = min(settings.TICK_BATCH_SIZE, remaining)
+        page = schedule_due_page(now=now, organization_id=organization_id, after=cursor, size=size)
+        if not page:
+            break
+        cursor = page[-1]
+        remaining -= len(page)
+        _process_batch(
+            [pk for pk, _ in page],
+            now=now,
+            dry_run=dry_run,
+            force=False,
+            single=False,
+            organization_id=organization_id,
+            report=report,
+        )
+        if len(page) < size:
+            break
+
+
+def _process_batch(ids, *, now, dry_run, force, single, organization_id, report) -> None:
+    owed = _Dispatched()
+    try:
+        with transaction.atomic():
+            rows = _lock_rows(
+                ids,
+                now=now,
+                dry_run=dry_run,
+                force=force,
+                single=single,
+                organization_id=organization_id,
+                report=report,
+            )
+            if not rows:
+                return
+            ctx = gate_context(schedules=rows, now=now)
+            decisions = [decide(s, ctx, now=now, force=force) for s in rows]
+            for d in decisions:
+                for reason, detail in d.report_skips:
+                    report.skip(d.schedule.id, reason, detail)
+            if dry_run:
+                for d in decisions:
+                    if d.job is not None:
+                        notes = d.notes + (["agent_would_auto_start"] if d.start_agent else [])
+                        report.triggered.append(_triggered(d.schedule, d.job, notes, dry_run=True))
+                return
+            owed = _apply(decisions, now=now)
+    except Exception as exc:  # one batch's failure never stops the others
+        log.exception("event=tick_batch_failed schedules=%d", len(ids))
+        for pk in ids:
+            report.error(
+                pk,
+                ErrorCode.INTERNAL_ERROR,
+                f"{type(exc).__name__}: evaluation failed; nothing was written",
+            )
+        return
+    _after_commit(owed, now=now, report=report)
+
+
+def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> list[Schedule]:
+    qs = Schedule.objects.select_related("script", "agent").filter(id__in=ids)
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    if single:
+        # A named schedule: say why it does not run instead of silently doing nothing.
+        found = list(qs)
+        if not found:
+            return []
+        s = found[0]
+        if not s.enabled:
+            report.skip(s.id, SkipReason.DISABLED, s.paused_note or "schedule is paused")
+            return []
+        if not force and (s.next_run_at is None or s.next_run_at > now):
+            report.skip(s.id, SkipReason.NOT_DUE, f"next run at {iso_z(s.next_run_at)}")
+            return []
+    if not force:
+        qs = qs.filter(enabled=True, next_run_at__lte=now)
+    if dry_run:
+        return list(qs)
+    rows = list(qs.select_for_update(skip_locked=True, of=("self",)))
+    missing = set(ids) - {s.id for s in rows}
+    if missing:
+        # Locked by another evaluator — unless it was handled and committed meanwhile, in which
+        # case it is no longer due and there is nothing to say.
+        still = Schedule.objects.filter(id__in=missing)
+        if not force:
+            still = still.filter(enabled=True, next_run_at__lte=now)
+        for pk in still.values_list("id", flat=True):
+            report.skip(pk, SkipReason.LOCK_CONTENTION, "another evaluator holds this schedule")
+    return rows
+
+
+def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
+    """All writes of a batch, inside its transaction: a constant number of statements."""
+    owed = _Dispatched()
+    jobs = [d.job for d in decisions if d.job is not None]
+    if jobs:
+        try:
+            with transaction.atomic():  # savepoint: a duplicate key must not abort the batch
+                Job.objects.bulk_create(jobs)
+        except IntegrityError:
+            jobs = _insert_one_by_one(decisions)
+    inserted = {j.id for j in jobs}
+    events: list[ScheduleEvent] = []
+    touched: list[Schedule] = []
+    for d in decisions:
+        s = d.schedule
+        if d.job is not None and d.job.id not in inserted:
+            continue  # already dispatched by someone else (idempotency key): leave it be
+        events.extend(d.events)
+        if d.new_next_run_at is not None:
+            s.next_run_at = d.new_next_run_at
+        if d.job is not None:
+            s.last_run_at, s.last_run_status = now, RunStatus.PENDING
+            notes = d.notes + (["agent_auto_started"] if d.start_agent else [])
+            owed.jobs.append((d.job, s, notes))
+            if d.start_agent:
+                owed.agents_to_start.setdefault(s.agent_id, s)
+        if d.touch_metadata:
+            touched.append(s)
+    ScheduleEvent.objects.bulk_create(events)
+    if touched:
+        Schedule.objects.bulk_update(touched, ["next_run_at", "last_run_at", "last_run_status"])
+    return owed
+
+
+def _insert_one_by_one(decisions: list[Decision]) -> list[Job]:
+    inserted = []
+    for d in decisions:
+        if d.job is None:
+            continue
+        try:
+            with transaction.atomic():
+                d.job.save(force_insert=True)
+            inserted.append(d.job)
+        except IntegrityError:
+            log.warning("event=duplicate_occurrence key=%s", d.job.idempotency_key)
+    return inserted
+
+
+def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
+    """Network side effects, after the rows are safely committed."""
+    if not owed.jobs:
+        return
+    failed_agents = _start_agents(owed.agents_to_start, now=now)
+    to_publish, error_events = [], []
+    for job, s, notes in owed.jobs:
+        if s.agent_id in failed_agents:
+            message = f"agent start failed: {failed_agents[s.agent_id]}"
+            report.error(s.id, ErrorCode.AGENT_START_FAILED, message)
+            error_events.append(
+                _event(
+                    s,
+                    now,
+                    EventKind.ERROR,
+                    ErrorCode.AGENT_START_FAILED,
+                    message,
+                    scheduled_for=job.scheduled_for,
+                    job_id=job.id,
+                    trigger=job.trigger,
+                )
+            )
+            continue
+        report.triggered.append(_triggered(s, job, notes, dry_run=False))
+        to_publish.append((job.id, s.agent_id))
+    if failed_agents:
+        _fail_jobs_of_unstartable_agents(owed, failed_agents, now=now)
+    result = jobs_publish(jobs=to_publish, now=now)
+    by_job = {job.id: (job, s) for job, s, _ in owed.jobs}
+    for job_id, message in result.failed.items():
+        job, s = by_job[job_id]
+        report.error(
+            s.id,
+            ErrorCode.DISPATCH_FAILED,
+            f"{message}; job {job_id} stays pending and will be republished",
+        )
+        error_events.append(
+            _event(
+                s,
+                now,
+                EventKind.ERROR,
+                ErrorCode.DISPATCH_FAILED,
+                message,
+                scheduled_for=job.scheduled_for,
+                job_id=job_id,
+                trigger=job.trigger,
+            )
+        )
+    if error_events:
+        ScheduleEvent.objects.bulk_create(error_events)
+
+
+def _start_agents(agents: dict[UUID, Schedule], *, now: datetime) -> dict[UUID, str]:
+    """Start each offline agent once; returns agent id -> failure message."""
+    from agents.controllers import AgentStartFailed, agent_start
+
+    failed = {}
+    for agent_id, s in agents.items():
+        try:
+            agent_start(agent=s.agent, now=now)
+        except AgentStartFailed as exc:
+            failed[agent_id] = str(exc)
+        except Exception as exc:  # a controller bug must not take the tick down
+            log.exception("event=agent_start_crashed agent=%s", agent_id)
+            failed[agent_id] = f"{type(exc).__name__}"
+    return failed
+
+
+def _fail_jobs_of_unstartable_agents(owed: _Dispatched, failed: dict[UUID, str], *, now) -> None:
+    for agent_id, message in failed.items():
+        job_ids = [job.id for job, s, _ in owed.jobs if s.agent_id == agent_id]
+        jobs_fail_unpublished(
+            job_ids=job_ids,
+            error_kind=ErrorKind.AGENT_UNAVAILABLE,
+            message=f"agent start failed: {message}",
+            now=now,
+        )
+
+
+def _triggered(s: Schedule, job: Job, notes: list[str], *, dry_run: bool) -> dict:
+    return {
+        "scheduleId": str(s.id),
+        "scheduleName": s.name,
+        "jobId": None if dry_run else str(job.id),
+        "scheduledFor": iso_z(job.scheduled_for),
+        "agentId": str(s.agent_id),
+        "notes": notes,
+    }
+
+
+def _republish_owed(*, now: datetime, report: Report) -> None:
+    """Pending jobs whose publish failed and retries that are due get their message now."""
+    try:
+        result = jobs_republish_due(now=now)
+    except Exception:
+        log.exception("event=republish_failed")
+        return
+    if result.failed:
+        report.error(
+            None,
+            ErrorCode.DISPATCH_FAILED,
+            f"{len(result.failed)} owed job message(s) could not be republished",
+        )
+
+
+def _record_health(*, now: datetime, locked: bool) -> None:
+    if locked:
+        updated = TickHeartbeat.objects.filter(name=TICK_LEASE).update(
+            consecutive_lock_errors=F("consecutive_lock_errors") + 1
+        )
+        if not updated:
+            TickHeartbeat.objects.get_or_create(
+                name=TICK_LEASE, defaults={"consecutive_lock_errors": 1}
+            )
+    else:
+        TickHeartbeat.objects.update_or_create(
+            name=TICK_LEASE,
+            defaults={"last_success_at": now, "consecutive_lock_errors": 0},
+        )

@@ -1,0 +1,63 @@
+"""The executor lease: one full tick at a time, and a crashed holder cannot wedge it.
+
+A lease is a row (name, holder, expires_at). Taking it is one atomic statement: insert it, or
+take it over if it has expired — `INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= now`
+on PostgreSQL; Django's update-then-insert elsewhere (the SQLite demo has one beat process).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+
+from schedules.models import ExecutorLease
+
+TICK_LEASE = "tick"
+
+
+def lease_acquire(*, name: str, now: datetime, ttl_seconds: int) -> str | None:
+    """Return a holder token when the lease is ours, None when someone else holds it."""
+    holder = uuid.uuid4().hex
+    expires = now + timedelta(seconds=ttl_seconds)
+    if connection.vendor == "postgresql":
+        table = ExecutorLease._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {table} (name, holder, acquired_at, expires_at)
+                VALUES (%s, %s, %s, %s)
+                ON CONFLICT (name) DO UPDATE
+                   SET holder = EXCLUDED.holder,
+                       acquired_at = EXCLUDED.acquired_at,
+                       expires_at = EXCLUDED.expires_at
+                 WHERE {table}.expires_at <= %s
+                RETURNING holder
+                """,
+                [name, holder, now, expires, now],
+            )
+            row = cursor.fetchone()
+        return holder if row and row[0] == holder else None
+    taken = ExecutorLease.objects.filter(name=name, expires_at__lte=now).update(
+        holder=holder, acquired_at=now, expires_at=expires
+    )
+    if taken:
+        return holder
+    try:
+        with transaction.atomic():
+            ExecutorLease.objects.create(
+                name=name, holder=holder, acquired_at=now, expires_at=expires
+            )
+    except IntegrityError:
+        return None
+    return holder
+
+
+def lease_release(*, name: str, holder: str) -> None:
+    # Only our own lease: if it expired and someone took it over, it is theirs now.
+    ExecutorLease.objects.filter(name=name, holder=holder).delete()
+
+
+def lease_holder_until(*, name: str) -> datetime | None:
+    return ExecutorLease.objects.filter(name=name).values_list("expires_at", flat=True).first()
