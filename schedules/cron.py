@@ -490,6 +490,8 @@ def _next_wall(spec: CronSpec, start: datetime) -> datetime:
     months = spec.months
     last_year = year + _SEARCH_YEARS
     while year <= last_year:
+        if year > 9999:  # datetime.MAXYEAR
+            raise CronError(f"'{spec.expression}' has no run before the year 10000.")
         i = bisect_left(months, month)
         if i == len(months):  # no more months this year
             year, month, day, hour, minute = year + 1, months[0], 1, 0, 0
