@@ -16,6 +16,7 @@ Object-level role checks (`role_in_organization`) close the same gap for the adm
 from __future__ import annotations
 
 import uuid
+
 from django.db.models import QuerySet
 
 from billing.models import Membership, Organization, Role
