@@ -527,6 +527,8 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
 
 def _start_agents(agents: dict[UUID, Schedule], *, now: datetime) -> dict[UUID, str]:
     """Start each offline agent once; returns agent id -> failure message."""
+    if not agents:
+        return {}
     from agents.controllers import AgentStartFailed, agent_start
 
     failed = {}
