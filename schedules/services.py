@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from schedules.models import Schedule
+from schedules.models import EventKind, Schedule, ScheduleEvent
 
 
 def schedule_refresh_next_run(*, schedule: Schedule, now: datetime) -> None:
@@ -22,3 +22,101 @@ def schedule_create(*, now: datetime, **fields) -> Schedule:
     schedule_refresh_next_run(schedule=schedule, now=now)
     schedule.save()
     return schedule
+
+
+# Changing any of these moves the next occurrence; anything else leaves a due row due.
+_TIMING_FIELDS = ("cron_expression", "timezone", "enabled")
+
+
+@transaction.atomic
+def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
+    """Apply an edit. next_run_at is recomputed from `now` only when the timing changed, so an
+    edit of, say, the variables of an overdue schedule does not make it skip its due run.
+
+    The row is locked and only the edited columns are written: a tick dispatching this schedule
+    at the same moment keeps its lastRunAt/lastRunStatus/nextRunAt (no lost update).
+    """
+    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    timing_changed = any(
+        name in fields and fields[name] != getattr(schedule, name) for name in _TIMING_FIELDS
+    )
+    for name, value in fields.items():
+        setattr(schedule, name, value)
+    schedule.full_clean()
+    update_fields = {*fields, "updated_at"}
+    if timing_changed:
+        schedule_refresh_next_run(schedule=schedule, now=now)
+        update_fields.add("next_run_at")
+    if fields.get("enabled") is True and schedule.paused_at is not None:
+        # Enabled again through an edit: the pause is over.
+        schedule.paused_note = ""
+        schedule.paused_at = None
+        update_fields |= {"paused_note", "paused_at"}
+    schedule.save(update_fields=sorted(update_fields))
+    return schedule
+
+
+@transaction.atomic
+def schedule_pause(*, schedule: Schedule, now: datetime, note: str = "") -> Schedule:
+    """Disable with a note (why, until when), recorded in the schedule's history too.
+
+    The row is locked so a tick holding it finishes its dispatch first; after this commits the
+    tick no longer selects it (disabled rows are not in the due index).
+    """
+    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    schedule.enabled = False
+    schedule.paused_note = note
+    schedule.paused_at = now
+    schedule.next_run_at = None
+    schedule.save(
+        update_fields=[
+            "enabled",
+            "paused_note",
+            "paused_at",
+            "next_run_at",
+            "updated_at",
+        ]
+    )
+    ScheduleEvent.objects.create(
+        organization_id=schedule.organization_id,
+        schedule=schedule,
+        kind=EventKind.PAUSED,
+        detail=note,
+        created_at=now,
+    )
+    return schedule
+
+
+@transaction.atomic
+def schedule_resume(*, schedule: Schedule, now: datetime) -> Schedule:
+    """Enable again; the next run is the first occurrence after `now` (no burst of the runs
+    missed while paused). Resuming an enabled schedule changes nothing."""
+    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    if schedule.enabled:
+        return schedule
+    schedule.enabled = True
+    schedule.paused_note = ""
+    schedule.paused_at = None
+    schedule_refresh_next_run(schedule=schedule, now=now)
+    schedule.save(
+        update_fields=[
+            "enabled",
+            "paused_note",
+            "paused_at",
+            "next_run_at",
+            "updated_at",
+        ]
+    )
+    ScheduleEvent.objects.create(
+        organization_id=schedule.organization_id,
+        schedule=schedule,
+        kind=EventKind.RESUMED,
+        created_at=now,
+    )
+    return schedule
+
+
+@transaction.atomic
+def schedule_delete(*, schedule: Schedule) -> None:
+    """Delete the schedule and its events; its jobs stay (schedule set to null) as history."""
+    schedule.delete()

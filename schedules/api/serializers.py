@@ -1,6 +1,15 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agents.models import Agent, Script
+from config.api_common import (
+    CamelModelSerializer,
+    NullIfBlankCharField,
+    ScopedPrimaryKeyRelatedField,
+)
 from schedules import cron
+from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
+from vault.models import VaultEntry, key_name_validator
 
 
 class CronExpressionField(serializers.CharField):
@@ -35,4 +44,167 @@ class PreviewResponseSerializer(serializers.Serializer):
     cron = serializers.CharField()
     timezone = serializers.CharField()
     description = serializers.CharField()
-    nextRuns = serializers.ListField(child=serializers.DateTimeField())  # noqa: N815
+    nextRuns = serializers.ListField(child=serializers.DateTimeField())
+
+
+# --- Schedules (SPEC §6) ---------------------------------------------------------------------
+
+_MAX_VAULT_KEYS = 100
+
+
+class VaultKeyNameField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 128)
+        super().__init__(**kwargs)
+        self.validators.append(key_name_validator)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            # No silent str(123): a key name is text.
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ScheduleListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        # One query for the vault key names of every organization on the page, not one per row.
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.child.load_vault_names({item.organization_id for item in items})
+        return [self.child.to_representation(item) for item in items]
+
+
+class ScheduleSerializer(CamelModelSerializer):
+    script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
+    agent_id = ScopedPrimaryKeyRelatedField(source="agent", queryset=Agent.objects.all())
+    cron_expression = serializers.CharField(max_length=200)
+    timezone = serializers.CharField(max_length=64, default="UTC")
+    variables = serializers.JSONField(
+        required=False, help_text='A JSON object, e.g. {"region": "us-east"}.'
+    )
+    vault_keys = serializers.ListField(
+        child=VaultKeyNameField(),
+        required=False,
+        max_length=_MAX_VAULT_KEYS,
+        help_text="Names of vault entries injected at run time (values never leave the vault).",
+    )
+    last_run_status = NullIfBlankCharField()
+    description = serializers.SerializerMethodField(help_text="The cron expression in words.")
+    paused_note = serializers.CharField(read_only=True)
+    missing_vault_keys = serializers.SerializerMethodField(
+        help_text="Names in vaultKeys with no vault entry in the organization: runs are skipped "
+        "(vault_keys_missing) until they exist."
+    )
+
+    class Meta:
+        model = Schedule
+        list_serializer_class = ScheduleListSerializer
+        fields = [
+            "id",
+            "name",
+            "script_id",
+            "agent_id",
+            "cron_expression",
+            "timezone",
+            "enabled",
+            *GUARDRAILS,
+            "variables",
+            "vault_keys",
+            "last_run_at",
+            "last_run_status",
+            "next_run_at",
+            "description",
+            "paused_note",
+            "paused_at",
+            "missing_vault_keys",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "last_run_at",
+            "next_run_at",
+            "paused_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def validate_cron_expression(self, value: str) -> str:
+        try:
+            cron.parse(value)
+        except cron.CronError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate_timezone(self, value: str) -> str:
+        try:
+            cron.validate_timezone(value)
+        except cron.CronError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate_variables(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(
+                'Variables must be a JSON object, e.g. {"region": "us-east"}.'
+            )
+        return value
+
+    def validate_vault_keys(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Vault keys must not repeat.")
+        return value
+
+    @extend_schema_field(serializers.CharField())
+    def get_description(self, schedule: Schedule) -> str:
+        try:
+            return cron.describe(schedule.cron_expression)
+        except cron.CronError:
+            return schedule.cron_expression
+
+    def load_vault_names(self, organization_ids) -> dict:
+        cache = self.context.setdefault("_vault_key_names", {})
+        wanted = set(organization_ids) - set(cache)
+        if wanted:
+            for org_id in wanted:
+                cache[org_id] = set()
+            rows = VaultEntry.objects.filter(organization_id__in=wanted).values_list(
+                "organization_id", "key"
+            )
+            for org_id, key in rows:
+                cache[org_id].add(key)
+        return cache
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_missing_vault_keys(self, schedule: Schedule) -> list[str]:
+        names = self.load_vault_names({schedule.organization_id})[schedule.organization_id]
+        return [key for key in schedule.vault_keys if key not in names]
+
+
+class PauseSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why, until when.",
+    )
+
+
+class ScheduleEventSerializer(CamelModelSerializer):
+    reason = NullIfBlankCharField(help_text="A skip reason or error code; null otherwise.")
+    trigger = NullIfBlankCharField()
+    job_id = serializers.UUIDField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ScheduleEvent
+        fields = [
+            "id",
+            "kind",
+            "reason",
+            "detail",
+            "scheduled_for",
+            "job_id",
+            "trigger",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,177 @@
+"""Agents, scripts and jobs as the API shows them (SPEC §6): camelCase, `…Id`, `…At` in UTC `Z`."""
+
+from __future__ import annotations
+
+from django.utils.text import slugify
+from rest_framework import serializers
+
+from agents.models import Agent, AgentStatus, Controller, Job, JobAttempt, JobStatus, Script
+from config.api_common import (
+    CamelModelSerializer,
+    CamelSerializer,
+    NullIfBlankCharField,
+    choice_field,
+)
+
+# Keys of controllerConfig that are credentials: accepted on write, never shown.
+SECRET_CONFIG_KEYS = frozenset({"secret", "token", "password"})
+
+
+class ControllerConfigField(serializers.JSONField):
+    """A JSON object; its credential keys are write-only (dropped from every response)."""
+
+    def to_representation(self, value):
+        value = value or {}
+        return {k: v for k, v in value.items() if k not in SECRET_CONFIG_KEYS}
+
+
+class AgentSerializer(CamelModelSerializer):
+    status = choice_field(AgentStatus, "AgentStatus", read_only=True)
+    slug = serializers.SlugField(
+        max_length=100,
+        required=False,
+        help_text="Unique in the organization; default from name.",
+    )
+    last_heartbeat_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    controller_config = ControllerConfigField(
+        required=False,
+        help_text='webhook: {"url": "https://…", "secret": "…"} (the secret is write-only).',
+    )
+
+    class Meta:
+        model = Agent
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "status",
+            "last_heartbeat_at",
+            "capacity",
+            "auto_start",
+            "controller",
+            "controller_config",
+            "created_at",
+        ]
+        read_only_fields = ["id", "status", "last_heartbeat_at", "created_at"]
+
+    def validate_controller_config(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("controllerConfig must be a JSON object.")
+        return value
+
+    def validate(self, attrs):
+        instance = self.instance
+        organization = self.context.get("organization")
+        if "slug" not in attrs and instance is None:
+            attrs["slug"] = slugify(attrs.get("name", ""))[:100]
+            if not attrs["slug"]:
+                raise serializers.ValidationError({"slug": ["Give a slug (letters, digits, -)."]})
+        if "slug" in attrs and organization is not None:
+            taken = Agent.objects.filter(organization=organization, slug=attrs["slug"])
+            if instance is not None:
+                taken = taken.exclude(pk=instance.pk)
+            if taken.exists():
+                raise serializers.ValidationError(
+                    {"slug": ["An agent with this slug already exists in the organization."]}
+                )
+        controller = attrs.get("controller", instance.controller if instance else Controller.MANUAL)
+        config = attrs.get("controller_config")
+        if config is not None and instance is not None:
+            # The secret is never shown, so a client sending back what it read must not erase it.
+            for key in SECRET_CONFIG_KEYS & set(instance.controller_config or {}):
+                config.setdefault(key, instance.controller_config[key])
+        if config is None:
+            config = instance.controller_config if instance else {}
+        if controller == Controller.WEBHOOK:
+            url = config.get("url")
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise serializers.ValidationError(
+                    {"controllerConfig": ['A webhook controller needs {"url": "https://…"}.']}
+                )
+        return attrs
+
+
+class AgentCreatedSerializer(AgentSerializer):
+    token = serializers.CharField(
+        read_only=True,
+        help_text="The agent's token, shown once: only its hash is stored. "
+        "`manage.py runagent` and the heartbeat endpoint authenticate with it.",
+    )
+
+    class Meta(AgentSerializer.Meta):
+        fields = [*AgentSerializer.Meta.fields, "token"]
+
+
+class ScriptSerializer(CamelModelSerializer):
+    class Meta:
+        model = Script
+        fields = [
+            "id",
+            "name",
+            "runtime",
+            "source",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "version", "created_at", "updated_at"]
+
+
+class JobSerializer(CamelModelSerializer):
+    status = choice_field(JobStatus, "JobStatus", read_only=True)
+    schedule_id = serializers.UUIDField(read_only=True, allow_null=True)
+    script_id = serializers.UUIDField(read_only=True, allow_null=True)
+    agent_id = serializers.UUIDField(read_only=True, allow_null=True)
+    error_kind = NullIfBlankCharField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "schedule_id",
+            "script_id",
+            "script_version",
+            "agent_id",
+            "trigger",
+            "scheduled_for",
+            "status",
+            "attempt",
+            "max_attempts",
+            "retry_at",
+            "created_at",
+            "queued_at",
+            "started_at",
+            "heartbeat_at",
+            "deadline_at",
+            "finished_at",
+            "cancel_requested_at",
+            "exit_code",
+            "error_kind",
+            "error_message",
+        ]
+        read_only_fields = fields
+
+
+class JobAttemptSerializer(CamelModelSerializer):
+    status = choice_field(JobStatus, "JobStatus", read_only=True)
+    error_kind = NullIfBlankCharField()
+
+    class Meta:
+        model = JobAttempt
+        fields = [
+            "number",
+            "status",
+            "started_at",
+            "finished_at",
+            "exit_code",
+            "error_kind",
+            "error_message",
+            "log",
+        ]
+        read_only_fields = fields
+
+
+class JobLogSerializer(CamelSerializer):
+    job_id = serializers.UUIDField(source="id")
+    log = serializers.CharField(help_text="The latest attempt's log, bounded, secrets redacted.")
+    attempts = JobAttemptSerializer(many=True)

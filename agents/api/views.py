@@ -1,0 +1,150 @@
+"""CRUD for agents and scripts, read-only jobs with their logs (SPEC §6).
+
+Agent start/stop/heartbeat and job cancel live in agents/api/control_views.py.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.response import Response
+
+from agents.api import services
+from agents.api.serializers import (
+    AgentCreatedSerializer,
+    AgentSerializer,
+    JobLogSerializer,
+    JobSerializer,
+    ScriptSerializer,
+)
+from agents.models import Agent, Job, JobAttempt, JobStatus, Script, Trigger
+from config.api_common import ApiViewMixin, acting_organization, scoped
+
+IN_USE = OpenApiResponse(description="In use by schedules: delete or re-point them first.")
+
+
+class _OrganizationContextMixin:
+    """Writes are validated against the organization the object belongs to (or will)."""
+
+    def get_serializer(self, *args, **kwargs):
+        context = kwargs.setdefault("context", self.get_serializer_context())
+        instance = args[0] if args else kwargs.get("instance")
+        if getattr(self, "swagger_fake_view", False):
+            pass  # schema generation: no caller
+        elif self.action == "create":
+            context["organization"] = acting_organization(self.request)
+        elif instance is not None and hasattr(instance, "organization_id"):
+            context["organization"] = instance.organization_id
+        return super().get_serializer(*args, **kwargs)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List agents"),
+    retrieve=extend_schema(summary="An agent"),
+    create=extend_schema(
+        summary="Create an agent; the response carries its token, once",
+        request=AgentSerializer,
+        responses={201: AgentCreatedSerializer},
+    ),
+    update=extend_schema(summary="Replace an agent"),
+    partial_update=extend_schema(summary="Edit an agent"),
+    destroy=extend_schema(summary="Delete an agent", responses={204: None, 409: IN_USE}),
+)
+class AgentViewSet(_OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
+    serializer_class = AgentSerializer
+
+    def get_queryset(self):
+        return scoped(Agent.objects.all(), self.request).order_by("name", "id")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        agent, token = services.agent_create(
+            organization=serializer.context["organization"], **serializer.validated_data
+        )
+        agent.token = token  # shown in this response only
+        return Response(AgentCreatedSerializer(agent, context=serializer.context).data, status=201)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.agent_update(
+            agent=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.agent_delete(agent=instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List scripts"),
+    retrieve=extend_schema(summary="A script"),
+    create=extend_schema(summary="Create a script (version 1)"),
+    update=extend_schema(summary="Replace a script; a new source or runtime bumps the version"),
+    partial_update=extend_schema(
+        summary="Edit a script; a new source or runtime bumps the version"
+    ),
+    destroy=extend_schema(summary="Delete a script", responses={204: None, 409: IN_USE}),
+)
+class ScriptViewSet(_OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
+    serializer_class = ScriptSerializer
+
+    def get_queryset(self):
+        return scoped(Script.objects.all(), self.request).order_by("name", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.script_create(
+            organization=serializer.context["organization"], **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.script_update(
+            script=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.script_delete(script=instance)
+
+
+def job_list_queryset():
+    """Jobs as lists show them: without the heavy text columns (source, log)."""
+    return Job.objects.defer("script_source", "log", "variables").order_by("-created_at", "-id")
+
+
+class JobFilter(filters.FilterSet):
+    scheduleId = filters.UUIDFilter(field_name="schedule_id")
+    agentId = filters.UUIDFilter(field_name="agent_id")
+    scriptId = filters.UUIDFilter(field_name="script_id")
+    status = filters.ChoiceFilter(choices=JobStatus.choices)
+    trigger = filters.ChoiceFilter(choices=Trigger.choices)
+
+    class Meta:
+        model = Job
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List jobs, newest first"),
+    retrieve=extend_schema(summary="A job"),
+)
+class JobViewSet(
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+
+    def get_queryset(self):
+        return scoped(job_list_queryset(), self.request)
+
+    @extend_schema(summary="A job's log and every attempt's", responses=JobLogSerializer)
+    def log(self, request, pk=None):
+        queryset = scoped(
+            Job.objects.only("id", "log", "organization_id"), request
+        ).prefetch_related(Prefetch("attempts", queryset=JobAttempt.objects.order_by("number")))
+        job = get_object_or_404(queryset, pk=pk)
+        self.check_object_permissions(request, job)
+        return Response(JobLogSerializer(job).data)

@@ -1,0 +1,180 @@
+"""Shared pieces of the REST API (SPEC §6): camelCase JSON, tenancy-scoped querysets, JSON-only
+parsing, and the error responses every endpoint can give, declared once for the OpenAPI schema.
+
+Field names stay snake_case in Python (``Meta.fields`` lists model field names); the serializer
+renames them to camelCase on the wire, so the JSON, the validation errors and the schema all use
+the same camelCase keys without a parallel list of names to keep in sync.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import QuerySet
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+
+from billing.models import Organization
+from billing.permissions import HasOrganizationRole
+from billing.tenancy import organization_from_request, scope_queryset
+
+_CAMEL_RE = re.compile(r"_([a-z0-9])")
+
+
+def camel(name: str) -> str:
+    """``max_runtime_minutes`` -> ``maxRuntimeMinutes``."""
+    return _CAMEL_RE.sub(lambda m: m.group(1).upper(), name)
+
+
+def camel_keys(errors: dict) -> dict:
+    return {camel(key): value for key, value in errors.items()}
+
+
+class CamelCaseSerializerMixin:
+    """Expose every field under its camelCase name; the Python attribute stays snake_case."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        renamed = {}
+        for name, field in fields.items():
+            key = camel(name)
+            # bind() would otherwise take the source (and a method field's `get_…` method) from
+            # the camelCase key.
+            if isinstance(field, serializers.SerializerMethodField):
+                field.method_name = field.method_name or f"get_{name}"
+            elif key != name and field.source is None:
+                field.source = name
+            renamed[key] = field
+        return renamed
+
+
+class CamelModelSerializer(CamelCaseSerializerMixin, serializers.ModelSerializer):
+    pass
+
+
+class CamelSerializer(CamelCaseSerializerMixin, serializers.Serializer):
+    pass
+
+
+class NullIfBlankCharField(serializers.CharField):
+    """Read-only text that is blank in the database ('' = "none yet") and null in the API."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+_choice_field_classes: dict[str, type] = {}
+
+
+def choice_field(choices, component: str, **kwargs) -> serializers.ChoiceField:
+    """A ChoiceField whose enum is one named schema component (`JobStatus`, `AgentStatus`), so
+    fields that share a name (`status`) but not their choices never collide in the schema."""
+    cls = _choice_field_classes.get(component)
+    if cls is None:
+        cls = type(f"{component}Field", (serializers.ChoiceField,), {})
+        schema = {"type": "string", "enum": [str(value) for value in choices.values]}
+        cls = extend_schema_field(schema, component_name=component)(cls)
+        _choice_field_classes[component] = cls
+    return cls(choices=choices.choices, **kwargs)
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A reference (``scriptId``, ``agentId``) that must name an object of the organization the
+    object being written belongs to (``context["organization"]``). Any other id — another
+    organization's, or none at all — is the same 400 on this field, so ids of other tenants
+    cannot be probed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", serializers.UUIDField(format="hex_verbose"))
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        organization = self.context.get("organization")
+        queryset = super().get_queryset()
+        if organization is None:
+            return queryset.none()
+        return queryset.filter(organization=organization)
+
+
+# --- Tenancy ---------------------------------------------------------------------------------
+
+
+def scoped(queryset: QuerySet, request) -> QuerySet:
+    """What the caller may see through the API: the organization they act for.
+
+    `scope_queryset` lets a user see every organization they belong to, but their role is the one
+    of the organization they act for (`X-Organization`); narrowing to that organization keeps a
+    viewer of org A who is admin of org B from editing A's objects with B's role. Superusers see
+    everything, or the one organization their `X-Organization` header names.
+    """
+    queryset = scope_queryset(queryset, request.user)
+    if request.user.is_superuser and not request.headers.get("X-Organization"):
+        return queryset
+    organization = organization_from_request(request)
+    if organization is None:
+        return queryset.none()
+    return queryset.filter(organization=organization)
+
+
+def acting_organization(request) -> Organization:
+    """The organization a new object belongs to: the caller's (billing.tenancy); a superuser
+    names one with `X-Organization: <slug or id>`. 400 when there is none."""
+    organization = organization_from_request(request)
+    if organization is None:
+        raise exceptions.ValidationError(
+            {"detail": "No organization: send X-Organization with the slug or id of one."}
+        )
+    return organization
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+ErrorSerializer = inline_serializer(name="ApiError", fields={"detail": serializers.CharField()})
+# Field-level messages keyed by the camelCase field name (nested for nested input), or `detail`.
+VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {},
+    "example": {"cronExpression": ["minute field: write 5-59/15 instead of 5/15"]},
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    """Adds the error responses an endpoint may give to its operation, so clients (and
+    schemathesis) find a 400/401/403/404 in the contract: 400 carries field-level messages keyed
+    by the camelCase field name, the others `{"detail": "..."}`."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction=direction)
+        errors = {
+            "401": OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+            "403": OpenApiResponse(ErrorSerializer, description="Your role does not allow this."),
+        }
+        if self.method in ("POST", "PUT", "PATCH") or self.method == "GET":
+            # GET: bad filter or query parameters.
+            errors["400"] = OpenApiResponse(
+                VALIDATION_ERROR_SCHEMA,
+                description="Invalid input: field-level messages keyed by the camelCase field.",
+            )
+        if "{" in self.path or self._is_list_view():
+            # A detail path: not found or another organization's. A list: a page past the end.
+            errors["404"] = OpenApiResponse(ErrorSerializer, description="Not found.")
+        for code, response in errors.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
+
+
+class ApiViewMixin:
+    """JSON in, JSON out; authenticated; roles per action (`required_roles`)."""
+
+    parser_classes = [JSONParser]
+    permission_classes = [IsAuthenticated, HasOrganizationRole]
+    schema = ApiAutoSchema()
