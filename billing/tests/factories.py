@@ -25,7 +25,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        kwargs.setdefault("password", "pw")
+        # No password by default (tests log in with force_login): hashing one is slow.
+        kwargs.setdefault("password", None)
         return model_class.objects.create_user(*args, **kwargs)
 
 
