@@ -1,0 +1,122 @@
+"""Reads for agents and jobs: the agent a command names, a token's agent, and the watchdog's
+sets. Each watchdog set is one query over the small active part of the jobs table (the partial
+index `job_active_by_schedule` and `job_status_retry_at` cover the status filters)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+
+from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
+from agents.models import Agent, Job, JobStatus, hash_token
+from agents.services import WAITING_JOB_STATUSES
+
+
+class AgentRefError(Exception):
+    pass
+
+
+def agent_get_by_ref(ref: str) -> Agent:
+    """The agent named by an id or a slug (slugs are unique per organization only)."""
+    try:
+        return Agent.objects.get(id=uuid.UUID(ref))
+    except (ValueError, Agent.DoesNotExist):
+        pass
+    matches = list(Agent.objects.filter(slug=ref).select_related("organization")[:10])
+    if not matches:
+        raise AgentRefError(f"No agent with id or slug {ref!r}.")
+    if len(matches) > 1:
+        ids = ", ".join(f"{a.id} ({a.organization.slug})" for a in matches)
+        raise AgentRefError(
+            f"Slug {ref!r} names agents in several organizations; use an id: {ids}."
+        )
+    return matches[0]
+
+
+def agent_for_token(*, agent_id, token: str) -> Agent | None:
+    """The agent if `token` is its token (constant-time comparison of the hashes)."""
+    if not token:
+        return None
+    try:
+        agent = Agent.objects.get(id=agent_id)
+    except (Agent.DoesNotExist, ValueError, TypeError):
+        return None
+    if not agent.token_hash or not hmac.compare_digest(hash_token(token), agent.token_hash):
+        return None
+    return agent
+
+
+def jobs_past_deadline(*, now: datetime, grace: timedelta) -> list[tuple[uuid.UUID, int]]:
+    """(id, attempt) of running jobs whose deadline passed more than `grace` ago: their runner
+    should have killed them at the deadline and did not report."""
+    return list(
+        Job.objects.filter(status=JobStatus.RUNNING, deadline_at__lt=now - grace)
+        .order_by("deadline_at")
+        .values_list("id", "attempt")
+    )
+
+
+@dataclass(frozen=True)
+class StaleJob:
+    id: uuid.UUID
+    attempt: int
+    max_attempts: int
+    cancel_requested: bool
+
+
+def jobs_running_stale(*, now: datetime, online_seconds: int) -> list[StaleJob]:
+    """Running jobs nobody is looking after: the job's own heartbeat is stale, or its agent's
+    is (an agent killed with -9 never says so; only the silence tells)."""
+    cutoff = now - timedelta(seconds=online_seconds)
+    rows = (
+        Job.objects.filter(status=JobStatus.RUNNING)
+        .annotate(beat=Coalesce("heartbeat_at", "started_at"))
+        .filter(
+            Q(beat__lt=cutoff)
+            | Q(beat__isnull=True)
+            | Q(agent__isnull=True)
+            | Q(agent__last_heartbeat_at__lt=cutoff)
+        )
+        .order_by("started_at")
+        .values_list("id", "attempt", "max_attempts", "cancel_requested_at")
+    )
+    return [StaleJob(i, a, m, c is not None) for i, a, m, c in rows]
+
+
+def jobs_unclaimed(*, now: datetime, pickup_timeout: timedelta) -> list[tuple[uuid.UUID, str]]:
+    """(id, reason) of jobs no agent will run: queued longer than the pickup timeout, or waiting
+    for an agent that was deleted."""
+    rows = Job.objects.filter(
+        Q(status=JobStatus.QUEUED, queued_at__lt=now - pickup_timeout)
+        | Q(status__in=WAITING_JOB_STATUSES, agent__isnull=True)
+    ).values_list("id", "agent_id")
+    minutes = pickup_timeout.total_seconds() / 60
+    return [
+        (
+            job_id,
+            "Its agent was deleted."
+            if agent_id is None
+            else f"No agent picked it up within {minutes:g} minutes (agent offline?).",
+        )
+        for job_id, agent_id in rows
+    ]
+
+
+def jobs_due_for_republish(*, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
+    """What agents.dispatch.jobs_republish_due would publish now (for dry runs): `pending`
+    older than its publish window, `retrying` whose retry_at has passed."""
+    stale_pending = Q(
+        status=JobStatus.PENDING,
+        created_at__lt=now - timedelta(seconds=PENDING_REPUBLISH_AFTER_SECONDS),
+    )
+    due_retry = Q(status=JobStatus.RETRYING, retry_at__lte=now)
+    return list(
+        Job.objects.filter(stale_pending | due_retry, agent__isnull=False)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )

@@ -1,0 +1,380 @@
+"""Writes to agents and jobs: every state change of a job or an agent is one function here.
+
+Each job transition is a compare-and-swap (`filter(id=…, status=<expected>).update(…)`; one row
+updated = this caller won), so the runner, the watchdog and the API can race on the same row and
+exactly one of them decides. A transition that wins sends `job_status_changed` after commit
+(schedules keeps `lastRunStatus` following its latest job from it).
+
+Time is passed in (`now`), never read here.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+
+from agents.models import (
+    Agent,
+    AgentStatus,
+    ErrorKind,
+    Job,
+    JobAttempt,
+    JobStatus,
+)
+from agents.signals import job_status_changed
+
+log = logging.getLogger(__name__)
+
+# States a job waits in before a runner claims it; canceling one of these needs no process kill.
+WAITING_JOB_STATUSES = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING)
+
+
+# --------------------------------------------------------------------------------- signal
+
+
+def _announce(job_ids: list) -> None:
+    """After commit, tell listeners the jobs' status changed (one fetch, only if anyone listens)."""
+
+    def send() -> None:
+        if not job_status_changed.has_listeners(Job):
+            return
+        for job in Job.objects.filter(id__in=job_ids):
+            try:
+                job_status_changed.send(sender=Job, job=job)
+            except Exception:  # a listener's bug must not undo or hide the transition
+                log.exception("event=job_status_changed_listener_failed job=%s", job.id)
+
+    transaction.on_commit(send)
+
+
+# --------------------------------------------------------------------------------- claim
+
+
+def job_claim(
+    *, job_id, now: datetime, hostname: str, max_runtime_cap_seconds: int = 0
+) -> Job | None:
+    """Take the job for one attempt, or None when it is not ours to run.
+
+    PENDING is claimable on purpose: the dispatcher publishes first and marks the job `queued`
+    after (agents/dispatch.py), so a fast agent can see its message before that write lands.
+    A `retrying` job whose `retry_at` is still ahead is not claimable: a stray early message
+    must not shorten the retry delay.
+    """
+    job = Job.objects.filter(id=job_id).only("id", "attempt", "max_runtime_minutes").first()
+    if job is None:
+        return None
+    runtime = timedelta(minutes=job.max_runtime_minutes)
+    if max_runtime_cap_seconds:
+        runtime = min(runtime, timedelta(seconds=max_runtime_cap_seconds))
+    deadline = now + runtime
+    with transaction.atomic():
+        won = (
+            Job.objects.filter(
+                id=job_id,
+                attempt=job.attempt,
+                status__in=[JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING],
+            )
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+            .update(
+                status=JobStatus.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                deadline_at=deadline,
+                retry_at=None,
+                finished_at=None,
+                worker_hostname=hostname[:200],
+                pid=None,
+            )
+        )
+        if not won:
+            return None
+        JobAttempt.objects.create(
+            job_id=job_id,
+            number=job.attempt,
+            status=JobStatus.RUNNING,
+            started_at=now,
+            worker_hostname=hostname[:200],
+        )
+        _announce([job_id])
+    return Job.objects.select_related("agent").get(id=job_id)
+
+
+# --------------------------------------------------------------------------------- heartbeat
+
+
+class Heartbeat(enum.Enum):
+    OK = "ok"  # still ours, keep running
+    CANCEL = "cancel"  # cancel requested: kill the process group, then job_finish_attempt
+    GONE = "gone"  # no longer ours (the watchdog decided): kill, record the log, change nothing
+
+
+def job_heartbeat(*, job_id, attempt: int, now: datetime, pid: int | None = None) -> Heartbeat:
+    """Touch the running job's heartbeat; the answer says whether to keep running.
+
+    One query in the normal case; the filter on `attempt` keeps a runner that was given up on
+    (lost, then retried elsewhere) from heartbeating the new attempt.
+    """
+    fields: dict = {"heartbeat_at": now}
+    if pid is not None:
+        fields["pid"] = pid
+    mine = Job.objects.filter(id=job_id, status=JobStatus.RUNNING, attempt=attempt)
+    if mine.filter(cancel_requested_at__isnull=True).update(**fields):
+        return Heartbeat.OK
+    if mine.update(**fields):
+        return Heartbeat.CANCEL
+    return Heartbeat.GONE
+
+
+# --------------------------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt ended, decided by agents.runner (pure) or by the watchdog."""
+
+    status: str  # the job's next status: a finished status, or RETRYING
+    error_kind: str = ""
+    error_message: str = ""
+    exit_code: int | None = None
+
+    @property
+    def retry(self) -> bool:
+        return self.status == JobStatus.RETRYING
+
+    @property
+    def attempt_status(self) -> str:
+        # An attempt that will be retried still failed; the job is what is retrying.
+        return JobStatus.FAILED if self.retry else self.status
+
+
+def job_finish_attempt(
+    *, job: Job, attempt: int, now: datetime, outcome: Outcome, log_text: str
+) -> bool:
+    """Record how attempt `attempt` ended; move the job to its next status if it is still ours.
+
+    Returns False when the job had already been taken away from this attempt (watchdog): the
+    attempt's log is still kept, the job is left as the watchdog set it.
+    """
+    job_fields: dict = {
+        "status": outcome.status,
+        "exit_code": outcome.exit_code,
+        "error_kind": outcome.error_kind,
+        "error_message": outcome.error_message,
+        "log": log_text,
+        "heartbeat_at": now,
+        "pid": None,
+    }
+    if outcome.retry:
+        # Retries live in the database: the tick/watchdog republishes once retry_at passes.
+        job_fields.update(
+            retry_at=now + timedelta(seconds=job.retry_delay_seconds),
+            attempt=F("attempt") + 1,
+            finished_at=None,
+        )
+    else:
+        job_fields.update(retry_at=None, finished_at=now)
+    with transaction.atomic():
+        won = Job.objects.filter(id=job.id, status=JobStatus.RUNNING, attempt=attempt).update(
+            **job_fields
+        )
+        attempt_row = JobAttempt.objects.filter(job_id=job.id, number=attempt)
+        if won:
+            attempt_row.update(
+                status=outcome.attempt_status,
+                finished_at=now,
+                exit_code=outcome.exit_code,
+                error_kind=outcome.error_kind,
+                error_message=outcome.error_message,
+                log=log_text,
+            )
+            _announce([job.id])
+        else:
+            # The watchdog already closed this attempt (lost / timed out); keep what we saw.
+            attempt_row.update(log=log_text, exit_code=outcome.exit_code)
+    return bool(won)
+
+
+# --------------------------------------------------------------------------------- cancel
+
+
+class JobNotCancelable(Exception):
+    def __init__(self, status: str):
+        self.status = status
+        super().__init__(
+            f"The job is already {status}; only pending, queued, retrying or running jobs "
+            "can be canceled."
+        )
+
+
+class CancelResult(enum.Enum):
+    CANCELED = "canceled"  # it had not started: canceled at once
+    REQUESTED = "requested"  # it is running: its runner kills the process tree and marks it
+
+
+def job_cancel(*, job: Job, now: datetime) -> CancelResult:
+    """Cancel a job. A waiting job is canceled at once (a message still in the queue is dropped
+    by the runner's claim); a running job gets `cancel_requested_at`, which its runner sees on
+    its next heartbeat. Raises JobNotCancelable for a finished job."""
+    for _ in range(3):  # the job can move between our two compare-and-swaps; re-decide
+        with transaction.atomic():
+            if Job.objects.filter(id=job.id, status__in=WAITING_JOB_STATUSES).update(
+                status=JobStatus.CANCELED,
+                cancel_requested_at=now,
+                finished_at=now,
+                retry_at=None,
+                error_kind=ErrorKind.CANCELED,
+                error_message="Canceled before it started.",
+            ):
+                _announce([job.id])
+                return CancelResult.CANCELED
+        running = Job.objects.filter(id=job.id, status=JobStatus.RUNNING)
+        if running.filter(cancel_requested_at__isnull=True).update(cancel_requested_at=now):
+            return CancelResult.REQUESTED
+        if running.exists():
+            return CancelResult.REQUESTED  # already requested: idempotent
+        status = Job.objects.filter(id=job.id).values_list("status", flat=True).first()
+        if status is None or status not in (*WAITING_JOB_STATUSES, JobStatus.RUNNING):
+            raise JobNotCancelable(status or "deleted")
+    raise JobNotCancelable(JobStatus.RUNNING)  # pragma: no cover — a job flapping 3 times
+
+
+# --------------------------------------------------------------------------------- watchdog
+
+
+def job_mark_timed_out(*, job_id, attempt: int, now: datetime) -> bool:
+    """A running job past its deadline + grace whose runner did not close it (watchdog)."""
+    message = "Exceeded its max runtime; its runner did not report back (watchdog)."
+    with transaction.atomic():
+        won = Job.objects.filter(id=job_id, status=JobStatus.RUNNING, attempt=attempt).update(
+            status=JobStatus.TIMED_OUT,
+            finished_at=now,
+            error_kind=ErrorKind.TIMED_OUT,
+            error_message=message,
+        )
+        if won:
+            _close_attempt(job_id, attempt, now, JobStatus.TIMED_OUT, ErrorKind.TIMED_OUT, message)
+            _announce([job_id])
+    return bool(won)
+
+
+def job_mark_lost(
+    *, job_id, attempt: int, now: datetime, retry: bool, canceled: bool
+) -> str | None:
+    """A running job whose agent stopped heartbeating. A lost run counts as transient: retried
+    at once (`retrying`, retry_at=now) while attempts remain. A job someone asked to cancel is
+    `canceled` instead. Returns the new status, or None if someone else got there first."""
+    if canceled:
+        status, kind, message = (
+            JobStatus.CANCELED,
+            ErrorKind.CANCELED,
+            "Canceled; its agent stopped heartbeating before it could confirm.",
+        )
+    else:
+        status = JobStatus.RETRYING if retry else JobStatus.LOST
+        kind = ErrorKind.LOST
+        message = "Its agent stopped heartbeating (killed or disconnected)" + (
+            "; retrying." if retry else "; no attempts left."
+        )
+    fields: dict = {"status": status, "error_kind": kind, "error_message": message, "pid": None}
+    if status == JobStatus.RETRYING:
+        fields.update(retry_at=now, attempt=F("attempt") + 1)
+    else:
+        fields.update(finished_at=now)
+    with transaction.atomic():
+        won = Job.objects.filter(id=job_id, status=JobStatus.RUNNING, attempt=attempt).update(
+            **fields
+        )
+        if won:
+            _close_attempt(job_id, attempt, now, JobStatus.LOST, ErrorKind.LOST, message)
+            _announce([job_id])
+    return status if won else None
+
+
+def job_expire_unclaimed(*, job_id, now: datetime, reason: str) -> bool:
+    """A job no agent picked up within the pickup timeout (or whose agent is gone): `failed`
+    with agent_unavailable, which frees its schedule's concurrency slot."""
+    with transaction.atomic():
+        won = Job.objects.filter(id=job_id, status__in=WAITING_JOB_STATUSES).update(
+            status=JobStatus.FAILED,
+            finished_at=now,
+            retry_at=None,
+            error_kind=ErrorKind.AGENT_UNAVAILABLE,
+            error_message=reason,
+        )
+        if won:
+            _announce([job_id])
+    return bool(won)
+
+
+def _close_attempt(job_id, number: int, now: datetime, status: str, kind: str, message: str):
+    JobAttempt.objects.filter(job_id=job_id, number=number, status=JobStatus.RUNNING).update(
+        status=status, finished_at=now, error_kind=kind, error_message=message
+    )
+
+
+# --------------------------------------------------------------------------------- agents
+
+
+def agent_heartbeat(
+    *, agent_id, now: datetime, pid: int | None = None, hostname: str | None = None
+) -> bool:
+    """The agent is alive: `online` (a disabled agent stays disabled, its heartbeat is still
+    recorded). False when the agent row no longer exists."""
+    fields: dict = {
+        "last_heartbeat_at": now,
+        "status": Case(
+            When(status=AgentStatus.DISABLED, then=Value(AgentStatus.DISABLED)),
+            default=Value(AgentStatus.ONLINE),
+        ),
+    }
+    if pid is not None:
+        fields["pid"] = pid
+    if hostname is not None:
+        fields["hostname"] = hostname[:200]
+    return bool(Agent.objects.filter(id=agent_id).update(**fields))
+
+
+def agent_mark_stopped(*, agent_id, pid: int | None) -> bool:
+    """Clean shutdown of the agent process `pid` (None: whatever process, e.g. a dead one)."""
+    rows = Agent.objects.filter(id=agent_id)
+    if pid is not None:
+        rows = rows.filter(pid=pid)
+    return bool(
+        rows.update(
+            pid=None,
+            status=Case(
+                When(status=AgentStatus.DISABLED, then=Value(AgentStatus.DISABLED)),
+                default=Value(AgentStatus.STOPPED),
+            ),
+        )
+    )
+
+
+def agent_mark_starting(*, agent_id, now: datetime, grace: timedelta) -> bool:
+    """Claim the right to start the agent: False when a start was requested less than `grace`
+    ago (another tick or an operator is already starting it) or the agent is disabled."""
+    return bool(
+        Agent.objects.filter(id=agent_id)
+        .exclude(status=AgentStatus.DISABLED)
+        .exclude(status=AgentStatus.STARTING, start_requested_at__gt=now - grace)
+        .update(status=AgentStatus.STARTING, start_requested_at=now)
+    )
+
+
+def agent_start_failed(*, agent_id, now: datetime, previous_status: str) -> None:
+    """Undo agent_mark_starting after a failed start, so the next tick may try again."""
+    Agent.objects.filter(id=agent_id, status=AgentStatus.STARTING, start_requested_at=now).update(
+        status=previous_status if previous_status != AgentStatus.STARTING else AgentStatus.OFFLINE,
+        start_requested_at=None,
+    )
+
+
+def agent_record_spawn(*, agent_id, pid: int, hostname: str) -> None:
+    """The local controller spawned the agent process `pid` on `hostname` (runagent rewrites
+    both at boot)."""
+    Agent.objects.filter(id=agent_id).update(pid=pid, hostname=hostname[:200])

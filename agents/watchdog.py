@@ -1,0 +1,94 @@
+"""The stale-job watchdog (SPEC §10): keeps every queue recoverable after crashes and outages.
+
+Run every 30 s by beat (`agents.tasks.run_watchdog`) and by `POST /api/jobs/watchdog`:
+
+- running past deadline + JOB_DEADLINE_GRACE_SECONDS -> `timed_out` (and revoked). The runner
+  kills the process group at the deadline itself; reaching this means the runner did not report
+  (stuck or dead). A live runner notices on its next heartbeat and kills the tree.
+- running with a stale job or agent heartbeat (older than AGENT_ONLINE_SECONDS) -> `lost`; a lost
+  run is transient, so it is retried at once (`retrying`, retry_at=now) while attempts remain.
+  A job with a pending cancel request becomes `canceled` instead.
+- `pending` never published and `retrying` whose retry_at passed -> republished
+  (agents.dispatch.jobs_republish_due).
+- `queued` not picked up within JOB_PICKUP_TIMEOUT_SECONDS (or whose agent was deleted) ->
+  `failed` (agent_unavailable), which frees its schedule's concurrency slot. A message that
+  shows up later is dropped by the runner's claim.
+
+Every change is one compare-and-swap per job in agents.services, so two watchdogs (beat and the
+endpoint) or a watchdog racing a runner never decide the same job twice. A dry run reports what
+would happen and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from agents import selectors, services
+from agents.dispatch import jobs_republish_due
+
+log = logging.getLogger(__name__)
+
+
+def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]]:
+    """One pass; returns the ids acted on (or that would be, for a dry run):
+    `{"timedOut": [...], "lost": [...], "republished": [...], "expired": [...]}`."""
+    report: dict[str, list[str]] = {"timedOut": [], "lost": [], "republished": [], "expired": []}
+
+    grace = timedelta(seconds=settings.JOB_DEADLINE_GRACE_SECONDS)
+    for job_id, attempt in selectors.jobs_past_deadline(now=now, grace=grace):
+        if dry_run or services.job_mark_timed_out(job_id=job_id, attempt=attempt, now=now):
+            report["timedOut"].append(str(job_id))
+    if report["timedOut"] and not dry_run:
+        _revoke(report["timedOut"])
+
+    timed_out = set(report["timedOut"])
+    retried: list[str] = []
+    for stale in selectors.jobs_running_stale(
+        now=now, online_seconds=settings.AGENT_ONLINE_SECONDS
+    ):
+        if str(stale.id) in timed_out:
+            continue  # a dry run sees the same row in both sets
+        retry = stale.attempt < stale.max_attempts and not stale.cancel_requested
+        if dry_run:
+            status = "retrying" if retry else "lost"
+        else:
+            status = services.job_mark_lost(
+                job_id=stale.id,
+                attempt=stale.attempt,
+                now=now,
+                retry=retry,
+                canceled=stale.cancel_requested,
+            )
+        if status:
+            report["lost"].append(str(stale.id))
+            if status == "retrying":
+                retried.append(str(stale.id))
+
+    pickup = timedelta(seconds=settings.JOB_PICKUP_TIMEOUT_SECONDS)
+    for job_id, reason in selectors.jobs_unclaimed(now=now, pickup_timeout=pickup):
+        if dry_run or services.job_expire_unclaimed(job_id=job_id, now=now, reason=reason):
+            report["expired"].append(str(job_id))
+
+    if dry_run:
+        due = [str(i) for i in selectors.jobs_due_for_republish(now=now)]
+        report["republished"] = list(dict.fromkeys([*due, *retried]))
+    else:
+        published = jobs_republish_due(now=now)
+        report["republished"] = [str(i) for i in published.published]
+        if published.failed:
+            log.warning("event=watchdog_republish_failed jobs=%d", len(published.failed))
+    return report
+
+
+def _revoke(job_ids: list[str]) -> None:
+    """Best effort: tell workers to discard these task ids (task id = job id). Never for a job
+    that will run again — a revoked id would make a worker drop its retry."""
+    from config.celery import app
+
+    try:
+        app.control.revoke(job_ids)
+    except Exception as exc:
+        log.warning("event=revoke_failed jobs=%d error=%s", len(job_ids), type(exc).__name__)

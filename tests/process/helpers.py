@@ -1,0 +1,196 @@
+"""Real-process test helpers: an agent started as `manage.py runagent` against the test database
+and the test Redis, rows to feed it, and polling with tight deadlines."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from agents.models import Agent, Controller, Job, JobStatus, Runtime, Script
+from billing.models import BillingStatus, Organization
+
+ROOT = Path(settings.BASE_DIR)
+
+# The spawned agent runs with short intervals so a behaviour shows within seconds.
+FAST_AGENT_ENV = {
+    "AGENT_HEARTBEAT_SECONDS": "1",
+    "JOB_HEARTBEAT_SECONDS": "0.5",
+    "JOB_KILL_GRACE_SECONDS": "1",
+    "AGENT_ONLINE_SECONDS": "4",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float = 0.1, what=""):
+    """Poll until `predicate()` is truthy; return its value, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def database_url_for_tests() -> str:
+    """DATABASE_URL pointing at the database pytest-django created (`test_<name>`)."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+def agent_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(FAST_AGENT_ENV)
+    env["DATABASE_URL"] = database_url_for_tests()
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class AgentProcess:
+    """`python manage.py runagent <id>` as a child of the test, with its output in a file."""
+
+    def __init__(self, agent: Agent, log_path: Path, env: dict[str, str]):
+        self.agent = agent
+        self.log_path = log_path
+        self.started_at = timezone.now()
+        self._log = open(log_path, "ab")  # noqa: SIM115 — closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "runagent", str(agent.id)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_online(self, timeout: float = 30) -> None:
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"runagent exited {self.proc.returncode}:\n{self.output()}")
+            row = Agent.objects.filter(id=self.agent.id).values("pid", "last_heartbeat_at").first()
+            return row and row["pid"] == self.pid and self.consuming()
+
+        wait_for(ready, timeout=timeout, interval=0.2, what="the agent to come online")
+
+    def consuming(self) -> bool:
+        return b"ready." in self.log_path.read_bytes()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 15) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+# ------------------------------------------------------------------------------ rows
+
+
+def make_org(**fields) -> Organization:
+    slug = fields.pop("slug", f"org-{uuid.uuid4().hex[:8]}")
+    return Organization.objects.create(
+        name=slug,
+        slug=slug,
+        billing_status=fields.pop("billing_status", BillingStatus.ACTIVE),
+        **fields,
+    )
+
+
+def make_agent(org: Organization, **fields) -> Agent:
+    slug = fields.pop("slug", f"agent-{uuid.uuid4().hex[:8]}")
+    fields.setdefault("controller", Controller.MANUAL)
+    fields.setdefault("auto_start", False)
+    return Agent.objects.create(organization=org, name=slug, slug=slug, **fields)
+
+
+def make_script(org: Organization, source: str, runtime: str = Runtime.PYTHON) -> Script:
+    return Script.objects.create(organization=org, name="script", runtime=runtime, source=source)
+
+
+def make_job(
+    agent: Agent,
+    source: str,
+    *,
+    runtime: str = Runtime.PYTHON,
+    now: datetime | None = None,
+    **fields,
+) -> Job:
+    now = now or timezone.now()
+    script = make_script(agent.organization, source, runtime)
+    return Job.objects.create(
+        organization=agent.organization,
+        script=script,
+        script_version=script.version,
+        script_runtime=runtime,
+        script_source=source,
+        agent=agent,
+        trigger=fields.pop("trigger", "manual"),
+        scheduled_for=now,
+        idempotency_key=f"test:{uuid.uuid4()}",
+        created_at=now,
+        **fields,
+    )
+
+
+def job_status(job: Job) -> str:
+    return Job.objects.values_list("status", flat=True).get(id=job.id)
+
+
+def wait_for_status(job: Job, statuses, *, timeout: float) -> Job:
+    statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+    wait_for(lambda: job_status(job) in statuses, timeout=timeout, what=f"job in {statuses}")
+    return Job.objects.get(id=job.id)
+
+
+FINISHED = {
+    JobStatus.SUCCEEDED,
+    JobStatus.FAILED,
+    JobStatus.TIMED_OUT,
+    JobStatus.CANCELED,
+    JobStatus.LOST,
+}
