@@ -524,17 +524,21 @@ def _gap_end(tz: tzinfo, wall: datetime, off0: timedelta, off1: timedelta) -> da
     For a skipped wall time, fold=0 uses the offset before the jump and fold=1 the offset after,
     so the transition lies in (wall - off1, wall - off0]; bisect it to the second.
     """
-    lo, hi = wall - off1, wall - off0
-    before = _offset_at(tz, lo)
-    while hi - lo > _SECOND:
-        mid = lo + (hi - lo) // 2
-        if _offset_at(tz, mid) == before:
+    # Whole seconds: tz transitions (and offsets) are whole seconds, and halving a timedelta
+    # would drift into microseconds.
+    base = wall - off1
+    before = _offset_at(tz, base)
+    lo, hi = 0, int((off1 - off0).total_seconds())  # offset(base + lo) == before != at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _offset_at(tz, base + timedelta(seconds=mid)) == before:
             lo = mid
         else:
             hi = mid
-    if hi.second or hi.microsecond:  # keep fire instants on whole minutes
-        hi = hi.replace(second=0, microsecond=0) + _MINUTE
-    return hi
+    end = base + timedelta(seconds=hi)
+    if end.second or end.microsecond:  # keep fire instants on whole minutes
+        end = end.replace(second=0, microsecond=0) + _MINUTE
+    return end
 
 
 def _floor_minute(dt: datetime) -> datetime:
