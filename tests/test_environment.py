@@ -19,6 +19,4 @@ def test_it_reaches_redis(redis_client: redis.Redis) -> None:
 
 def test_it_runs_redis_without_eviction(redis_client: redis.Redis) -> None:
     # A broker that evicts keys under memory pressure silently loses queued jobs.
-    assert redis_client.config_get("maxmemory-policy") == {
-        "maxmemory-policy": "noeviction"
-    }
+    assert redis_client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
