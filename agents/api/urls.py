@@ -25,3 +25,18 @@ urlpatterns = [
     ),
     path("jobs/<uuid:pk>/log", views.JobViewSet.as_view({"get": "log"}), name="job-log"),
 ]
+
+# Control endpoints: agents/api/control_views.py (start/stop/heartbeat, cancel, watchdog).
+from agents.api import control_views  # noqa: E402
+
+urlpatterns += [
+    path("agents/<uuid:pk>/start", control_views.AgentStartView.as_view(), name="agent-start"),
+    path("agents/<uuid:pk>/stop", control_views.AgentStopView.as_view(), name="agent-stop"),
+    path(
+        "agents/<uuid:pk>/heartbeat",
+        control_views.AgentHeartbeatView.as_view(),
+        name="agent-heartbeat",
+    ),
+    path("jobs/watchdog", control_views.JobWatchdogView.as_view(), name="job-watchdog"),
+    path("jobs/<uuid:pk>/cancel", control_views.JobCancelView.as_view(), name="job-cancel"),
+]
