@@ -590,7 +590,10 @@ def _record_health(*, now: datetime, locked: bool) -> None:
                 name=TICK_LEASE, defaults={"consecutive_lock_errors": 1}
             )
     else:
-        TickHeartbeat.objects.update_or_create(
-            name=TICK_LEASE,
-            defaults={"last_success_at": now, "consecutive_lock_errors": 0},
+        # One upsert statement, first tick or not.
+        TickHeartbeat.objects.bulk_create(
+            [TickHeartbeat(name=TICK_LEASE, last_success_at=now, consecutive_lock_errors=0)],
+            update_conflicts=True,
+            unique_fields=["name"],
+            update_fields=["last_success_at", "consecutive_lock_errors"],
         )

@@ -1,4 +1,4 @@
-"""Project-wide fixtures for tests under tests/.
+"""Project-wide fixtures (loaded for every test package by the root conftest.py).
 
 `make test` / `bin/testenv` run the suite against a throwaway PostgreSQL (DATABASE_URL) and Redis
 (REDIS_URL) started for the run, so tests may use both for real.

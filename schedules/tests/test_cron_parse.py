@@ -361,7 +361,7 @@ DESCRIPTIONS = [
     pytest.param("0 9 * * MON#1", "At 09:00 AM, on the first Monday of the month", id="hash"),
     pytest.param(
         "0 9 * * MON#1,FRI",
-        "At 09:00 AM, only on Friday and on the first Monday of the month",
+        "At 09:00 AM, on Friday and on the first Monday of the month",
         id="hash-in-list",
     ),
     pytest.param(

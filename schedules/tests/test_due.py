@@ -14,7 +14,10 @@ def at(h, m=0, day=26):
 
 def test_it_runs_the_current_occurrence_on_time():
     due = resolve_due(
-        spec=cron.parse("0 * * * *"), tz="UTC", next_run_at=at(14), now=NOW,
+        spec=cron.parse("0 * * * *"),
+        tz="UTC",
+        next_run_at=at(14),
+        now=NOW,
         catch_up_window=timedelta(0),
     )
     assert due.run_at == at(14)
@@ -26,7 +29,10 @@ def test_it_catches_up_once_after_three_hours_down_inside_the_window():
     # Down from 11:00 to 14:30 — occurrences 11, 12, 13, 14 were missed; 14:00 is 30 min old.
     now = at(14, 30)
     due = resolve_due(
-        spec=cron.parse("0 * * * *"), tz="UTC", next_run_at=at(11), now=now,
+        spec=cron.parse("0 * * * *"),
+        tz="UTC",
+        next_run_at=at(11),
+        now=now,
         catch_up_window=timedelta(minutes=60),
     )
     assert due.run_at == at(14)
@@ -38,7 +44,10 @@ def test_it_catches_up_once_after_three_hours_down_inside_the_window():
 def test_it_does_not_catch_up_outside_the_window():
     now = at(14, 30)
     due = resolve_due(
-        spec=cron.parse("0 * * * *"), tz="UTC", next_run_at=at(11), now=now,
+        spec=cron.parse("0 * * * *"),
+        tz="UTC",
+        next_run_at=at(11),
+        now=now,
         catch_up_window=timedelta(minutes=20),
     )
     assert due.run_at is None
@@ -49,7 +58,10 @@ def test_it_does_not_catch_up_outside_the_window():
 def test_it_advances_from_the_occurrence_not_from_now():
     # Evaluated 40 s late: the next run is 14:05, not 14:05:40 or 14:01.
     due = resolve_due(
-        spec=cron.parse("*/5 * * * *"), tz="UTC", next_run_at=at(14), now=at(14) + timedelta(seconds=40),
+        spec=cron.parse("*/5 * * * *"),
+        tz="UTC",
+        next_run_at=at(14),
+        now=at(14) + timedelta(seconds=40),
         catch_up_window=timedelta(minutes=60),
     )
     assert due.next_run_at == at(14, 5)
@@ -59,7 +71,10 @@ def test_it_bounds_a_long_outage_of_an_every_minute_schedule():
     # Two days down: one catch-up, the missed ones counted but only the first few recorded.
     now = at(14, 0, day=28) + timedelta(seconds=10)
     due = resolve_due(
-        spec=cron.parse("* * * * *"), tz="UTC", next_run_at=at(14), now=now,
+        spec=cron.parse("* * * * *"),
+        tz="UTC",
+        next_run_at=at(14),
+        now=now,
         catch_up_window=timedelta(minutes=60),
     )
     assert due.run_at == at(14, 0, day=28)
@@ -74,8 +89,11 @@ def test_it_catches_up_in_the_schedule_timezone_across_dst():
     ny = "America/New_York"
     first = datetime(2024, 11, 3, 5, 30, tzinfo=UTC)
     due = resolve_due(
-        spec=cron.parse("30 1 * * *"), tz=ny, next_run_at=first,
-        now=datetime(2024, 11, 3, 6, 45, tzinfo=UTC), catch_up_window=timedelta(hours=2),
+        spec=cron.parse("30 1 * * *"),
+        tz=ny,
+        next_run_at=first,
+        now=datetime(2024, 11, 3, 6, 45, tzinfo=UTC),
+        catch_up_window=timedelta(hours=2),
     )
     assert due.run_at == first
     assert due.missed == []

@@ -84,7 +84,11 @@ def test_it_blocks_on_missing_vault_keys_and_names_them(now, make_due, org):
     vault_set(organization=org, key="SAP_USER", value="robot")
     s = make_due(vault_keys=["SAP_USER", "SAP_PASSWORD"])
     skip = only_skip(tick(now))
-    assert skip == {"scheduleId": str(s.id), "reason": "vault_keys_missing", "detail": "missing: SAP_PASSWORD"}
+    assert skip == {
+        "scheduleId": str(s.id),
+        "reason": "vault_keys_missing",
+        "detail": "missing: SAP_PASSWORD",
+    }
     vault_set(organization=org, key="SAP_PASSWORD", value="s3cret-value")
     s.next_run_at = now.replace(second=0)
     s.save()

@@ -1,0 +1,67 @@
+"""Scheduler down for 3 hours over an hourly schedule: one catch-up run inside the catch-up
+window, the others recorded as `missed`; none when outside it."""
+
+
+import pytest
+
+from agents.models import Job
+from schedules.engine import run_tick
+from schedules.models import ScheduleEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def agent_alive_at_half_past(agent, now):
+    agent.last_heartbeat_at = now.replace(minute=30)
+    agent.save()
+
+
+def test_it_catches_up_once_inside_the_window(now, make_due):
+    back_at = now.replace(minute=30)  # 14:30:05; down since before 11:00
+    s = make_due(
+        cron_expression="0 * * * *",
+        catch_up_window_minutes=60,
+        next_run_at=now.replace(hour=11, second=0),
+    )
+    report = run_tick(now=back_at, use_executor_lock=False).as_dict()
+
+    job = Job.objects.get(schedule=s)
+    assert job.scheduled_for == now.replace(hour=14, second=0)
+    assert report["triggeredSchedules"][0]["notes"] == ["catch_up"]
+    missed = ScheduleEvent.objects.filter(schedule=s, reason="missed").order_by("scheduled_for")
+    assert [e.scheduled_for.hour for e in missed] == [11, 12, 13]
+    s.refresh_from_db()
+    assert s.next_run_at == now.replace(hour=15, second=0)
+
+
+def test_it_does_not_catch_up_outside_the_window(now, make_due):
+    back_at = now.replace(minute=30)
+    s = make_due(
+        cron_expression="0 * * * *",
+        catch_up_window_minutes=15,
+        next_run_at=now.replace(hour=11, second=0),
+    )
+    report = run_tick(now=back_at, use_executor_lock=False).as_dict()
+
+    assert report["triggeredSchedules"] == []
+    assert not Job.objects.filter(schedule=s).exists()
+    missed = ScheduleEvent.objects.filter(schedule=s, reason="missed").order_by("scheduled_for")
+    assert [e.scheduled_for.hour for e in missed] == [11, 12, 13, 14]
+    assert report["skipped"] == [
+        {
+            "scheduleId": str(s.id),
+            "reason": "missed",
+            "detail": "4 occurrence(s) missed (catch-up window 15 min)",
+        }
+    ]
+    s.refresh_from_db()
+    assert s.next_run_at == now.replace(hour=15, second=0)
+
+
+def test_it_never_bursts_on_the_next_tick(now, make_due):
+    s = make_due(cron_expression="0 * * * *", next_run_at=now.replace(hour=11, second=0))
+    run_tick(now=now.replace(minute=30), use_executor_lock=False)
+    report = run_tick(now=now.replace(minute=31), use_executor_lock=False).as_dict()
+    assert report["triggeredSchedules"] == []
+    assert Job.objects.filter(schedule=s).count() == 1
