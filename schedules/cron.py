@@ -705,7 +705,9 @@ def _dow_phrase(spec: CronSpec) -> str:
         if len(plain) == 7:
             parts.append("every day of the week")
         else:
-            parts.append(_tail(f"0 0 * * {_compress(plain)}"))
+            phrase = _tail(f"0 0 * * {_compress(plain)}")
+            # "only on Friday and on the first Monday" would read as if both had to hold.
+            parts.append(phrase.removeprefix("only ") if spec.nth_weekdays else phrase)
     for wd, n in sorted(spec.nth_weekdays, key=lambda p: (p[1], p[0])):
         parts.append(f"on the {ORDINALS[n - 1]} {DOW_FULL[wd]} of the month")
     return " and ".join(parts)
