@@ -45,13 +45,16 @@ schedules take the first pass or the gap end; interval schedules take every real
 when a fall-back is within the next few hours the wall search starts early enough to see the
 replayed wall times (see ``_next_interval``).
 
-croniter: kept out of the runtime path on purpose. It double-fires fixed-time jobs in a repeated
-hour, applies OR to ``*/N`` in the day fields (Vixie says AND), accepts reversed ranges (``10-5``)
-and ``N/S`` without a range, and its error messages do not name the field or the fix. Its field
-expansion is the one part it gets right, and that is ~60 lines to own here together with the
-precise messages; croniter is used in the test suite as an independent oracle for plain UTC
-expressions where its semantics and ours agree. cron-descriptor is used for ``describe``, with the
-day fields phrased separately so the OR day rule, ``L`` in lists and ``#`` in lists read right.
+croniter: kept out of the runtime path on purpose (verified against croniter 7.0.0). It
+double-fires fixed-time jobs in a repeated hour (01:30 EDT and again 01:30 EST), applies OR to
+``*/N`` in a day field (``0 0 */2 * MON`` fires on every odd day *and* every Monday; Vixie says
+AND), and its field expansion -- the part one would reuse -- accepts reversed ranges (``10-5``)
+and ``N/S`` without a range, with error messages that name neither the field nor the fix. So the
+grammar is owned here (about 150 lines including the messages) and the time search too. croniter
+stays useful as an independent oracle in the tests, in UTC, for plain expressions where its
+semantics and ours agree; a brute-force minute-by-minute walk applying the DST rules literally is
+the oracle around transitions. cron-descriptor is used for ``describe``; the day fields are
+worded one at a time so the OR day rule, ``L`` in a list and ``#`` in a list read right.
 """
 
 from __future__ import annotations
