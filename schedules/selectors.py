@@ -20,7 +20,7 @@ def schedule_due_page(
     *,
     now: datetime,
     organization_id: UUID | None,
-    after: tuple[datetime, UUID] | None,
+    after: tuple[UUID, datetime] | None,
     size: int,
 ) -> list[tuple[UUID, datetime]]:
     """(id, next_run_at) of due schedules, oldest first, after the keyset cursor `after`.
@@ -33,7 +33,7 @@ def schedule_due_page(
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if after is not None:
-        at, pk = after
+        pk, at = after
         qs = qs.filter(Q(next_run_at__gt=at) | Q(next_run_at=at, id__gt=pk))
     return list(qs.order_by("next_run_at", "id").values_list("id", "next_run_at")[:size])
 

@@ -1,7 +1,6 @@
 """Scheduler down for 3 hours over an hourly schedule: one catch-up run inside the catch-up
 window, the others recorded as `missed`; none when outside it."""
 
-
 import pytest
 
 from agents.models import Job

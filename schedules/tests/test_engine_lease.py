@@ -1,0 +1,54 @@
+"""The executor lease: two full ticks never overlap; a lease left by a dead holder is taken over
+once it expires; scoped manual executions never take it."""
+
+from datetime import timedelta
+
+import pytest
+
+from agents.models import Job
+from schedules.engine import run_tick
+from schedules.lease import TICK_LEASE, lease_acquire
+from schedules.models import ExecutorLease, TickHeartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_reports_executor_locked_while_another_tick_holds_the_lease(now, make_due):
+    make_due()
+    assert lease_acquire(name=TICK_LEASE, now=now, ttl_seconds=55) is not None  # a live holder
+    report = run_tick(now=now, use_executor_lock=True).as_dict()
+    assert report["triggeredSchedules"] == []
+    assert [e["code"] for e in report["errors"]] == ["executor_locked"]
+    assert not Job.objects.exists()
+    assert TickHeartbeat.objects.get(name=TICK_LEASE).consecutive_lock_errors == 1
+
+
+def test_it_takes_over_a_lease_left_by_a_dead_holder_once_it_expires(now, make_due):
+    s = make_due()
+    # A tick that crashed at 13:59:00 never released its 55 s lease.
+    ExecutorLease.objects.create(
+        name=TICK_LEASE,
+        holder="dead",
+        acquired_at=now - timedelta(seconds=65),
+        expires_at=now - timedelta(seconds=10),
+    )
+    report = run_tick(now=now, use_executor_lock=True).as_dict()
+    assert report["errors"] == []
+    assert Job.objects.filter(schedule=s).count() == 1
+    assert not ExecutorLease.objects.exists()  # released after the tick
+    assert TickHeartbeat.objects.get(name=TICK_LEASE).last_success_at == now
+
+
+def test_it_does_not_take_over_a_lease_that_has_not_expired(now):
+    holder = lease_acquire(name=TICK_LEASE, now=now, ttl_seconds=55)
+    assert holder
+    assert lease_acquire(name=TICK_LEASE, now=now + timedelta(seconds=54), ttl_seconds=55) is None
+    assert lease_acquire(name=TICK_LEASE, now=now + timedelta(seconds=55), ttl_seconds=55)
+
+
+def test_it_lets_scoped_executions_run_while_the_lease_is_held(now, make_due, org):
+    s = make_due()
+    lease_acquire(name=TICK_LEASE, now=now, ttl_seconds=55)
+    report = run_tick(now=now, organization_id=org.id, use_executor_lock=False).as_dict()
+    assert report["errors"] == []
+    assert Job.objects.filter(schedule=s).count() == 1

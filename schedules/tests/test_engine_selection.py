@@ -1,0 +1,40 @@
+"""Selection: due rows oldest first, up to `limit`, in batches; the rest waits for the next tick."""
+
+from datetime import timedelta
+
+import pytest
+
+from agents.models import Job
+from schedules.engine import run_tick
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_takes_the_oldest_due_first_up_to_the_limit_across_batches(now, make_due, settings):
+    settings.TICK_BATCH_SIZE = 3
+    minute = now.replace(second=0)
+    # Ten due schedules, each one minute older than the next (all inside the catch-up window).
+    made = [
+        make_due(cron_expression="* * * * *", next_run_at=minute - timedelta(minutes=i))
+        for i in range(10)
+    ]
+    report = run_tick(now=now, limit=7, use_executor_lock=False).as_dict()
+
+    oldest_seven = {str(s.id) for s in made[3:]}
+    assert {t["scheduleId"] for t in report["triggeredSchedules"]} == oldest_seven
+    assert Job.objects.count() == 7
+    rest = run_tick(now=now, use_executor_lock=False).as_dict()
+    assert {t["scheduleId"] for t in rest["triggeredSchedules"]} == {str(s.id) for s in made[:3]}
+
+
+def test_it_ignores_disabled_and_future_schedules(now, make_due):
+    make_due(enabled=False)
+    make_due(next_run_at=now + timedelta(minutes=1))
+    report = run_tick(now=now, use_executor_lock=False).as_dict()
+    assert report == {
+        "dryRun": False,
+        "evaluatedAt": "2026-11-26T14:00:05Z",
+        "triggeredSchedules": [],
+        "skipped": [],
+        "errors": [],
+    }
