@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from django.db import models
 from django.db.models import QuerySet
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
@@ -22,6 +23,7 @@ from billing.permissions import HasOrganizationRole
 from billing.tenancy import organization_from_request, scope_queryset
 
 _CAMEL_RE = re.compile(r"_([a-z0-9])")
+_SNAKE_RE = re.compile(r"([A-Z])")
 
 
 def camel(name: str) -> str:
@@ -50,9 +52,31 @@ class CamelCaseSerializerMixin:
             renamed[key] = field
         return renamed
 
+    def __getattr__(self, name: str):
+        # DRF looks up `validate_<field name>`, and the field name is camelCase: find the
+        # snake_case method (`validate_cronExpression` -> `validate_cron_expression`).
+        if name.startswith("validate_"):
+            snake = "validate_" + _SNAKE_RE.sub(lambda m: "_" + m.group(1).lower(), name[9:])
+            if snake != name:
+                return getattr(self, snake)
+        raise AttributeError(name)
+
+
+class StrictCharField(serializers.CharField):
+    """Text must be sent as a JSON string: no silent str(42) or str(True)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
 
 class CamelModelSerializer(CamelCaseSerializerMixin, serializers.ModelSerializer):
-    pass
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
 
 
 class CamelSerializer(CamelCaseSerializerMixin, serializers.Serializer):

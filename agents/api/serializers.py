@@ -115,6 +115,8 @@ class ScriptSerializer(CamelModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "version", "created_at", "updated_at"]
+        # Source is code: leading/trailing whitespace and the final newline are part of it.
+        extra_kwargs = {"source": {"trim_whitespace": False}}
 
 
 class JobSerializer(CamelModelSerializer):

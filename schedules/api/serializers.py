@@ -6,6 +6,7 @@ from config.api_common import (
     CamelModelSerializer,
     NullIfBlankCharField,
     ScopedPrimaryKeyRelatedField,
+    StrictCharField,
 )
 from schedules import cron
 from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
@@ -52,17 +53,11 @@ class PreviewResponseSerializer(serializers.Serializer):
 _MAX_VAULT_KEYS = 100
 
 
-class VaultKeyNameField(serializers.CharField):
+class VaultKeyNameField(StrictCharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 128)
         super().__init__(**kwargs)
         self.validators.append(key_name_validator)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            # No silent str(123): a key name is text.
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ScheduleListSerializer(serializers.ListSerializer):
@@ -76,8 +71,8 @@ class ScheduleListSerializer(serializers.ListSerializer):
 class ScheduleSerializer(CamelModelSerializer):
     script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
     agent_id = ScopedPrimaryKeyRelatedField(source="agent", queryset=Agent.objects.all())
-    cron_expression = serializers.CharField(max_length=200)
-    timezone = serializers.CharField(max_length=64, default="UTC")
+    cron_expression = StrictCharField(max_length=200)
+    timezone = StrictCharField(max_length=64, default="UTC")
     variables = serializers.JSONField(
         required=False, help_text='A JSON object, e.g. {"region": "us-east"}.'
     )
@@ -181,7 +176,7 @@ class ScheduleSerializer(CamelModelSerializer):
 
 
 class PauseSerializer(serializers.Serializer):
-    note = serializers.CharField(
+    note = StrictCharField(
         max_length=500,
         required=False,
         allow_blank=True,
