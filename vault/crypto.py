@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from vault.errors import VaultNotConfigured, VaultUnreadable
 
@@ -59,12 +60,15 @@ def multifernet() -> MultiFernet:
     return _multifernet(keys)
 
 
+# Django's error reports (DEBUG pages, admin e-mails) never show these frames' locals.
+@sensitive_variables()
 def encrypt(plaintext: str) -> str:
     if not isinstance(plaintext, str):
         raise TypeError("vault values are text")
     return multifernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
 
 
+@sensitive_variables()
 def decrypt(token: str, *, key: str | None = None) -> str:
     """Plaintext of `token`; VaultUnreadable (naming only `key`) if no configured key opens it."""
     mf = multifernet()
@@ -76,6 +80,7 @@ def decrypt(token: str, *, key: str | None = None) -> str:
     raise VaultUnreadable(key)
 
 
+@sensitive_variables()
 def rotate(token: str, *, key: str | None = None) -> str:
     """Re-encrypt `token` under the primary key (MultiFernet.rotate)."""
     mf = multifernet()

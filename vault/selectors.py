@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django.views.decorators.debug import sensitive_variables
+
 from vault import crypto
 from vault.errors import VaultKeysMissing, VaultUnreadable
 from vault.models import VaultEntry
@@ -28,6 +30,7 @@ def vault_key_names_for(organization_ids: Iterable) -> dict[uuid.UUID, set[str]]
     return names
 
 
+@sensitive_variables()
 def vault_decrypt_for_job(*, organization_id, keys: list[str]) -> dict[str, str]:
     """Plaintext of `keys` for one job run, in one query.
 

@@ -6,6 +6,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from vault import crypto
 from vault.errors import VaultUnreadable
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 ROTATE_BATCH_SIZE = 500
 
 
+@sensitive_variables("value")
 def _validate_value(value) -> None:
     # Messages never quote the value.
     if not isinstance(value, str):
@@ -38,6 +40,7 @@ def _duplicate_key_error(key: str) -> ValidationError:
     )
 
 
+@sensitive_variables("value")
 def vault_set(*, organization, key: str, value: str, description: str = "") -> VaultEntry:
     """Create the entry `key` of `organization`, or replace its value (and description)."""
     _validate_key(key)
@@ -51,6 +54,7 @@ def vault_set(*, organization, key: str, value: str, description: str = "") -> V
     return entry
 
 
+@sensitive_variables("value")
 def vault_entry_create(*, organization, key: str, value: str, description: str = "") -> VaultEntry:
     """Create a new entry; a duplicate name is a ValidationError on `key`, never a 500."""
     _validate_key(key)
@@ -71,6 +75,7 @@ def vault_entry_create(*, organization, key: str, value: str, description: str =
     return entry
 
 
+@sensitive_variables("value")
 def vault_entry_update(
     *,
     entry: VaultEntry,
