@@ -1,0 +1,163 @@
+"""The webhook controller POSTs a signed JSON request; a connection error, a timeout or a
+non-2xx answer is AgentStartFailed with a message that never carries the secret, and the agent
+is left startable for the next tick."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from agents.controllers import AgentStartFailed, agent_start, agent_stop
+from agents.models import Agent, AgentStatus, Controller
+from tests.factories import AgentFactory
+
+SECRET = "whsec-0123456789abcdef"
+
+
+class Endpoint:
+    """A tiny local HTTP server answering every POST with `status` after `delay` seconds."""
+
+    def __init__(self, status: int = 204, delay: float = 0.0):
+        self.requests: list[tuple[dict, bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((dict(self.headers), body))
+                time.sleep(delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/boot?token=abc"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def endpoint():
+    servers = []
+
+    def make(**kw) -> Endpoint:
+        servers.append(Endpoint(**kw))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def webhook_agent(url: str, **kw) -> Agent:
+    return AgentFactory(
+        controller=Controller.WEBHOOK,
+        auto_start=True,
+        controller_config={"url": url, "secret": SECRET},
+        **kw,
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def assert_start_fails(agent: Agent, *, containing: str) -> None:
+    with pytest.raises(AgentStartFailed) as failure:
+        agent_start(agent=agent, now=timezone.now())
+    message = str(failure.value)
+    assert containing in message
+    assert SECRET not in message and "token=abc" not in message
+    agent.refresh_from_db()
+    assert agent.status == AgentStatus.OFFLINE and agent.start_requested_at is None
+
+
+def test_it_posts_a_signed_start_request(db, endpoint):
+    server = endpoint(status=204)
+    agent = webhook_agent(server.url)
+    now = timezone.now()
+
+    agent_start(agent=agent, now=now)
+
+    [(headers, body)] = server.requests
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Mimic-Signature"] == f"sha256={expected}"
+    assert headers["Content-Type"] == "application/json"
+    payload = json.loads(body)
+    assert payload == {
+        "agentId": str(agent.id),
+        "slug": agent.slug,
+        "action": "start",
+        "ts": now.isoformat().replace("+00:00", "Z"),
+    }
+    agent.refresh_from_db()
+    assert agent.status == AgentStatus.STARTING and agent.start_requested_at == now
+
+
+def test_it_fails_on_a_closed_port(db):
+    agent = webhook_agent(f"http://127.0.0.1:{closed_port()}/boot?token=abc")
+    assert_start_fails(agent, containing="unreachable")
+
+
+def test_it_fails_on_a_server_error(db, endpoint):
+    agent = webhook_agent(endpoint(status=500).url)
+    assert_start_fails(agent, containing="HTTP 500")
+
+
+def test_it_fails_on_a_redirect(db, endpoint):
+    agent = webhook_agent(endpoint(status=302).url)
+    assert_start_fails(agent, containing="HTTP 302")
+
+
+def test_it_fails_on_a_slow_endpoint(db, endpoint, settings):
+    settings.AGENT_WEBHOOK_TIMEOUT_SECONDS = 0.3
+    agent = webhook_agent(endpoint(status=204, delay=2).url)
+    started = time.monotonic()
+    assert_start_fails(agent, containing="timed out after 0.3s")
+    assert time.monotonic() - started < 1.5
+
+
+def test_it_fails_without_a_url_or_secret(db):
+    agent = AgentFactory(controller=Controller.WEBHOOK, controller_config={"url": "file:///etc"})
+    assert_start_fails(agent, containing="http(s) url")
+    agent = AgentFactory(controller=Controller.WEBHOOK, controller_config={"url": "http://x/"})
+    assert_start_fails(agent, containing="signing secret")
+
+
+def test_it_never_auto_starts_a_manual_agent(db):
+    agent = AgentFactory(controller=Controller.MANUAL)
+    with pytest.raises(AgentStartFailed, match="manual controller cannot auto-start"):
+        agent_start(agent=agent, now=timezone.now())
+
+
+def test_it_posts_a_signed_stop_request(db, endpoint):
+    server = endpoint(status=200)
+    agent = webhook_agent(server.url)
+    agent_stop(agent=agent, now=timezone.now())
+    [(_headers, body)] = server.requests
+    assert json.loads(body)["action"] == "stop"
+
+
+def test_it_starts_an_agent_once_when_two_starts_race(db, endpoint):
+    server = endpoint(status=204)
+    agent = webhook_agent(server.url)
+    now = timezone.now()
+    agent_start(agent=Agent.objects.get(id=agent.id), now=now)
+    agent_start(agent=Agent.objects.get(id=agent.id), now=now)  # sees the fresh start request
+    assert len(server.requests) == 1

@@ -1,0 +1,141 @@
+"""The watchdog (SPEC §10): deadline overruns time out, silent runs are lost (and retried while
+attempts remain), pending/due-retry jobs are republished, queued jobs nobody picks up expire —
+and a dry run reports all of it while changing nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import AgentStatus, ErrorKind, Job, JobAttempt, JobStatus
+from agents.watchdog import watchdog_run
+
+
+@pytest.fixture
+def now():
+    return timezone.now()
+
+
+@pytest.fixture(autouse=True)
+def _settings(settings, redis_url):
+    settings.AGENT_ONLINE_SECONDS = 60
+    settings.JOB_DEADLINE_GRACE_SECONDS = 60
+    settings.JOB_PICKUP_TIMEOUT_SECONDS = 600
+
+
+@pytest.fixture
+def online(agent, now):
+    agent.status, agent.last_heartbeat_at = AgentStatus.ONLINE, now
+    agent.save()
+    return agent
+
+
+def running(make_job, now, *, beat_ago=5, deadline_in=600, **fields):
+    return make_job(
+        status=JobStatus.RUNNING,
+        started_at=now - timedelta(seconds=beat_ago + 1),
+        heartbeat_at=now - timedelta(seconds=beat_ago),
+        deadline_at=now + timedelta(seconds=deadline_in),
+        attempt_row=True,
+        **fields,
+    )
+
+
+def scenario(make_job, online, now):
+    """One job of each kind the watchdog acts on, plus a healthy one it must leave alone."""
+    return {
+        "healthy": running(make_job, now),
+        "overdue": running(make_job, now, deadline_in=-61),
+        "silent": running(make_job, now, beat_ago=61, max_attempts=2),
+        "silent_last": running(make_job, now, beat_ago=61, max_attempts=1),
+        "stale_pending": make_job(status=JobStatus.PENDING, created_at=now - timedelta(minutes=1)),
+        "fresh_pending": make_job(status=JobStatus.PENDING, created_at=now),
+        "due_retry": make_job(status=JobStatus.RETRYING, attempt=2, max_attempts=3, retry_at=now),
+        "later_retry": make_job(
+            status=JobStatus.RETRYING,
+            attempt=2,
+            max_attempts=3,
+            retry_at=now + timedelta(minutes=5),
+        ),
+        "unclaimed": make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(seconds=601)),
+        "just_queued": make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(seconds=30)),
+    }
+
+
+def ids(*jobs) -> set[str]:
+    return {str(j.id) for j in jobs}
+
+
+def test_it_acts_on_each_kind_of_stale_job(make_job, online, now):
+    jobs = scenario(make_job, online, now)
+
+    report = watchdog_run(now=now)
+
+    assert report["timedOut"] == [str(jobs["overdue"].id)]
+    assert set(report["lost"]) == ids(jobs["silent"], jobs["silent_last"])
+    assert set(report["expired"]) == ids(jobs["unclaimed"])
+    # The lost job with attempts left is retried at once, alongside the owed publishes.
+    assert set(report["republished"]) == ids(
+        jobs["silent"], jobs["stale_pending"], jobs["due_retry"]
+    )
+
+    status = dict(Job.objects.values_list("id", "status"))
+    assert status[jobs["overdue"].id] == JobStatus.TIMED_OUT
+    assert status[jobs["silent_last"].id] == JobStatus.LOST
+    assert status[jobs["unclaimed"].id] == JobStatus.FAILED
+    for name in ("silent", "stale_pending", "due_retry"):
+        assert status[jobs[name].id] == JobStatus.QUEUED, name
+    for name in ("healthy", "fresh_pending", "later_retry", "just_queued"):
+        assert status[jobs[name].id] == jobs[name].status, name
+
+    silent = Job.objects.get(id=jobs["silent"].id)
+    assert (silent.attempt, silent.error_kind) == (2, ErrorKind.LOST)
+    assert JobAttempt.objects.get(job=silent, number=1).status == JobStatus.LOST
+    assert Job.objects.get(id=jobs["unclaimed"].id).error_kind == ErrorKind.AGENT_UNAVAILABLE
+    assert JobAttempt.objects.get(job=jobs["overdue"]).status == JobStatus.TIMED_OUT
+
+    again = watchdog_run(now=now)
+    assert again == {"timedOut": [], "lost": [], "republished": [], "expired": []}
+
+
+def test_it_changes_nothing_on_a_dry_run(make_job, online, now):
+    jobs = scenario(make_job, online, now)
+    before = list(Job.objects.order_by("id").values())
+
+    report = watchdog_run(now=now, dry_run=True)
+
+    assert list(Job.objects.order_by("id").values()) == before
+    assert report["timedOut"] == [str(jobs["overdue"].id)]
+    assert set(report["lost"]) == ids(jobs["silent"], jobs["silent_last"])
+    assert set(report["expired"]) == ids(jobs["unclaimed"])
+    assert set(report["republished"]) == ids(
+        jobs["silent"], jobs["stale_pending"], jobs["due_retry"]
+    )
+
+
+def test_it_loses_running_jobs_of_an_agent_whose_heartbeat_is_stale(make_job, agent, now):
+    agent.status, agent.last_heartbeat_at = AgentStatus.ONLINE, now - timedelta(seconds=90)
+    agent.save()
+    job = running(make_job, now, beat_ago=1, max_attempts=1)
+
+    assert watchdog_run(now=now)["lost"] == [str(job.id)]
+    assert Job.objects.get(id=job.id).status == JobStatus.LOST
+
+
+def test_it_cancels_a_lost_job_that_was_asked_to_cancel(make_job, online, now):
+    job = running(make_job, now, beat_ago=61, max_attempts=3, cancel_requested_at=now)
+
+    report = watchdog_run(now=now)
+
+    assert report["lost"] == [str(job.id)] and report["republished"] == []
+    job.refresh_from_db()
+    assert (job.status, job.error_kind) == (JobStatus.CANCELED, ErrorKind.CANCELED)
+
+
+def test_it_expires_waiting_jobs_whose_agent_was_deleted(make_job, now):
+    job = make_job(status=JobStatus.PENDING, target=None, created_at=now - timedelta(minutes=5))
+    assert watchdog_run(now=now)["expired"] == [str(job.id)]
+    job.refresh_from_db()
+    assert (job.status, job.error_message) == (JobStatus.FAILED, "Its agent was deleted.")
