@@ -274,11 +274,14 @@ def run_tick(
     dry_run: bool = False,
     force: bool = False,
     schedule_id: UUID | None = None,
-    limit: int = 1000,
+    limit: int | None = None,
     organization_id: UUID | None = None,
     use_executor_lock: bool = True,
 ) -> Report:
-    """Evaluate due schedules at `now`. `force` needs `schedule_id` (the API enforces it)."""
+    """Evaluate due schedules at `now`. `force` needs `schedule_id` (the API enforces it).
+
+    `limit` caps how many due rows this call evaluates; None (the beat tick) means all of them,
+    bounded only by the tick's time budget."""
     report = Report(dry_run=dry_run, evaluated_at=now)
     if force and schedule_id is None:
         raise ValueError("force requires schedule_id")
@@ -332,9 +335,9 @@ def _walk_due(*, now, dry_run, limit, organization_id, report) -> None:
     whatever is left is due at the next tick (oldest first, so nothing starves)."""
     budget_ends = time.monotonic() + settings.TICK_TIME_BUDGET_SECONDS
     cursor = None
-    remaining = limit
+    remaining = limit if limit is not None else float("inf")
     while remaining > 0 and time.monotonic() < budget_ends:
-        size = min(settings.TICK_BATCH_SIZE, remaining)
+        size = int(min(settings.TICK_BATCH_SIZE, remaining))
         page = schedule_due_page(now=now, organization_id=organization_id, after=cursor, size=size)
         if not page:
             break

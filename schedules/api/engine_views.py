@@ -29,7 +29,8 @@ class ExecuteRequestSerializer(serializers.Serializer):
     dryRun = serializers.BooleanField(default=False)  # noqa: N815
     force = serializers.BooleanField(default=False)
     scheduleId = serializers.UUIDField(required=False, allow_null=True, default=None)  # noqa: N815
-    limit = serializers.IntegerField(min_value=1, max_value=1000, default=1000)
+    # Omitted: every due schedule, within the tick's time budget.
+    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=None)
 
     def validate(self, attrs):
         if attrs["force"] and not attrs.get("scheduleId"):
@@ -39,7 +40,8 @@ class ExecuteRequestSerializer(serializers.Serializer):
 
 class CronRequestSerializer(serializers.Serializer):
     dryRun = serializers.BooleanField(default=False)  # noqa: N815
-    limit = serializers.IntegerField(min_value=1, max_value=1000, default=1000)
+    # Omitted: every due schedule, within the tick's time budget.
+    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=None)
 
 
 TriggeredSerializer = inline_serializer(
