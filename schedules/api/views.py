@@ -11,7 +11,7 @@ from agents.api.serializers import JobSerializer
 from agents.api.views import job_list_queryset
 from agents.models import Job
 from billing.models import Role
-from config.api_common import ApiViewMixin, acting_organization, camel, scoped
+from config.api_common import ApiAutoSchema, ApiViewMixin, acting_organization, camel, scoped
 from schedules import cron, services
 from schedules.api.serializers import (
     PauseSerializer,
@@ -30,6 +30,8 @@ def iso_z(instant) -> str:
 
 class PreviewView(APIView):
     """The next N occurrences of any expression in any timezone after any instant."""
+
+    schema = ApiAutoSchema()  # documents its 400 (bad cron/timezone/after/count)
 
     @extend_schema(parameters=[PreviewQuerySerializer], responses=PreviewResponseSerializer)
     def get(self, request):
