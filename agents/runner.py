@@ -32,6 +32,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from agents import services
@@ -355,12 +356,8 @@ def job_run(*, job_id: str, hostname: str) -> str:
             error_message=f"Runner error: {message}",
         )
     finished = timezone.now()
-    won = services.job_finish_attempt(
-        job=job,
-        attempt=attempt,
-        now=finished,
-        outcome=outcome,
-        log_text=bounded.render(secrets),
+    won = _record(
+        job=job, attempt=attempt, now=finished, outcome=outcome, log_text=bounded.render(secrets)
     )
     status = outcome.status if won else "superseded"
     log.info(
@@ -473,4 +470,23 @@ def _beat(job: Job, attempt: int, pid: int | None = None) -> Heartbeat:
         return services.job_heartbeat(job_id=job.id, attempt=attempt, now=timezone.now(), pid=pid)
     except Exception as exc:  # a database blip must not kill the bot; the next beat retries
         log.warning("event=job_heartbeat_failed job=%s error=%s", job.id, type(exc).__name__)
+        connection.close()  # reconnect on the next beat rather than reuse a broken connection
         return Heartbeat.OK
+
+
+def _record(*, job: Job, attempt: int, now: datetime, outcome: Outcome, log_text: str) -> bool:
+    """job_finish_attempt, retried through a short database outage: an outcome lost here would
+    leave the job `running` until the watchdog calls it lost and runs it again."""
+    close_old_connections()  # hours may have passed on this thread's connection
+    for delay in (1, 2, 4, 8, 0):
+        try:
+            return services.job_finish_attempt(
+                job=job, attempt=attempt, now=now, outcome=outcome, log_text=log_text
+            )
+        except DatabaseError as exc:
+            if not delay:
+                raise
+            log.warning("event=job_record_retry job=%s error=%s", job.id, type(exc).__name__)
+            connection.close()
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
