@@ -1,39 +1,511 @@
-from django.contrib import admin
+"""Staff UI for agents, scripts and jobs (SPEC §11).
 
-from agents.models import Agent, Job, JobAttempt, Script
+Every admin here is organization-scoped (billing.admin_scoping): lists, forms' foreign-key
+choices, filters, autocompletes and counts show only the caller's organizations. Writes go
+through the same services as the API: scripts bump their version, agents get a token once,
+jobs are read-only and can only be canceled, agents are started and stopped by their controller.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from agents import controllers, services
+from agents.admin_ui import (
+    ADMIN_CSS,
+    OrgScopedRelatedFilter,
+    column,
+    posted_from_change_page,
+    redirect_to_change_page,
+    relative,
+    status_badge,
+)
+from agents.api import services as api_services
+from agents.api.serializers import SECRET_CONFIG_KEYS
+from agents.models import ACTIVE_JOB_STATUSES, Agent, Controller, Job, JobAttempt, Script
+from agents.readiness import AgentState, effective_status
+from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedInlineMixin
+
+_TIME = "%Y-%m-%d %H:%M:%S UTC"
+
+
+def _utc(instant) -> str:
+    return instant.astimezone(UTC).strftime(_TIME) if instant else "—"
+
+
+def _effective_status(agent: Agent, now) -> str:
+    return effective_status(
+        AgentState.from_agent(agent), now=now, online_seconds=settings.AGENT_ONLINE_SECONDS
+    )
+
+
+def _changed_fields(form, obj) -> dict:
+    """The model fields the form changed, as values for a service call."""
+    return {name: getattr(obj, name) for name in form.changed_data if name != "organization"}
+
+
+# --------------------------------------------------------------------------------- agents
+
+
+class AgentAdminForm(forms.ModelForm):
+    controller_config = forms.JSONField(
+        required=False,
+        initial=dict,
+        help_text='webhook: {"url": "https://…", "secret": "…"}. The secret is write-only: '
+        "it is never shown here, and leaving it out keeps the current one.",
+    )
+
+    class Meta:
+        model = Agent
+        fields = [
+            "organization",
+            "name",
+            "slug",
+            "capacity",
+            "auto_start",
+            "controller",
+            "controller_config",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            config = self.instance.controller_config or {}
+            self.initial["controller_config"] = {
+                k: v for k, v in config.items() if k not in SECRET_CONFIG_KEYS
+            }
+
+    def clean_controller_config(self):
+        config = self.cleaned_data.get("controller_config")
+        if config in (None, ""):
+            config = {}
+        if not isinstance(config, dict):
+            raise forms.ValidationError('Give a JSON object, e.g. {"url": "https://…"}.')
+        # The secret is never shown, so sending the form back without it must not erase it.
+        for key in SECRET_CONFIG_KEYS & set(self.instance.controller_config or {}):
+            config.setdefault(key, self.instance.controller_config[key])
+        return config
+
+    def clean(self):
+        cleaned = super().clean()
+        config = cleaned.get("controller_config") or {}
+        if cleaned.get("controller") == Controller.WEBHOOK:
+            url = config.get("url")
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                self.add_error(
+                    "controller_config", 'A webhook controller needs {"url": "https://…"}.'
+                )
+        return cleaned
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "organization", "status", "last_heartbeat_at", "capacity", "controller"]
-    list_filter = ["status", "controller"]
-    list_select_related = ["organization"]
+class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    form = AgentAdminForm
+    list_filter = ["controller", "auto_start"]
     search_fields = ["name", "slug"]
+    readonly_fields = [
+        "effective_status",
+        "last_heartbeat",
+        "start_requested_at",
+        "hostname",
+        "pid",
+        "created_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "slug", "capacity"]}),
+        ("Controller", {"fields": ["controller", "controller_config", "auto_start"]}),
+        (
+            "State",
+            {
+                "fields": [
+                    "effective_status",
+                    "last_heartbeat",
+                    "start_requested_at",
+                    "hostname",
+                    "pid",
+                    "created_at",
+                ]
+            },
+        ),
+    ]
+    actions = ["start_agents", "stop_agents"]
+    change_form_template = "admin/agents/agent/change_form.html"
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
+
+    def get_list_display(self, request):
+        now = timezone.now()  # once per page: every row's status is judged at the same instant
+
+        @column("status")
+        def status(agent):
+            return status_badge(_effective_status(agent, now))
+
+        @column("last heartbeat", order="last_heartbeat_at")
+        def last_heartbeat(agent):
+            if agent.last_heartbeat_at is None:
+                return "never"
+            return format_html(
+                '<span title="{}">{}</span>',
+                _utc(agent.last_heartbeat_at),
+                relative(agent.last_heartbeat_at, now),
+            )
+
+        return ["name", "slug", status, last_heartbeat, "capacity", "auto_start", "controller"]
+
+    @admin.display(description="status")
+    def effective_status(self, agent):
+        return status_badge(_effective_status(agent, timezone.now()))
+
+    @admin.display(description="last heartbeat")
+    def last_heartbeat(self, agent):
+        if agent.last_heartbeat_at is None:
+            return "never"
+        return (
+            f"{_utc(agent.last_heartbeat_at)} ({relative(agent.last_heartbeat_at, timezone.now())})"
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            api_services.agent_update(agent=obj, **_changed_fields(form, obj))
+            return
+        fields = {name: getattr(obj, name) for name in form.cleaned_data if name != "organization"}
+        agent, token = api_services.agent_create(organization=obj.organization, **fields)
+        obj.pk, obj.token_hash, obj._state.adding = agent.pk, agent.token_hash, False
+        messages.warning(
+            request,
+            format_html(
+                "Agent token for {} (shown once, store it now): <code>{}</code>", agent.slug, token
+            ),
+        )
+
+    def _control(self, request, queryset, verb: str):
+        now = timezone.now()
+        for agent in queryset:
+            if not self.has_operate_permission(request, agent):
+                messages.error(request, f"{agent}: you may not {verb} agents of this organization.")
+                continue
+            try:
+                if verb == "start":
+                    controllers.agent_start(agent=agent, now=now)
+                else:
+                    controllers.agent_stop(agent=agent, now=now)
+            except (controllers.AgentStartFailed, controllers.AgentStopFailed) as exc:
+                messages.error(request, f"{agent}: could not {verb}: {exc}")
+            else:
+                messages.success(request, f"{agent}: {verb} requested.")
+        if posted_from_change_page(request) and len(queryset) == 1:
+            return redirect_to_change_page(request, self, queryset[0])
+        return None
+
+    @admin.action(permissions=["operate"], description="Start the selected agents")
+    def start_agents(self, request, queryset):
+        return self._control(request, queryset, "start")
+
+    @admin.action(permissions=["operate"], description="Stop the selected agents")
+    def stop_agents(self, request, queryset):
+        return self._control(request, queryset, "stop")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_operate"] = obj is not None and self.has_operate_permission(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+# --------------------------------------------------------------------------------- scripts
+
+
+class ScriptAdminForm(forms.ModelForm):
+    # Kept verbatim like the API does (no stripping); browsers post CRLF, scripts want LF.
+    source = forms.CharField(
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 18, "cols": 100, "spellcheck": "false", "class": "vLargeTextField"}
+        ),
+        help_text="Saving a new source or runtime bumps the version; jobs keep the version "
+        "they ran.",
+    )
+
+    class Meta:
+        model = Script
+        fields = ["organization", "name", "runtime", "source"]
+
+    def clean_source(self):
+        return self.cleaned_data["source"].replace("\r\n", "\n")
 
 
 @admin.register(Script)
-class ScriptAdmin(admin.ModelAdmin):
-    list_display = ["name", "organization", "runtime", "version", "updated_at"]
-    list_select_related = ["organization"]
+class ScriptAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    form = ScriptAdminForm
+    list_display = ["name", "runtime", "version", "updated_at"]
+    list_filter = ["runtime"]
     search_fields = ["name"]
+    readonly_fields = ["version", "updated_at"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None:
+            return [f for f in fields if f not in ("version", "updated_at")]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        # Through the service the API uses: a new source or runtime bumps the version.
+        if change:
+            updated = api_services.script_update(script=obj, **_changed_fields(form, obj))
+            obj.version = updated.version
+            return
+        created = api_services.script_create(
+            organization=obj.organization, name=obj.name, source=obj.source, runtime=obj.runtime
+        )
+        obj.pk, obj.version, obj._state.adding = created.pk, created.version, False
 
 
-class JobAttemptInline(admin.TabularInline):
+# --------------------------------------------------------------------------------- jobs
+
+
+def _pre(text: str, empty: str = "(empty)"):
+    return format_html('<pre class="mimic-log">{}</pre>', text) if text else empty
+
+
+class JobAttemptInline(OrgScopedInlineMixin, admin.TabularInline):
+    """Every attempt of the job, read-only, oldest first."""
+
     model = JobAttempt
+    organization_field = "job__organization"
     extra = 0
     can_delete = False
-    readonly_fields = [f.name for f in JobAttempt._meta.fields]
+    fields = [
+        "number",
+        "attempt_status",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "error_kind",
+        "error_message",
+        "worker_hostname",
+        "attempt_log",
+    ]
+    readonly_fields = fields
+    ordering = ["number"]
+
+    def get_organization_id(self, obj):
+        # `obj` is the parent job.
+        return getattr(obj, "organization_id", None)
+
+    @admin.display(description="status")
+    def attempt_status(self, attempt):
+        return status_badge(attempt.status)
+
+    @admin.display(description="log")
+    def attempt_log(self, attempt):
+        return _pre(attempt.log)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "schedule", "agent", "trigger", "scheduled_for", "status", "attempt", "created_at"]
-    list_filter = ["status", "trigger"]
+class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """Jobs are history: read-only, with their bounded log and every attempt; cancel only."""
+
+    list_display = [
+        "job_ref",
+        "schedule",
+        "agent",
+        "trigger",
+        "scheduled_for",
+        "job_status",
+        "attempts",
+        "created_at",
+    ]
+    list_display_links = ["job_ref"]
+    list_filter = ["status", "trigger", ("agent", OrgScopedRelatedFilter)]
     list_select_related = ["schedule", "agent"]
+    search_fields = ["schedule__name", "agent__name", "agent__slug"]
     inlines = [JobAttemptInline]
+    actions = ["cancel_jobs"]
+    change_form_template = "admin/agents/job/change_form.html"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "job_status",
+                    "attempts",
+                    "schedule_link",
+                    "script_ref",
+                    "agent",
+                    "trigger",
+                    "scheduled_for",
+                    "retry_at",
+                    "idempotency_key",
+                ]
+            },
+        ),
+        (
+            "Outcome",
+            {"fields": ["exit_code", "error_kind", "error_message", "log_text"]},
+        ),
+        (
+            "Times (UTC)",
+            {
+                "fields": [
+                    "created_at",
+                    "queued_at",
+                    "started_at",
+                    "heartbeat_at",
+                    "deadline_at",
+                    "finished_at",
+                    "cancel_requested_at",
+                ]
+            },
+        ),
+        (
+            "Inputs (vault values are never stored on a job)",
+            {"fields": ["variables_json", "vault_keys_list", "worker_hostname", "celery_task_id"]},
+        ),
+        ("Script source as run", {"fields": ["source_text"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [
+        "job_status",
+        "attempts",
+        "schedule_link",
+        "script_ref",
+        "log_text",
+        "variables_json",
+        "vault_keys_list",
+        "source_text",
+    ]
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "agents_job_changelist":
+            # Lists never show the heavy text columns.
+            queryset = queryset.defer("script_source", "log", "variables")
+        return queryset
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="job", ordering="created_at")
+    def job_ref(self, job):
+        return str(job.id)[:8]
+
+    @admin.display(description="status", ordering="status")
+    def job_status(self, job):
+        return status_badge(job.status)
+
+    @admin.display(description="attempt")
+    def attempts(self, job):
+        return f"{job.attempt}/{job.max_attempts}"
+
+    @admin.display(description="schedule")
+    def schedule_link(self, job):
+        if job.schedule_id is None:
+            return "—"
+        url = reverse("admin:schedules_schedule_change", args=[job.schedule_id])
+        return format_html('<a href="{}">{}</a>', url, job.schedule)
+
+    @admin.display(description="script")
+    def script_ref(self, job):
+        name = job.script.name if job.script_id and job.script else "(deleted script)"
+        return f"{name}, version {job.script_version} ({job.script_runtime})"
+
+    @admin.display(description="log (bounded, secrets redacted)")
+    def log_text(self, job):
+        return _pre(job.log)
+
+    @admin.display(description="variables")
+    def variables_json(self, job):
+        return _pre(json.dumps(job.variables, indent=2, sort_keys=True), empty="{}")
+
+    @admin.display(description="vault keys (names)")
+    def vault_keys_list(self, job):
+        return ", ".join(job.vault_keys) or "—"
+
+    @admin.display(description="source")
+    def source_text(self, job):
+        return _pre(job.script_source)
+
+    @admin.action(permissions=["operate"], description="Cancel the selected jobs")
+    def cancel_jobs(self, request, queryset):
+        now = timezone.now()
+        for job in queryset:
+            ref = str(job.id)[:8]
+            if not self.has_operate_permission(request, job):
+                messages.error(request, f"Job {ref}: you may not cancel jobs of this organization.")
+                continue
+            try:
+                result = services.job_cancel(job=job, now=now)
+            except services.JobNotCancelable as exc:
+                messages.warning(request, f"Job {ref}: {exc}")
+            else:
+                if result is services.CancelResult.CANCELED:
+                    messages.success(request, f"Job {ref}: canceled.")
+                else:
+                    messages.success(
+                        request, f"Job {ref}: cancel requested; its runner stops the script."
+                    )
+        if posted_from_change_page(request) and len(queryset) == 1:
+            return redirect_to_change_page(request, self, queryset[0])
+        return None
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_cancel"] = (
+            obj is not None
+            and obj.status in ACTIVE_JOB_STATUSES
+            and self.has_operate_permission(request, obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def job_rows_html(jobs) -> str:
+    """A small read-only table of jobs (the schedule page's "recent jobs")."""
+    if not jobs:
+        return "No jobs yet."
+    rows = format_html_join(
+        "",
+        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        "<td>{}</td></tr>",
+        (
+            (
+                reverse("admin:agents_job_change", args=[job.id]),
+                str(job.id)[:8],
+                job.trigger,
+                _utc(job.scheduled_for),
+                status_badge(job.status),
+                f"{job.attempt}/{job.max_attempts}",
+                job.error_message[:200] or "",
+            )
+            for job in jobs
+        ),
+    )
+    return format_html(
+        '<table class="mimic-table"><thead><tr><th>job</th><th>trigger</th>'
+        "<th>scheduled for</th><th>status</th><th>attempt</th><th>error</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        rows,
+    )

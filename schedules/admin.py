@@ -1,32 +1,510 @@
-from django.contrib import admin
-from django.utils import timezone
+"""Staff UI for schedules (SPEC §11): the page operations staff live on, at /app/schedules.
 
-from schedules import services
-from schedules.models import Schedule, ScheduleEvent
+- The list: name, script, agent, the cron in words, timezone, enabled, the next run in the
+  schedule's own timezone and relative to now, the last run status as a badge. No query per
+  row: script and agent are joined, everything else is computed from the row.
+- Actions (operator and above): run now (force), dry run (the report rendered on the page), pause
+  with a note, resume; the same buttons on a schedule's page. Each calls the engine or a service.
+- The form: What / When (the next five runs previewed live through /api/schedules/preview, and
+  server-side on the saved schedule) / Guardrails / Inputs (variables as a JSON object, vault keys
+  picked from the organization's names, missing ones flagged); recent jobs and events below.
+- Everything is scoped to the caller's organizations (billing.admin_scoping).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from agents.admin import job_rows_html
+from agents.admin_ui import (
+    ADMIN_CSS,
+    OrgScopedRelatedFilter,
+    column,
+    posted_from_change_page,
+    redirect_to_change_page,
+    relative,
+    status_badge,
+)
+from agents.models import Job
+from billing.admin_scoping import OrgScopedAdminMixin
+from billing.models import Role
+from billing.tenancy import organization_ids_with_role
+from schedules import cron, services
+from schedules.admin_forms import PauseForm, ScheduleAdminForm
+from schedules.engine import run_tick
+from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
+from vault.models import VaultEntry
+from vault.selectors import vault_key_names_for
+
+RECENT = 10  # jobs and events shown on a schedule's page
+
+_MODEL_FIELDS = {f.name for f in Schedule._meta.get_fields()}
+
+
+@functools.lru_cache(maxsize=4096)
+def describe_cron(expression: str) -> str:
+    """cron.describe, memoized: a list page shows the same few expressions many times."""
+    try:
+        return cron.describe(expression)
+    except cron.CronError:
+        return expression
+
+
+def _local(instant, tz_name: str) -> str:
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ValueError, KeyError):  # pragma: no cover — the model validates the name
+        zone = UTC
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _utc(instant) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _next_run_cell(schedule: Schedule, now):
+    if not schedule.enabled:
+        note = schedule.paused_note
+        return format_html(
+            '<span class="mimic-muted">paused{}</span>', f": {note[:80]}" if note else ""
+        )
+    if schedule.next_run_at is None:
+        return "—"
+    return format_html(
+        '<span class="mimic-nowrap" title="{}">{}</span><br><span class="mimic-muted">{}</span>',
+        _utc(schedule.next_run_at),
+        _local(schedule.next_run_at, schedule.timezone),
+        relative(schedule.next_run_at, now),
+    )
+
+
+def _events_html(events) -> str:
+    if not events:
+        return "No events yet."
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                _utc(e.created_at),
+                status_badge(e.kind),
+                e.reason or "",
+                e.detail[:300],
+                _utc(e.scheduled_for) if e.scheduled_for else "",
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse("admin:agents_job_change", args=[e.job_id]),
+                    str(e.job_id)[:8],
+                )
+                if e.job_id
+                else "",
+            )
+            for e in events
+        ),
+    )
+    return format_html(
+        '<table class="mimic-table"><thead><tr><th>at</th><th>decision</th><th>reason</th>'
+        "<th>detail</th><th>scheduled for</th><th>job</th></tr></thead><tbody>{}</tbody></table>",
+        rows,
+    )
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ["name", "script", "agent", "cron_expression", "timezone", "enabled", "next_run_at", "last_run_status"]
-    list_filter = ["enabled", "last_run_status"]
+class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    form = ScheduleAdminForm
+    list_filter = ["enabled", "last_run_status", ("agent", OrgScopedRelatedFilter)]
     list_select_related = ["script", "agent"]
-    search_fields = ["name"]
-    readonly_fields = ["last_run_at", "last_run_status", "next_run_at"]
+    search_fields = ["name", "cron_expression", "script__name", "agent__name"]
+    list_per_page = 100
+    actions = ["run_now", "dry_run", "pause_schedules", "resume_schedules"]
+    change_form_template = "admin/schedules/schedule/change_form.html"
+    readonly_fields = [
+        "cron_description",
+        "next_five_runs",
+        "next_run",
+        "last_run",
+        "paused",
+        "vault_key_status",
+        "recent_jobs",
+        "recent_events",
+    ]
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
+
+    # -- the list ----------------------------------------------------------------------------
+    def get_list_display(self, request):
+        now = timezone.now()  # once per page: every row is "in N min" from the same instant
+
+        @column("schedule (cron)", order="cron_expression")
+        def cron_words(schedule):
+            return format_html(
+                '{}<br><code class="mimic-muted">{}</code>',
+                describe_cron(schedule.cron_expression),
+                schedule.cron_expression,
+            )
+
+        @column("next run", order="next_run_at")
+        def next_run(schedule):
+            return _next_run_cell(schedule, now)
+
+        @column("last run", order="last_run_status")
+        def last_run(schedule):
+            badge = status_badge(schedule.last_run_status, empty="never run")
+            if schedule.last_run_at is None:
+                return badge
+            return format_html(
+                '{}<br><span class="mimic-muted" title="{}">{}</span>',
+                badge,
+                _utc(schedule.last_run_at),
+                relative(schedule.last_run_at, now),
+            )
+
+        return ["name", "script", "agent", cron_words, "timezone", "enabled", next_run, last_run]
+
+    # -- the form ----------------------------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        what = ["organization", "name", "script", "agent"]
+        when = ["cron_expression", "timezone", "enabled"]
+        if obj is not None:
+            when += ["cron_description", "next_five_runs", "paused"]
+        inputs = ["variables", "vault_keys"] + (["vault_key_status"] if obj is not None else [])
+        fieldsets = [
+            ("What", {"fields": what}),
+            (
+                "When",
+                {
+                    "fields": when,
+                    "description": "The next five runs are previewed as you type, in the "
+                    "schedule's timezone.",
+                },
+            ),
+            ("Guardrails", {"fields": list(GUARDRAILS)}),
+            ("Inputs", {"fields": inputs}),
+        ]
+        if obj is not None:
+            fieldsets += [
+                ("Status", {"fields": ["next_run", "last_run"]}),
+                (f"Recent jobs (latest {RECENT})", {"fields": ["recent_jobs"]}),
+                (f"Recent events (latest {RECENT})", {"fields": ["recent_events"]}),
+            ]
+        if self._hide_organization(request, obj):
+            # A user with one organization to add into never sees the field (see the mixin).
+            what.remove("organization")
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        superuser = request.user.is_superuser
+
+        class ScheduleForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                if "vault_keys" not in self.fields:
+                    return
+                # The organization is known here (set by the mixin's form on add).
+                org_id = self.instance.organization_id
+                if org_id is not None:
+                    names = vault_key_names_for([org_id])[org_id]
+                elif superuser:
+                    names = set(VaultEntry.objects.values_list("key", flat=True).distinct())
+                else:
+                    org_ids = organization_ids_with_role(request, Role.ADMIN)
+                    names = set().union(*vault_key_names_for(org_ids).values())
+                self.set_vault_key_names(names)
+
+        ScheduleForm.__name__ = form_class.__name__
+        return ScheduleForm
 
     def save_model(self, request, obj, form, change):
-        # nextRunAt is derived from the expression, the timezone and now.
-        services.schedule_refresh_next_run(schedule=obj, now=timezone.now())
-        super().save_model(request, obj, form, change)
+        # Through the services: they validate, compute next_run_at from `now`, lock the row.
+        now = timezone.now()
+        values = {n: v for n, v in form.cleaned_data.items() if n in _MODEL_FIELDS}
+        if change:
+            changed = {n: values[n] for n in form.changed_data if n in values}
+            services.schedule_update(schedule=obj, now=now, **changed)
+            obj.refresh_from_db()
+            return
+        values.setdefault("organization_id", obj.organization_id)
+        created = services.schedule_create(now=now, id=obj.id, **values)
+        obj.next_run_at = created.next_run_at
+        obj._state.adding, obj._state.db = False, created._state.db
+
+    # -- read-only parts of the schedule's page ----------------------------------------------
+    @admin.display(description="in words")
+    def cron_description(self, schedule):
+        return describe_cron(schedule.cron_expression)
+
+    @admin.display(description="next five runs")
+    def next_five_runs(self, schedule):
+        try:
+            runs = cron.next_n(schedule.cron_expression, schedule.timezone, timezone.now(), 5)
+        except cron.CronError as exc:
+            return str(exc)
+        items = format_html_join(
+            "",
+            '<li>{} <span class="mimic-muted">({})</span></li>',
+            ((_local(r, schedule.timezone), _utc(r)) for r in runs),
+        )
+        note = "" if schedule.enabled else " (paused: none of these runs until it is resumed)"
+        return format_html('<ol class="mimic-next-runs">{}</ol>{}', items, note)
+
+    @admin.display(description="next run")
+    def next_run(self, schedule):
+        return _next_run_cell(schedule, timezone.now())
+
+    @admin.display(description="last run")
+    def last_run(self, schedule):
+        if schedule.last_run_at is None:
+            return "never run"
+        return format_html(
+            "{} {}", status_badge(schedule.last_run_status), _utc(schedule.last_run_at)
+        )
+
+    @admin.display(description="paused")
+    def paused(self, schedule):
+        if schedule.paused_at is None:
+            return "no" if schedule.enabled else "disabled"
+        return f"since {_utc(schedule.paused_at)}: {schedule.paused_note or '(no note)'}"
+
+    @admin.display(description="vault keys")
+    def vault_key_status(self, schedule):
+        if not schedule.vault_keys:
+            return "none"
+        names = vault_key_names_for([schedule.organization_id])[schedule.organization_id]
+        return format_html_join(
+            ", ",
+            "{}",
+            (
+                (
+                    key
+                    if key in names
+                    else format_html('<span class="mimic-missing">{} (missing)</span>', key),
+                )
+                for key in schedule.vault_keys
+            ),
+        )
+
+    @admin.display(description="jobs")
+    def recent_jobs(self, schedule):
+        jobs = list(
+            Job.objects.filter(schedule=schedule)
+            .defer("script_source", "log", "variables")
+            .order_by("-created_at", "-id")[:RECENT]
+        )
+        return job_rows_html(jobs)
+
+    @admin.display(description="events")
+    def recent_events(self, schedule):
+        events = list(schedule.events.order_by("-created_at", "-id")[:RECENT])
+        return _events_html(events)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_operate"] = obj is not None and self.has_operate_permission(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # -- actions -----------------------------------------------------------------------------
+    def _operable(self, request, queryset) -> list[Schedule]:
+        """The selected schedules the caller may operate (their role in *each* organization)."""
+        allowed = []
+        for schedule in queryset:
+            if self.has_operate_permission(request, schedule):
+                allowed.append(schedule)
+            else:
+                messages.error(
+                    request, f"“{schedule}”: you may not operate this organization's schedules."
+                )
+        return allowed
+
+    def _back(self, request, schedules):
+        if posted_from_change_page(request) and len(schedules) == 1:
+            return redirect_to_change_page(request, self, schedules[0])
+        return None
+
+    @admin.action(permissions=["operate"], description="Run now (force)")
+    def run_now(self, request, queryset):
+        now = timezone.now()
+        schedules = self._operable(request, queryset)
+        for schedule in schedules:
+            report = run_tick(
+                now=now,
+                force=True,
+                schedule_id=schedule.id,
+                organization_id=schedule.organization_id,
+                use_executor_lock=False,
+            )
+            self._report_messages(request, schedule, report.as_dict())
+        return self._back(request, schedules)
+
+    def _report_messages(self, request, schedule, report: dict) -> None:
+        for t in report["triggeredSchedules"]:
+            url = reverse("admin:agents_job_change", args=[t["jobId"]])
+            notes = f" ({', '.join(t['notes'])})" if t.get("notes") else ""
+            messages.success(
+                request,
+                format_html(
+                    '“{}”: job <a href="{}">{}</a> dispatched{}.',
+                    schedule,
+                    url,
+                    t["jobId"][:8],
+                    notes,
+                ),
+            )
+        for s in report["skipped"]:
+            detail = f": {s['detail']}" if s.get("detail") else ""
+            messages.warning(request, f"“{schedule}”: not run — {s['reason']}{detail}")
+        for e in report["errors"]:
+            messages.error(request, f"“{schedule}”: error {e['code']}: {e['message']}")
+
+    @admin.action(permissions=["operate"], description="Dry run (show what would happen)")
+    def dry_run(self, request, queryset):
+        now = timezone.now()
+        schedules = self._operable(request, queryset)
+        if not schedules:
+            return None
+        names = {str(s.id): s for s in schedules}
+        modes = []
+        for title, force in (
+            ("If the tick ran now", False),
+            ("If you pressed “Run now” (force)", True),
+        ):
+            merged = {"dryRun": True, "triggeredSchedules": [], "skipped": [], "errors": []}
+            for schedule in schedules:
+                report = run_tick(
+                    now=now,
+                    dry_run=True,
+                    force=force,
+                    schedule_id=schedule.id,
+                    organization_id=schedule.organization_id,
+                    use_executor_lock=False,
+                ).as_dict()
+                merged["evaluatedAt"] = report["evaluatedAt"]
+                for key in ("triggeredSchedules", "skipped", "errors"):
+                    merged[key].extend(report[key])
+            modes.append(
+                {
+                    "title": title,
+                    "force": force,
+                    "report": merged,
+                    "triggered": [
+                        {**t, "schedule": names.get(t["scheduleId"])}
+                        for t in merged["triggeredSchedules"]
+                    ],
+                    "skipped": [
+                        {**s, "schedule": names.get(s["scheduleId"])} for s in merged["skipped"]
+                    ],
+                    "errors": [
+                        {**e, "schedule": names.get(e["scheduleId"] or "")}
+                        for e in merged["errors"]
+                    ],
+                    "json": json.dumps(merged, indent=2),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Dry run",
+            "subtitle": None,
+            "opts": self.opts,
+            "schedules": schedules,
+            "modes": modes,
+            "evaluated_at": now,
+            "single": schedules[0] if len(schedules) == 1 else None,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/schedules/schedule/dry_run.html", context)
+
+    @admin.action(permissions=["operate"], description="Pause (with a note)")
+    def pause_schedules(self, request, queryset):
+        schedules = self._operable(request, queryset)
+        if not schedules:
+            return None
+        form = PauseForm(request.POST if request.POST.get("apply") else None)
+        if form.is_bound and form.is_valid():
+            now = timezone.now()
+            note = form.cleaned_data["note"]
+            for schedule in schedules:
+                services.schedule_pause(schedule=schedule, now=now, note=note)
+            messages.success(
+                request,
+                f"Paused {len(schedules)} schedule(s)" + (f": {note}" if note else "."),
+            )
+            return self._back(request, schedules)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Pause schedules",
+            "subtitle": None,
+            "opts": self.opts,
+            "schedules": schedules,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "return_to": request.POST.get("_return", ""),
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/schedules/schedule/pause.html", context)
+
+    @admin.action(permissions=["operate"], description="Resume")
+    def resume_schedules(self, request, queryset):
+        now = timezone.now()
+        schedules = self._operable(request, queryset)
+        for schedule in schedules:
+            resumed = services.schedule_resume(schedule=schedule, now=now)
+            when = (
+                f" next run {_local(resumed.next_run_at, resumed.timezone)}"
+                if resumed.next_run_at
+                else ""
+            )
+            messages.success(request, f"“{schedule}”: resumed;{when}.")
+        return self._back(request, schedules)
 
 
 @admin.register(ScheduleEvent)
-class ScheduleEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "schedule", "kind", "reason", "scheduled_for", "job"]
-    list_filter = ["kind", "reason"]
+class ScheduleEventAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """Every decision about every schedule (read-only): "why didn't it run?"."""
+
+    list_display = [
+        "created_at",
+        "schedule",
+        "event_kind",
+        "reason",
+        "detail",
+        "scheduled_for",
+        "job_link",
+    ]
+    list_filter = ["kind", "reason", ("schedule", OrgScopedRelatedFilter)]
     list_select_related = ["schedule"]
+    search_fields = ["schedule__name", "detail"]
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
+
+    @admin.display(description="decision", ordering="kind")
+    def event_kind(self, event):
+        return status_badge(event.kind)
+
+    @admin.display(description="job")
+    def job_link(self, event):
+        if event.job_id is None:
+            return "—"
+        url = reverse("admin:agents_job_change", args=[event.job_id])
+        return format_html('<a href="{}">{}</a>', url, str(event.job_id)[:8])
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
