@@ -52,6 +52,7 @@ from schedules.models import (
     TickHeartbeat,
 )
 from schedules.selectors import gate_context, schedule_due_page
+from schedules.services import schedules_write_run_metadata
 
 log = logging.getLogger(__name__)
 
@@ -457,8 +458,7 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
         if d.touch_metadata:
             touched.append(s)
     ScheduleEvent.objects.bulk_create(events)
-    if touched:
-        Schedule.objects.bulk_update(touched, ["next_run_at", "last_run_at", "last_run_status"])
+    schedules_write_run_metadata(touched)
     return owed
 
 
