@@ -114,18 +114,3 @@ def jobs_republish_due(*, now: datetime, limit: int = 1000) -> PublishResult:
         .values_list("id", "agent_id")[:limit]
     )
     return jobs_publish(jobs=rows, now=now)
-
-
-def jobs_fail_unpublished(
-    *, job_ids: list[UUID], error_kind: str, message: str, now: datetime
-) -> int:
-    """Jobs that will never get a message (their agent could not be started): `failed` at once,
-    so they free their concurrency slot and the schedule shows why."""
-    from agents.signals import job_status_changed
-
-    updated = Job.objects.filter(id__in=job_ids, status=JobStatus.PENDING).update(
-        status=JobStatus.FAILED, error_kind=error_kind, error_message=message, finished_at=now
-    )
-    for job in Job.objects.filter(id__in=job_ids, status=JobStatus.FAILED):
-        job_status_changed.send(sender=Job, job=job)
-    return updated

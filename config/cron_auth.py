@@ -29,5 +29,7 @@ def cron_key_error(request) -> Response | None:
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     if not hmac.compare_digest(presented_cron_key(request).encode(), secret.encode()):
-        return Response({"detail": "Missing or invalid cron key."}, status=status.HTTP_401_UNAUTHORIZED)
+        return Response(
+            {"detail": "Missing or invalid cron key."}, status=status.HTTP_401_UNAUTHORIZED
+        )
     return None

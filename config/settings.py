@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     # Ours, lowest layer first: schedules -> agents -> vault; billing stands alone.
     "billing",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -68,7 +70,9 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------
 # PostgreSQL in production and tests (row locks with SKIP LOCKED are what keep evaluators
 # apart). SQLite is only the embedded default of `make run`.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, beat, worker, agent) share the demo file: WAL lets readers and one
     # writer proceed together, IMMEDIATE transactions take the write lock up front instead of
@@ -94,6 +98,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 LOGIN_URL = "/app/login/"
 
 # --- REST framework ---------------------------------------------------------------------------
@@ -109,6 +117,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mimic Scheduled Runs API",
@@ -116,6 +125,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Product settings ------------------------------------------------------------------------
@@ -155,9 +167,16 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 # One message at a time per process: a long RPA job must not hold others hostage in a prefetch.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# …and no prefetch at all on Redis (Celery ≥ 5.5): a free slot takes the next message, a busy
+# agent holds none back from the queue.
+CELERY_WORKER_DISABLE_PREFETCH = True
+# One queue per agent, created on first use by the publisher and the agent's worker.
+CELERY_TASK_CREATE_MISSING_QUEUES = True
 # Nobody reads task results; job outcomes are rows.
 CELERY_TASK_IGNORE_RESULT = True
-# Backstop only: the runner enforces each job's own deadline (max runtime <= 1320 min = 22 h).
+# Backstop for prefork workers (the tick/watchdog worker) only: agents run a threads pool, which
+# never enforces Celery time limits; there the runner's own deadline kill and the watchdog are
+# what bound a job (max runtime <= 1320 min = 22 h).
 CELERY_TASK_SOFT_TIME_LIMIT = 22 * 3600 + 30 * 60
 CELERY_TASK_TIME_LIMIT = 23 * 3600
 CELERY_TIMEZONE = "UTC"

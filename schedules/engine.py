@@ -31,8 +31,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from agents.dispatch import jobs_fail_unpublished, jobs_publish, jobs_republish_due
-from agents.models import ErrorKind, Job, JobStatus, Trigger
+from agents.dispatch import jobs_publish, jobs_republish_due
+from agents.models import Job, JobStatus, Trigger
+from agents.services import job_expire_unclaimed
 from schedules import metrics
 from schedules.due import ON_TIME_GRACE, resolve_due
 from schedules.gates import (
@@ -547,14 +548,12 @@ def _start_agents(agents: dict[UUID, Schedule], *, now: datetime) -> dict[UUID, 
 
 
 def _fail_jobs_of_unstartable_agents(owed: _Dispatched, failed: dict[UUID, str], *, now) -> None:
-    for agent_id, message in failed.items():
-        job_ids = [job.id for job, s, _ in owed.jobs if s.agent_id == agent_id]
-        jobs_fail_unpublished(
-            job_ids=job_ids,
-            error_kind=ErrorKind.AGENT_UNAVAILABLE,
-            message=f"agent start failed: {message}",
-            now=now,
-        )
+    """Their message will never be sent: fail them now, freeing the concurrency slot."""
+    for job, s, _ in owed.jobs:
+        if s.agent_id in failed:
+            job_expire_unclaimed(
+                job_id=job.id, now=now, reason=f"agent start failed: {failed[s.agent_id]}"
+            )
 
 
 def _triggered(s: Schedule, job: Job, notes: list[str], *, dry_run: bool) -> dict:
