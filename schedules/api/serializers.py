@@ -16,8 +16,9 @@ from vault.models import VaultEntry, key_name_validator
 class CronExpressionField(serializers.CharField):
     """A cron expression validated by schedules.cron; the value becomes a parsed CronSpec."""
 
-    def to_internal_value(self, data):
-        text = super().to_internal_value(data)
+    def run_validation(self, data=serializers.empty):
+        # CharField's own checks (type, blank, max_length) run on the text, then the parse.
+        text = super().run_validation(data)
         try:
             return cron.parse(text)
         except cron.CronError as exc:

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -25,7 +27,7 @@ from schedules.models import RunStatus, Schedule, ScheduleEvent
 
 def iso_z(instant) -> str:
     """ISO-8601 UTC with `Z`, whole seconds — the API's one instant format."""
-    return instant.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PreviewView(APIView):
