@@ -2,6 +2,7 @@
 schedule. Idempotent: running it again finds the same objects and prints the same login."""
 
 import json
+import os
 import secrets
 
 from django.conf import settings
@@ -35,12 +36,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON line.")
         parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--base-url",
+            default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
+            help="Where the web server listens (for the printed hints).",
+        )
 
     @transaction.atomic
     def handle(self, *args, **options):
         now = timezone.now()
         org, _ = Organization.objects.get_or_create(
-            slug="demo", defaults={"name": "Demo Operations", "billing_status": BillingStatus.ACTIVE}
+            slug="demo",
+            defaults={"name": "Demo Operations", "billing_status": BillingStatus.ACTIVE},
         )
         password = getattr(settings, "DEMO_ADMIN_PASSWORD", "") or secrets.token_urlsafe(12)
         User = get_user_model()
@@ -85,12 +92,13 @@ class Command(BaseCommand):
             "scriptId": str(script.id),
             "scheduleId": str(schedule.id),
         }
+        base = options["base_url"].rstrip("/")
         if options["json"]:
             self.stdout.write(json.dumps(result))
         else:
             self.stdout.write(
-                f"Demo ready.\n  Admin login: {user.username} / {password}  (http://127.0.0.1:8000/app/)\n"
+                f"Demo ready.\n  Admin login: {user.username} / {password}  ({base}/app/)\n"
                 f"  API token:   {token.key}\n"
                 f"  Try: curl -H 'Authorization: Token {token.key}' "
-                "'http://127.0.0.1:8000/api/schedules/preview?cron=30+2+*+*+*&timezone=America/New_York'\n"
+                f"'{base}/api/schedules/preview?cron=30+2+*+*+*&timezone=America/New_York'\n"
             )
