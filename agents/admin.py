@@ -274,7 +274,7 @@ def _pre(text: str, empty: str = "(empty)"):
     return format_html('<pre class="mimic-log">{}</pre>', text) if text else empty
 
 
-class JobAttemptInline(OrgScopedInlineMixin, admin.TabularInline):
+class JobAttemptInline(OrgScopedInlineMixin, admin.StackedInline):
     """Every attempt of the job, read-only, oldest first."""
 
     model = JobAttempt
@@ -282,17 +282,21 @@ class JobAttemptInline(OrgScopedInlineMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     fields = [
-        "number",
-        "attempt_status",
-        "started_at",
-        "finished_at",
-        "exit_code",
-        "error_kind",
+        ("attempt_status", "exit_code", "error_kind"),
+        ("started_at", "finished_at", "worker_hostname"),
         "error_message",
-        "worker_hostname",
         "attempt_log",
     ]
-    readonly_fields = fields
+    readonly_fields = [
+        "attempt_status",
+        "exit_code",
+        "error_kind",
+        "started_at",
+        "finished_at",
+        "worker_hostname",
+        "error_message",
+        "attempt_log",
+    ]
     ordering = ["number"]
 
     def get_organization_id(self, obj):

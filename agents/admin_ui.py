@@ -19,7 +19,7 @@ from billing.tenancy import scope_queryset
 # The stylesheet for badges and the change-page action buttons (ModelAdmin.Media).
 ADMIN_CSS = "agents/admin/mimic-admin.css"
 
-_GOOD = {"succeeded", "online"}
+_GOOD = {"succeeded", "online", "triggered", "resumed"}
 _BAD = {"failed", "timed_out", "lost", "error", "disabled"}
 _BUSY = {"pending", "queued", "running", "retrying", "starting"}
 _MINUTE = timedelta(minutes=1)

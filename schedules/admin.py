@@ -129,7 +129,6 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     actions = ["run_now", "dry_run", "pause_schedules", "resume_schedules"]
     change_form_template = "admin/schedules/schedule/change_form.html"
     readonly_fields = [
-        "cron_description",
         "next_five_runs",
         "next_run",
         "last_run",
@@ -177,7 +176,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         what = ["organization", "name", "script", "agent"]
         when = ["cron_expression", "timezone", "enabled"]
         if obj is not None:
-            when += ["cron_description", "next_five_runs", "paused"]
+            when += ["next_five_runs", "paused"]
         inputs = ["variables", "vault_keys"] + (["vault_key_status"] if obj is not None else [])
         fieldsets = [
             ("What", {"fields": what}),
@@ -241,11 +240,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         obj._state.adding, obj._state.db = False, created._state.db
 
     # -- read-only parts of the schedule's page ----------------------------------------------
-    @admin.display(description="in words")
-    def cron_description(self, schedule):
-        return describe_cron(schedule.cron_expression)
-
-    @admin.display(description="next five runs")
+    @admin.display(description="saved: next five runs")
     def next_five_runs(self, schedule):
         try:
             runs = cron.next_n(schedule.cron_expression, schedule.timezone, timezone.now(), 5)
@@ -257,7 +252,12 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             ((_local(r, schedule.timezone), _utc(r)) for r in runs),
         )
         note = "" if schedule.enabled else " (paused: none of these runs until it is resumed)"
-        return format_html('<ol class="mimic-next-runs">{}</ol>{}', items, note)
+        return format_html(
+            '{}<ol class="mimic-next-runs">{}</ol>{}',
+            describe_cron(schedule.cron_expression),
+            items,
+            note,
+        )
 
     @admin.display(description="next run")
     def next_run(self, schedule):
@@ -277,17 +277,17 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return "no" if schedule.enabled else "disabled"
         return f"since {_utc(schedule.paused_at)}: {schedule.paused_note or '(no note)'}"
 
-    @admin.display(description="vault keys")
+    @admin.display(description="saved: in the vault?")
     def vault_key_status(self, schedule):
         if not schedule.vault_keys:
-            return "none"
+            return "no vault keys"
         names = vault_key_names_for([schedule.organization_id])[schedule.organization_id]
         return format_html_join(
             ", ",
             "{}",
             (
                 (
-                    key
+                    format_html("{}: present", key)
                     if key in names
                     else format_html('<span class="mimic-missing">{} (missing)</span>', key),
                 )

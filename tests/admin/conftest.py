@@ -72,3 +72,32 @@ def staff_client(db):
         return client
 
     return make
+
+
+def schedule_form(world: dict, **overrides) -> dict:
+    """A valid POST body for the schedule add/change form."""
+    data = {
+        "name": "Nightly invoice sync",
+        "script": str(world["script"].pk),
+        "agent": str(world["agent"].pk),
+        "cron_expression": "30 2 * * *",
+        "timezone": "America/New_York",
+        "enabled": "on",
+        "max_runtime_minutes": "720",
+        "max_retries": "2",
+        "retry_delay_seconds": "300",
+        "concurrency_limit": "1",
+        "idempotency_window_minutes": "0",
+        "catch_up_window_minutes": "60",
+        "variables": '{"region": "us-east"}',
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def form_errors(response) -> dict:
+    """Field errors of the admin form on a re-rendered page ({} when it saved)."""
+    context = response.context
+    if context is None or "adminform" not in context:
+        return {}
+    return {k: [str(m) for m in v] for k, v in context["adminform"].form.errors.items()}

@@ -48,8 +48,11 @@
     if (!cronInput) return;
     var url = cronInput.getAttribute("data-preview-url");
     var box = el("div", { "class": "mimic-preview", id: "mimic-cron-preview", "aria-live": "polite" });
+    // Under the field's help text, aligned with the input.
     var row = cronInput.closest(".form-row") || cronInput.parentNode;
-    row.appendChild(box);
+    var help = row.querySelector(".help");
+    if (help) help.insertAdjacentElement("afterend", box);
+    else row.appendChild(box);
 
     var timer = null;
     var seq = 0;
