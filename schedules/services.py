@@ -56,6 +56,27 @@ def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
     return schedule
 
 
+def _schedule_set_paused(
+    schedule: Schedule, *, paused: bool, note: str, now: datetime, kind: str
+) -> Schedule:
+    """The one write behind pause and resume: state, nextRunAt and the history event."""
+    schedule.enabled = not paused
+    schedule.paused_note = note if paused else ""
+    schedule.paused_at = now if paused else None
+    schedule_refresh_next_run(schedule=schedule, now=now)  # None while paused
+    schedule.save(
+        update_fields=["enabled", "paused_note", "paused_at", "next_run_at", "updated_at"]
+    )
+    ScheduleEvent.objects.create(
+        organization_id=schedule.organization_id,
+        schedule=schedule,
+        kind=kind,
+        detail=note if paused else "",
+        created_at=now,
+    )
+    return schedule
+
+
 @transaction.atomic
 def schedule_pause(*, schedule: Schedule, now: datetime, note: str = "") -> Schedule:
     """Disable with a note (why, until when), recorded in the schedule's history too.
@@ -64,27 +85,7 @@ def schedule_pause(*, schedule: Schedule, now: datetime, note: str = "") -> Sche
     tick no longer selects it (disabled rows are not in the due index).
     """
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
-    schedule.enabled = False
-    schedule.paused_note = note
-    schedule.paused_at = now
-    schedule.next_run_at = None
-    schedule.save(
-        update_fields=[
-            "enabled",
-            "paused_note",
-            "paused_at",
-            "next_run_at",
-            "updated_at",
-        ]
-    )
-    ScheduleEvent.objects.create(
-        organization_id=schedule.organization_id,
-        schedule=schedule,
-        kind=EventKind.PAUSED,
-        detail=note,
-        created_at=now,
-    )
-    return schedule
+    return _schedule_set_paused(schedule, paused=True, note=note, now=now, kind=EventKind.PAUSED)
 
 
 @transaction.atomic
@@ -94,26 +95,7 @@ def schedule_resume(*, schedule: Schedule, now: datetime) -> Schedule:
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
     if schedule.enabled:
         return schedule
-    schedule.enabled = True
-    schedule.paused_note = ""
-    schedule.paused_at = None
-    schedule_refresh_next_run(schedule=schedule, now=now)
-    schedule.save(
-        update_fields=[
-            "enabled",
-            "paused_note",
-            "paused_at",
-            "next_run_at",
-            "updated_at",
-        ]
-    )
-    ScheduleEvent.objects.create(
-        organization_id=schedule.organization_id,
-        schedule=schedule,
-        kind=EventKind.RESUMED,
-        created_at=now,
-    )
-    return schedule
+    return _schedule_set_paused(schedule, paused=False, note="", now=now, kind=EventKind.RESUMED)
 
 
 @transaction.atomic
