@@ -277,7 +277,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return "no" if schedule.enabled else "disabled"
         return f"since {_utc(schedule.paused_at)}: {schedule.paused_note or '(no note)'}"
 
-    @admin.display(description="saved: in the vault?")
+    @admin.display(description="saved: vault check")
     def vault_key_status(self, schedule):
         if not schedule.vault_keys:
             return "no vault keys"

@@ -1,0 +1,99 @@
+"""Real headless Chromium for the staff UI tests: Debian's `chromium` driven by Playwright's
+Python package through `executable_path` — Playwright never downloads a browser here.
+
+The browser is installed on first use when missing and we are root (CI is); otherwise the tests
+are skipped with the reason. The app is served by pytest-django's `live_server` (a thread of this
+process on the transactional test database)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        pytest.skip("Debian's chromium is not installed and we are not root to install it")
+    subprocess.run(
+        "apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium",
+        shell=True,
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        stdout=subprocess.DEVNULL,
+    )
+    found = shutil.which("chromium")
+    if not found:
+        pytest.fail("apt-get installed chromium but it is not on PATH")
+    return found
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return _chromium()
+
+
+@pytest.fixture
+def browser(chromium_path, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop on this thread; Django refuses ORM calls
+    # from a thread with a running loop unless told otherwise. Only for these tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def page(browser, request, tmp_path_factory):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            # What the browser showed when it failed, for the person reading the CI log.
+            path = tmp_path_factory.mktemp("browser-failure") / "page.png"
+            page.screenshot(path=str(path), full_page=True)
+            print(f"browser: {page.url}; screenshot of the failure: {path}")
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under docs/screenshots/ (committed, shown in the README)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
