@@ -38,14 +38,14 @@ def validate_timezone_name(value: str) -> None:
 
 def validate_variables(value) -> None:
     if not isinstance(value, dict):
-        raise ValidationError("Variables must be a JSON object, e.g. {\"region\": \"us-east\"}.")
+        raise ValidationError('Variables must be a JSON object, e.g. {"region": "us-east"}.')
 
 
 def validate_vault_keys(value) -> None:
     from vault.models import key_name_validator
 
     if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
-        raise ValidationError("Vault keys must be a list of key names, e.g. [\"SAP_PASSWORD\"].")
+        raise ValidationError('Vault keys must be a list of key names, e.g. ["SAP_PASSWORD"].')
     for key in value:
         key_name_validator(key)
     if len(set(value)) != len(value):
@@ -97,7 +97,9 @@ class Schedule(models.Model):
     idempotency_window_minutes = _guardrail_field(
         "idempotency_window_minutes", "idempotency window (minutes)"
     )
-    catch_up_window_minutes = _guardrail_field("catch_up_window_minutes", "catch-up window (minutes)")
+    catch_up_window_minutes = _guardrail_field(
+        "catch_up_window_minutes", "catch-up window (minutes)"
+    )
 
     variables = models.JSONField(default=dict, blank=True, validators=[validate_variables])
     vault_keys = models.JSONField(default=list, blank=True, validators=[validate_vault_keys])
@@ -115,11 +117,13 @@ class Schedule(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [
-            # Used by schedules.selectors.schedule_ids_due (the tick's "select due"): only enabled
+            # Used by schedules.selectors.schedule_due_page (the tick's "select due"): only enabled
             # rows are indexed, ordered by due time, so a tick reads the due head of the index and
             # its cost follows the number due, not the number of schedules.
+            # With the id, the index matches the keyset cursor (next_run_at, id): a page after a
+            # cursor is an index range scan even when thousands share one due minute.
             models.Index(
-                fields=["next_run_at"], name="schedule_due_idx", condition=Q(enabled=True)
+                fields=["next_run_at", "id"], name="schedule_due_idx", condition=Q(enabled=True)
             ),
             models.Index(fields=["organization", "name"], name="schedule_org_name"),
         ]

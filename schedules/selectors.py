@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import BooleanField, Count, Max
+from django.db.models.expressions import RawSQL
 
 from agents.models import ACTIVE_JOB_STATUSES, Job
 from agents.readiness import AgentState
@@ -34,7 +35,11 @@ def schedule_due_page(
         qs = qs.filter(organization_id=organization_id)
     if after is not None:
         pk, at = after
-        qs = qs.filter(Q(next_run_at__gt=at) | Q(next_run_at=at, id__gt=pk))
+        # A row-value comparison, so PostgreSQL walks the (next_run_at, id) index from the
+        # cursor instead of re-reading every row that shares the cursor's minute.
+        qs = qs.alias(
+            after_cursor=RawSQL('("next_run_at", "id") > (%s, %s)', (at, pk), BooleanField())
+        ).filter(after_cursor=True)
     return list(qs.order_by("next_run_at", "id").values_list("id", "next_run_at")[:size])
 
 
