@@ -4,6 +4,7 @@ Everything comes through `config.env.env`; the defaults make `make run` work on 
 (SQLite, embedded Redis). Production sets DEBUG=false and the five variables of SPEC §13.
 """
 
+import warnings
 from datetime import timedelta
 
 from celery.schedules import crontab
@@ -98,6 +99,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Until collectstatic has run (release), STATIC_ROOT does not exist; WhiteNoise's warning about
+# it says nothing actionable in development or tests.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+# Static files are collected at release (Procfile); before that WhiteNoise serves from the apps.
+WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

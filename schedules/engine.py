@@ -28,13 +28,14 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 
 from agents.dispatch import jobs_publish, jobs_republish_due
-from agents.models import Job, JobStatus, Trigger
+from agents.models import Agent, Job, JobStatus, Script, Trigger
 from agents.services import job_expire_unclaimed
 from schedules import metrics
+from schedules.bulk import bulk_insert, bulk_update_columns
 from schedules.due import ON_TIME_GRACE, resolve_due
 from schedules.gates import (
     Candidate,
@@ -53,7 +54,6 @@ from schedules.models import (
     TickHeartbeat,
 )
 from schedules.selectors import gate_context, schedule_due_page
-from schedules.services import schedules_write_run_metadata
 
 log = logging.getLogger(__name__)
 
@@ -104,56 +104,55 @@ class Decision:
     """What to do with one locked schedule. Built by `decide`, written by `_apply`."""
 
     schedule: Schedule
-    job: Job | None = None
+    job: dict | None = None  # a Job row (attname -> value), written by schedules.bulk
     start_agent: bool = False
-    events: list[ScheduleEvent] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # ScheduleEvent rows
     report_skips: list[tuple[str, str]] = field(default_factory=list)
     new_next_run_at: datetime | None = None
     touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt changed
     notes: list[str] = field(default_factory=list)
 
 
-def _event(
-    s: Schedule, now: datetime, kind: str, reason: str = "", detail: str = "", **kw
-) -> ScheduleEvent:
-    return ScheduleEvent(
-        organization_id=s.organization_id,
-        schedule_id=s.id,
-        kind=kind,
-        reason=str(reason),
-        detail=detail,
-        created_at=now,
+def _event(s: Schedule, now: datetime, kind: str, reason: str = "", detail: str = "", **kw) -> dict:
+    """A ScheduleEvent row; kw: scheduled_for, job_id, trigger."""
+    return {
+        "organization_id": s.organization_id,
+        "schedule_id": s.id,
+        "kind": str(kind),
+        "reason": str(reason),
+        "detail": detail,
+        "created_at": now,
         **kw,
-    )
+    }
 
 
-def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str) -> Job:
+def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str) -> dict:
     job_id = uuid.uuid4()
     if trigger == Trigger.SCHEDULED:
         key = f"{s.id}:{iso_z(scheduled_for)}"  # one job per occurrence, ever
     else:
         key = f"{s.id}:{trigger}:{job_id}"  # a forced run is its own occurrence
-    return Job(
-        id=job_id,
-        organization_id=s.organization_id,
-        schedule_id=s.id,
-        script_id=s.script_id,
-        script_version=s.script.version,
-        script_runtime=s.script.runtime,
-        script_source=s.script.source,
-        agent_id=s.agent_id,
-        trigger=trigger,
-        scheduled_for=scheduled_for,
-        idempotency_key=key,
-        status=JobStatus.PENDING,
-        attempt=1,
-        max_attempts=s.max_retries + 1,
-        variables=s.variables,
-        vault_keys=list(s.vault_keys),
-        max_runtime_minutes=s.max_runtime_minutes,
-        retry_delay_seconds=s.retry_delay_seconds,
-        created_at=now,
-    )
+    return {  # a Job row: what ran is snapshotted, never read back from the schedule
+        "id": job_id,
+        "organization_id": s.organization_id,
+        "schedule_id": s.id,
+        "script_id": s.script_id,
+        "script_version": s.script.version,
+        "script_runtime": s.script.runtime,
+        "script_source": s.script.source,
+        "agent_id": s.agent_id,
+        "trigger": trigger,
+        "scheduled_for": scheduled_for,
+        "idempotency_key": key,
+        "status": JobStatus.PENDING,
+        "attempt": 1,
+        "max_attempts": s.max_retries + 1,
+        "variables": s.variables,
+        "vault_keys": list(s.vault_keys),
+        "max_runtime_minutes": s.max_runtime_minutes,
+        "retry_delay_seconds": s.retry_delay_seconds,
+        "created_at": now,
+    }
 
 
 def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Decision:
@@ -241,7 +240,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
             "",
             "",
             scheduled_for=scheduled_for,
-            job_id=d.job.id,
+            job_id=d.job["id"],
             trigger=trigger,
         )
     )
@@ -398,7 +397,7 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report)
 
 
 def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> list[Schedule]:
-    qs = Schedule.objects.select_related("script", "agent").filter(id__in=ids)
+    qs = Schedule.objects.filter(id__in=ids)
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if single:
@@ -416,8 +415,8 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
     if not force:
         qs = qs.filter(enabled=True, next_run_at__lte=now)
     if dry_run:
-        return list(qs)
-    rows = list(qs.select_for_update(skip_locked=True, of=("self",)))
+        return _with_scripts_and_agents(list(qs))
+    rows = _with_scripts_and_agents(list(qs.select_for_update(skip_locked=True)))
     missing = set(ids) - {s.id for s in rows}
     if missing:
         # Locked by another evaluator — unless it was handled and committed meanwhile, in which
@@ -430,23 +429,31 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
     return rows
 
 
+def _with_scripts_and_agents(rows: list[Schedule]) -> list[Schedule]:
+    """Attach each schedule's script and agent: two queries for the batch (a few distinct of
+    each), not a join that copies a script's source into every row."""
+    scripts = Script.objects.in_bulk({s.script_id for s in rows})
+    agents = Agent.objects.in_bulk({s.agent_id for s in rows})
+    for s in rows:
+        s.script, s.agent = scripts[s.script_id], agents[s.agent_id]
+    return rows
+
+
 def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
-    """All writes of a batch, inside its transaction: a constant number of statements."""
+    """All writes of a batch, inside its transaction: three statements, whatever its size."""
     owed = _Dispatched()
-    jobs = [d.job for d in decisions if d.job is not None]
-    if jobs:
-        try:
-            with transaction.atomic():  # savepoint: a duplicate key must not abort the batch
-                Job.objects.bulk_create(jobs)
-        except IntegrityError:
-            jobs = _insert_one_by_one(decisions)
-    inserted = {j.id for j in jobs}
-    events: list[ScheduleEvent] = []
+    # The unique idempotency key is the last line: a job whose occurrence was already
+    # dispatched is skipped by the database, and its schedule's decision is dropped whole.
+    inserted = bulk_insert(
+        Job, [d.job for d in decisions if d.job is not None], skip_conflicts_on="idempotency_key"
+    )
+    events: list[dict] = []
     touched: list[Schedule] = []
     for d in decisions:
         s = d.schedule
-        if d.job is not None and d.job.id not in inserted:
-            continue  # already dispatched by someone else (idempotency key): leave it be
+        if d.job is not None and d.job["id"] not in inserted:
+            log.warning("event=duplicate_occurrence key=%s", d.job["idempotency_key"])
+            continue
         events.extend(d.events)
         if d.new_next_run_at is not None:
             s.next_run_at = d.new_next_run_at
@@ -458,23 +465,9 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
                 owed.agents_to_start.setdefault(s.agent_id, s)
         if d.touch_metadata:
             touched.append(s)
-    ScheduleEvent.objects.bulk_create(events)
-    schedules_write_run_metadata(touched)
+    bulk_insert(ScheduleEvent, events)
+    bulk_update_columns(Schedule, touched, ["next_run_at", "last_run_at", "last_run_status"])
     return owed
-
-
-def _insert_one_by_one(decisions: list[Decision]) -> list[Job]:
-    inserted = []
-    for d in decisions:
-        if d.job is None:
-            continue
-        try:
-            with transaction.atomic():
-                d.job.save(force_insert=True)
-            inserted.append(d.job)
-        except IntegrityError:
-            log.warning("event=duplicate_occurrence key=%s", d.job.idempotency_key)
-    return inserted
 
 
 def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
@@ -494,18 +487,18 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
                     EventKind.ERROR,
                     ErrorCode.AGENT_START_FAILED,
                     message,
-                    scheduled_for=job.scheduled_for,
-                    job_id=job.id,
-                    trigger=job.trigger,
+                    scheduled_for=job["scheduled_for"],
+                    job_id=job["id"],
+                    trigger=job["trigger"],
                 )
             )
             continue
         report.triggered.append(_triggered(s, job, notes, dry_run=False))
-        to_publish.append((job.id, s.agent_id))
+        to_publish.append((job["id"], s.agent_id))
     if failed_agents:
         _fail_jobs_of_unstartable_agents(owed, failed_agents, now=now)
     result = jobs_publish(jobs=to_publish, now=now)
-    by_job = {job.id: (job, s) for job, s, _ in owed.jobs}
+    by_job = {job["id"]: (job, s) for job, s, _ in owed.jobs}
     for job_id, message in result.failed.items():
         job, s = by_job[job_id]
         report.error(
@@ -520,13 +513,12 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
                 EventKind.ERROR,
                 ErrorCode.DISPATCH_FAILED,
                 message,
-                scheduled_for=job.scheduled_for,
+                scheduled_for=job["scheduled_for"],
                 job_id=job_id,
-                trigger=job.trigger,
+                trigger=job["trigger"],
             )
         )
-    if error_events:
-        ScheduleEvent.objects.bulk_create(error_events)
+    bulk_insert(ScheduleEvent, error_events)
 
 
 def _start_agents(agents: dict[UUID, Schedule], *, now: datetime) -> dict[UUID, str]:
@@ -552,16 +544,16 @@ def _fail_jobs_of_unstartable_agents(owed: _Dispatched, failed: dict[UUID, str],
     for job, s, _ in owed.jobs:
         if s.agent_id in failed:
             job_expire_unclaimed(
-                job_id=job.id, now=now, reason=f"agent start failed: {failed[s.agent_id]}"
+                job_id=job["id"], now=now, reason=f"agent start failed: {failed[s.agent_id]}"
             )
 
 
-def _triggered(s: Schedule, job: Job, notes: list[str], *, dry_run: bool) -> dict:
+def _triggered(s: Schedule, job: dict, notes: list[str], *, dry_run: bool) -> dict:
     return {
         "scheduleId": str(s.id),
         "scheduleName": s.name,
-        "jobId": None if dry_run else str(job.id),
-        "scheduledFor": iso_z(job.scheduled_for),
+        "jobId": None if dry_run else str(job["id"]),
+        "scheduledFor": iso_z(job["scheduled_for"]),
         "agentId": str(s.agent_id),
         "notes": notes,
     }

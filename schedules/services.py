@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from schedules.models import EventKind, Schedule, ScheduleEvent
 
@@ -102,36 +102,3 @@ def schedule_resume(*, schedule: Schedule, now: datetime) -> Schedule:
 def schedule_delete(*, schedule: Schedule) -> None:
     """Delete the schedule and its events; its jobs stay (schedule set to null) as history."""
     schedule.delete()
-
-
-def schedules_write_run_metadata(schedules: list[Schedule]) -> None:
-    """Write next_run_at / last_run_at / last_run_status of many schedules in one statement.
-
-    Django's bulk_update builds a CASE per field per row, which costs more Python time than the
-    whole rest of a tick at a few thousand rows; on PostgreSQL one UPDATE … FROM unnest(arrays)
-    does the same in a single short statement.
-    """
-    if not schedules:
-        return
-    if connection.vendor != "postgresql":
-        Schedule.objects.bulk_update(schedules, ["next_run_at", "last_run_at", "last_run_status"])
-        return
-    table = Schedule._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} AS s
-               SET next_run_at = v.next_run_at,
-                   last_run_at = v.last_run_at,
-                   last_run_status = v.last_run_status
-              FROM unnest(%s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::text[])
-                AS v(id, next_run_at, last_run_at, last_run_status)
-             WHERE s.id = v.id
-            """,
-            [
-                [s.id for s in schedules],
-                [s.next_run_at for s in schedules],
-                [s.last_run_at for s in schedules],
-                [s.last_run_status for s in schedules],
-            ],
-        )

@@ -1,0 +1,68 @@
+"""The tick's set-based writes: one statement per batch, duplicates of the idempotency key skipped
+(not fatal), and the portable ORM fallback (the SQLite demo) doing the same."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agents.models import Job
+from schedules.bulk import _bulk_insert_portable, bulk_insert, bulk_update_columns
+from schedules.models import Schedule
+from tests.factories import JobFactory, ScheduleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def job_row(schedule, key, **kw):
+    row = {
+        "id": uuid.uuid4(),
+        "organization_id": schedule.organization_id,
+        "schedule_id": schedule.id,
+        "script_id": schedule.script_id,
+        "script_version": 1,
+        "script_runtime": "python",
+        "script_source": "print('hi')",
+        "agent_id": schedule.agent_id,
+        "trigger": "scheduled",
+        "scheduled_for": schedule.next_run_at,
+        "idempotency_key": key,
+        "variables": {"region": "eu", "nested": {"n": 1}},
+        "vault_keys": ["A"],
+    }
+    row.update(kw)
+    return row
+
+
+@pytest.mark.parametrize("insert", [bulk_insert, _bulk_insert_portable], ids=["unnest", "orm"])
+def test_it_skips_rows_that_hit_the_idempotency_key_and_says_which_went_in(insert):
+    schedule = ScheduleFactory()
+    JobFactory(schedule=schedule, idempotency_key="taken")
+    rows = [job_row(schedule, "taken"), job_row(schedule, "fresh-1"), job_row(schedule, "fresh-2")]
+    inserted = insert(Job, rows, skip_conflicts_on="idempotency_key")
+    assert inserted == {rows[1]["id"], rows[2]["id"]}
+    job = Job.objects.get(id=rows[1]["id"])
+    assert job.variables == {"region": "eu", "nested": {"n": 1}}
+    assert job.vault_keys == ["A"]
+    assert (job.status, job.attempt, job.log, job.error_kind) == ("pending", 1, "", "")
+
+
+def test_it_writes_a_batch_in_one_statement_whatever_its_size():
+    schedule = ScheduleFactory()
+    for n in (3, 300):
+        rows = [job_row(schedule, f"k-{n}-{i}") for i in range(n)]
+        with CaptureQueriesContext(connection) as q:
+            bulk_insert(Job, rows, skip_conflicts_on="idempotency_key")
+        assert len(q.captured_queries) == 1
+    assert Job.objects.count() == 303
+
+
+def test_it_updates_each_row_to_its_own_values():
+    schedules = ScheduleFactory.create_batch(3)
+    for i, s in enumerate(schedules):
+        s.last_run_status = ["queued", "failed", "succeeded"][i]
+        s.next_run_at = s.next_run_at.replace(year=2030 + i)
+    bulk_update_columns(Schedule, schedules, ["next_run_at", "last_run_status"])
+    got = {s.id: (s.next_run_at.year, s.last_run_status) for s in Schedule.objects.all()}
+    assert got == {s.id: (2030 + i, s.last_run_status) for i, s in enumerate(schedules)}
