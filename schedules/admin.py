@@ -47,6 +47,7 @@ from vault.models import VaultEntry
 from vault.selectors import vault_key_names_for
 
 RECENT = 10  # jobs and events shown on a schedule's page
+DRY_RUN_MAX = 100  # schedules per dry run: each is evaluated twice (as the tick, and forced)
 
 _MODEL_FIELDS = {f.name for f in Schedule._meta.get_fields()}
 
@@ -371,6 +372,9 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         now = timezone.now()
         schedules = self._operable(request, queryset)
         if not schedules:
+            return None
+        if len(schedules) > DRY_RUN_MAX:
+            messages.error(request, f"Dry-run at most {DRY_RUN_MAX} schedules at a time.")
             return None
         names = {str(s.id): s for s in schedules}
         modes = []
