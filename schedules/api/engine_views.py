@@ -7,7 +7,12 @@ from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -17,6 +22,7 @@ from rest_framework.views import APIView
 from billing.models import Role
 from billing.permissions import request_role
 from billing.tenancy import organization_from_request, role_at_least
+from config.api_common import VALIDATION_ERROR_SCHEMA, ApiAutoSchema, ErrorSerializer
 from config.cron_auth import cron_key_error
 from schedules.engine import iso_z, run_tick
 from schedules.lease import TICK_LEASE
@@ -97,7 +103,17 @@ def _merged_input(request) -> dict:
 class ExecuteView(APIView):
     """POST /api/schedules/execute — a manual execution scoped to the caller's organization."""
 
-    @extend_schema(request=ExecuteRequestSerializer, responses={200: ReportSerializer})
+    schema = ApiAutoSchema()  # documents its 400/401/403
+
+    @extend_schema(
+        request=ExecuteRequestSerializer,
+        responses={
+            200: ReportSerializer,
+            404: OpenApiResponse(
+                ErrorSerializer, description="scheduleId names no schedule of the organization."
+            ),
+        },
+    )
     def post(self, request):
         body = ExecuteRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -132,6 +148,20 @@ class ExecuteView(APIView):
         return Response(report.as_dict())
 
 
+_CRON_PARAMETERS = [
+    OpenApiParameter("dryRun", bool, required=False),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, required=False),
+    OpenApiParameter("x-cron-key", str, OpenApiParameter.HEADER, required=False),
+]
+_CRON_RESPONSES = {
+    200: ReportSerializer,
+    400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid dryRun or limit."),
+    401: OpenApiResponse(ErrorSerializer, description="Missing or invalid cron key."),
+    423: OpenApiResponse(ReportSerializer, description="Another tick holds the executor lock."),
+    503: OpenApiResponse(ErrorSerializer, description="CRON_SECRET is not configured."),
+}
+
+
 class CronScheduledRunsView(APIView):
     """GET|POST /api/cron/scheduled-runs — the external every-minute cron, all organizations."""
 
@@ -139,13 +169,9 @@ class CronScheduledRunsView(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("dryRun", bool, required=False),
-            OpenApiParameter("limit", int, required=False),
-            OpenApiParameter("x-cron-key", str, OpenApiParameter.HEADER, required=False),
-        ],
+        parameters=_CRON_PARAMETERS,
         request=CronRequestSerializer,
-        responses={200: ReportSerializer, 423: ReportSerializer},
+        responses=_CRON_RESPONSES,
     )
     def post(self, request):
         denied = cron_key_error(request)
@@ -163,12 +189,8 @@ class CronScheduledRunsView(APIView):
         return Response(report.as_dict(), status=code)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("dryRun", bool, required=False),
-            OpenApiParameter("limit", int, required=False),
-            OpenApiParameter("x-cron-key", str, OpenApiParameter.HEADER, required=False),
-        ],
-        responses={200: ReportSerializer, 423: ReportSerializer},
+        parameters=_CRON_PARAMETERS,
+        responses=_CRON_RESPONSES,
     )
     def get(self, request):
         return self.post(request)
@@ -178,6 +200,19 @@ class CronScheduledRunsView(APIView):
 DEGRADED_AFTER_LOCK_ERRORS = 3
 
 
+_HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["ok", "degraded", "down"]),
+        "database": serializers.CharField(),
+        "broker": serializers.CharField(),
+        "lastTickAt": serializers.DateTimeField(allow_null=True),
+        "lastTickAgeSeconds": serializers.IntegerField(allow_null=True),
+        "consecutiveExecutorLockErrors": serializers.IntegerField(),
+    },
+)
+
+
 class HealthView(APIView):
     """GET /api/health — database, broker, age of the last successful tick."""
 
@@ -185,17 +220,10 @@ class HealthView(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
-        responses=inline_serializer(
-            "Health",
-            {
-                "status": serializers.ChoiceField(["ok", "degraded", "down"]),
-                "database": serializers.CharField(),
-                "broker": serializers.CharField(),
-                "lastTickAt": serializers.DateTimeField(allow_null=True),
-                "lastTickAgeSeconds": serializers.IntegerField(allow_null=True),
-                "consecutiveExecutorLockErrors": serializers.IntegerField(),
-            },
-        )
+        responses={
+            200: _HEALTH,
+            503: OpenApiResponse(_HEALTH, description="The database is down."),
+        }
     )
     def get(self, request):
         now = timezone.now()

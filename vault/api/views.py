@@ -7,6 +7,7 @@ from rest_framework.renderers import JSONRenderer
 from billing.models import Role
 from billing.permissions import HasOrganizationRole
 from billing.tenancy import organization_from_request, scope_queryset_for_request
+from config.api_common import ApiAutoSchema
 from vault.api.serializers import VaultEntrySerializer
 from vault.models import VaultEntry
 from vault.services import vault_delete, vault_entry_create, vault_entry_update
@@ -25,6 +26,7 @@ class VaultEntryViewSet(viewsets.ModelViewSet):
     permission_classes = [HasOrganizationRole]
     # JSON only: the browsable API would echo a rejected POST's fields back into its form.
     renderer_classes = [JSONRenderer]
+    schema = ApiAutoSchema()  # documents its 400/401/403/404
     filterset_fields = ["key"]
     required_roles = {
         "list": Role.VIEWER,
