@@ -35,7 +35,7 @@ def _chromium() -> str:
     if os.geteuid() != 0:
         pytest.skip("Debian's chromium is not installed and we are not root to install it")
     subprocess.run(
-        "apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium",
+        "apt-get update -qq && apt-get install -y -qq chromium",
         shell=True,
         check=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
