@@ -1,9 +1,10 @@
 """Set-based writes for the tick: one statement per batch, whatever its size.
 
 On PostgreSQL each write is a single `INSERT … SELECT FROM unnest(arrays)` or
-`UPDATE … FROM unnest(arrays)`, sent with server-side parameter binding so a batch of thousands
-of rows travels as a few typed arrays instead of being quoted into SQL text in Python (which,
-with Django's per-value preparation, cost more than everything else in a busy tick).
+`UPDATE … FROM unnest(arrays)`, sent with server-side binding of binary parameters (`%b`), so a batch of thousands of rows
+travels as a few typed binary arrays instead of being quoted into SQL text in Python (which,
+with Django's per-value preparation, cost more than everything else in a busy tick; binary
+arrays dump about six times faster than text ones).
 Elsewhere (the SQLite demo) the same calls fall back to the ORM.
 """
 
@@ -70,7 +71,7 @@ def bulk_insert(
     fields = _columns(model)
     arrays, casts = zip(*(_array(f, rows) for f in fields), strict=True)
     columns = ", ".join(_quoted(f.column) for f in fields)
-    params = ", ".join(f"%s::{cast}" for cast in casts)
+    params = ", ".join(f"%b::{cast}" for cast in casts)
     table, pk = _quoted(model._meta.db_table), _quoted(model._meta.pk.column)
     sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({params})"
     if skip_conflicts_on:
@@ -110,7 +111,7 @@ def bulk_update_columns(model: type[models.Model], objs: Iterable[models.Model],
     arrays, casts = zip(*(_array(f, rows) for f in fields), strict=True)
     pk = _quoted(meta.pk.column)
     assignments = ", ".join(f"{_quoted(f.column)} = v.{_quoted(f.column)}" for f in fields[1:])
-    params = ", ".join(f"%s::{cast}" for cast in casts)
+    params = ", ".join(f"%b::{cast}" for cast in casts)
     columns = ", ".join(_quoted(f.column) for f in fields)
     sql = (
         f"UPDATE {_quoted(meta.db_table)} AS t SET {assignments} "
