@@ -50,10 +50,13 @@ class VaultEntryAdminForm(forms.ModelForm):
 class VaultEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     form = VaultEntryAdminForm
     list_display = ["key", "organization", "description", "created_at", "updated_at"]
-    list_filter = ["organization"]
     list_select_related = ["organization"]
     search_fields = ["key", "description"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def get_list_filter(self, request):
+        # Django's organization filter lists every organization by name: superusers only.
+        return ["organization"] if request.user.is_superuser else []
 
     @method_decorator(sensitive_post_parameters("value"))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -19,15 +19,7 @@ LISTS = [
     "/app/agents/job/",
     "/app/agents/agent/",
     "/app/agents/script/",
-    pytest.param(
-        "/app/vault/vaultentry/",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="vault/admin.py's list_filter = ['organization'] is Django's plain "
-            "RelatedFieldListFilter, which lists every organization's name; the vault admin is "
-            "another engineer's (reported). Remove this mark once it is scoped.",
-        ),
-    ),
+    "/app/vault/vaultentry/",
 ]
 
 
