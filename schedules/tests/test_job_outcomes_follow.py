@@ -1,0 +1,55 @@
+"""What the schedules app does when a job changes status (the agents app's signal):
+lastRunStatus follows the latest job only, and a rejected credential pauses the schedule."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import ErrorKind, Job, JobStatus
+from agents.signals import job_status_changed
+from schedules.models import ScheduleEvent
+from tests.factories import JobFactory, ScheduleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def finish(job, status, **kw):
+    for k, v in {"status": status, **kw}.items():
+        setattr(job, k, v)
+    job.save()
+    job_status_changed.send(sender=Job, job=job)
+
+
+def test_it_follows_the_latest_job_only():
+    schedule = ScheduleFactory()
+    now = timezone.now()
+    old = JobFactory(
+        schedule=schedule, status=JobStatus.RUNNING, created_at=now - timedelta(minutes=5)
+    )
+    new = JobFactory(schedule=schedule, status=JobStatus.RUNNING, created_at=now)
+    finish(new, JobStatus.SUCCEEDED)
+    schedule.refresh_from_db()
+    assert schedule.last_run_status == "succeeded"
+    finish(old, JobStatus.FAILED)  # an older run finishing late changes nothing
+    schedule.refresh_from_db()
+    assert schedule.last_run_status == "succeeded"
+
+
+def test_it_pauses_the_schedule_when_a_credential_is_rejected():
+    schedule = ScheduleFactory()
+    job = JobFactory(schedule=schedule, status=JobStatus.RUNNING)
+    finish(job, JobStatus.FAILED, exit_code=77, error_kind=ErrorKind.CREDENTIAL_REJECTED)
+    schedule.refresh_from_db()
+    assert schedule.enabled is False
+    assert schedule.next_run_at is None
+    assert "credential rejected" in schedule.paused_note
+    assert ScheduleEvent.objects.filter(schedule=schedule, kind="paused").count() == 1
+
+
+def test_it_does_not_pause_on_an_ordinary_failure():
+    schedule = ScheduleFactory()
+    job = JobFactory(schedule=schedule, status=JobStatus.RUNNING)
+    finish(job, JobStatus.FAILED, exit_code=1, error_kind=ErrorKind.EXIT_CODE)
+    schedule.refresh_from_db()
+    assert schedule.enabled is True
