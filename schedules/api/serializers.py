@@ -69,12 +69,17 @@ class ScheduleListSerializer(serializers.ListSerializer):
         return [self.child.to_representation(item) for item in items]
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JsonObjectField(serializers.JSONField):
+    """A JSON object (the model validates it); typed as such in the OpenAPI schema."""
+
+
 class ScheduleSerializer(CamelModelSerializer):
     script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
     agent_id = ScopedPrimaryKeyRelatedField(source="agent", queryset=Agent.objects.all())
     cron_expression = StrictCharField(max_length=200)
     timezone = StrictCharField(max_length=64, default="UTC")
-    variables = serializers.JSONField(
+    variables = JsonObjectField(
         required=False, help_text='A JSON object, e.g. {"region": "us-east"}.'
     )
     vault_keys = serializers.ListField(
