@@ -64,8 +64,18 @@ def resolve_due(
     catch_up_window: timedelta,
 ) -> DueResolution:
     """For a schedule whose next_run_at <= now."""
-    latest = latest_occurrence_at_or_before(spec, tz, not_before=next_run_at, now=now)
     horizon = now - max(catch_up_window, ON_TIME_GRACE)
+    following = cron.next_after(spec, tz, next_run_at)
+    if following > now:
+        # The common case — the tick is on time: one cron step, no search.
+        on_time = next_run_at >= horizon
+        return DueResolution(
+            run_at=next_run_at if on_time else None,
+            missed=[] if on_time else [next_run_at],
+            missed_total=0 if on_time else 1,
+            next_run_at=following,
+        )
+    latest = latest_occurrence_at_or_before(spec, tz, not_before=next_run_at, now=now)
     run_at = latest if latest >= horizon else None
 
     missed: list[datetime] = []
