@@ -60,3 +60,27 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class MonthlyUsage(models.Model):
+    """Runs dispatched per organization per calendar month (UTC).
+
+    The quota gate reads one row per organization instead of counting a month of jobs on every
+    tick (a count that would grow with every run of the month). The tick adds its dispatches in
+    the same transaction that writes the jobs (billing.services.usage_add_runs).
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="monthly_usage"
+    )
+    month = models.DateField(help_text="First day of the UTC month.")
+    runs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "month"], name="usage_unique_org_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.month:%Y-%m}: {self.runs} runs"

@@ -6,11 +6,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from django.apps import apps
-from django.db.models import Count
-
 from billing.gate import BillingState
-from billing.models import Organization
+from billing.models import MonthlyUsage, Organization
 
 
 def month_start_utc(now: datetime) -> datetime:
@@ -24,22 +21,18 @@ def billing_states_for(
     """Billing state of each organization, in exactly two queries whatever their number.
 
     Organizations that do not exist are absent from the result; callers treat absence as
-    blocked. The job count uses the `job_org_created` index (organization, created_at).
+    blocked. Runs this month come from the MonthlyUsage counters, one row per organization.
     """
     ids = list(set(organization_ids))
     if not ids:
         return {}
-    # billing imports no app of ours: the Job model is looked up by name.
-    job_model = apps.get_model("agents", "Job")
     rows = Organization.objects.filter(pk__in=ids).values_list(
         "id", "billing_status", "trial_ends_at", "past_due_since", "monthly_run_quota"
     )
     counts = dict(
-        job_model.objects.filter(organization_id__in=ids, created_at__gte=month_start_utc(now))
-        .order_by()  # Job's default ordering would otherwise leak into the GROUP BY
-        .values("organization_id")
-        .annotate(runs=Count("id"))
-        .values_list("organization_id", "runs")
+        MonthlyUsage.objects.filter(
+            organization_id__in=ids, month=month_start_utc(now).date()
+        ).values_list("organization_id", "runs")
     )
     return {
         org_id: BillingState(

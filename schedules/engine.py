@@ -23,6 +23,7 @@ import dataclasses
 import logging
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -34,6 +35,7 @@ from django.db.models import F
 from agents.dispatch import jobs_publish, jobs_republish_due
 from agents.models import Agent, Job, JobStatus, Script, Trigger
 from agents.services import job_expire_unclaimed
+from billing.services import usage_add_runs
 from schedules import metrics
 from schedules.bulk import bulk_insert, bulk_update_columns
 from schedules.due import ON_TIME_GRACE, resolve_due
@@ -440,7 +442,7 @@ def _with_scripts_and_agents(rows: list[Schedule]) -> list[Schedule]:
 
 
 def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
-    """All writes of a batch, inside its transaction: three statements, whatever its size."""
+    """All writes of a batch, inside its transaction: four statements, whatever its size."""
     owed = _Dispatched()
     # The unique idempotency key is the last line: a job whose occurrence was already
     # dispatched is skipped by the database, and its schedule's decision is dropped whole.
@@ -467,6 +469,7 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
             touched.append(s)
     bulk_insert(ScheduleEvent, events)
     bulk_update_columns(Schedule, touched, ["next_run_at", "last_run_at", "last_run_status"])
+    usage_add_runs(counts=Counter(s.organization_id for _, s, _ in owed.jobs), now=now)
     return owed
 
 

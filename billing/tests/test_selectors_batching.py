@@ -1,12 +1,13 @@
-"""billing_states_for: two queries whatever the number of organizations; quota counts this UTC month."""
+"""billing_states_for: two queries whatever the number of organizations; quota counts this UTC
+month (the MonthlyUsage counters the tick increments)."""
 
 from datetime import UTC, datetime
 
 import pytest
-from django.apps import apps
 
 from billing.gate import BillingState
 from billing.selectors import billing_states_for, month_start_utc
+from billing.services import usage_add_runs
 from billing.tests.factories import OrganizationFactory
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
@@ -14,28 +15,15 @@ NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
 
 
-def make_job(organization, created_at, n=[0]):  # noqa: B006 — a counter for unique keys
-    Job = apps.get_model("agents", "Job")
-    n[0] += 1
-    job = Job.objects.create(
-        organization=organization,
-        script_version=1,
-        script_runtime="python",
-        script_source="print(1)",
-        trigger="manual",
-        scheduled_for=created_at,
-        idempotency_key=f"test-billing-{n[0]}",
-    )
-    # created_at is auto_now_add: move it where the test needs it.
-    Job.objects.filter(pk=job.pk).update(created_at=created_at)
-    return job
+def record_runs(organization, at, n=1):
+    usage_add_runs(counts={organization.pk: n}, now=at)
 
 
-def test_it_counts_jobs_created_since_the_start_of_the_utc_month(django_assert_num_queries):
+def test_it_counts_runs_recorded_since_the_start_of_the_utc_month(django_assert_num_queries):
     org = OrganizationFactory(monthly_run_quota=10)
-    make_job(org, datetime(2026, 11, 1, 0, 0, tzinfo=UTC))  # first instant of the month
-    make_job(org, datetime(2026, 11, 26, 13, 59, tzinfo=UTC))
-    make_job(org, datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC))  # last month
+    record_runs(org, datetime(2026, 11, 1, 0, 0, tzinfo=UTC))  # first instant of the month
+    record_runs(org, datetime(2026, 11, 26, 13, 59, tzinfo=UTC))
+    record_runs(org, datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC), n=5)  # last month
     with django_assert_num_queries(2):
         states = billing_states_for([org.pk], now=NOW)
     assert states == {
@@ -56,7 +44,7 @@ def test_it_takes_two_queries_whatever_the_number_of_organizations(
 ):
     orgs = OrganizationFactory.create_batch(count)
     for org in orgs[::2]:
-        make_job(org, NOW)
+        record_runs(org, NOW)
     with django_assert_num_queries(2):
         states = billing_states_for([o.pk for o in orgs], now=NOW)
     assert set(states) == {o.pk for o in orgs}
@@ -79,3 +67,12 @@ def test_it_starts_the_month_in_utc():
     # 2026-12-01 01:00 in Tokyo is still November in UTC.
     tokyo = datetime(2026, 12, 1, 1, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert month_start_utc(tokyo) == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_it_adds_concurrent_increments_up():
+    org = OrganizationFactory()
+    other = OrganizationFactory()
+    usage_add_runs(counts={org.pk: 3, other.pk: 0}, now=NOW)
+    usage_add_runs(counts={org.pk: 4, other.pk: 2}, now=NOW)
+    states = billing_states_for([org.pk, other.pk], now=NOW)
+    assert (states[org.pk].runs_this_month, states[other.pk].runs_this_month) == (7, 2)

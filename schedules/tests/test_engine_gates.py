@@ -128,3 +128,19 @@ def test_it_skips_a_paused_schedule_even_when_forced(now, make_due):
     s = make_due(enabled=False, paused_note="quarter close")
     skip = only_skip(tick(now, schedule_id=s.id, force=True))
     assert skip == {"scheduleId": str(s.id), "reason": "disabled", "detail": "quarter close"}
+
+
+def test_it_stops_at_the_monthly_quota_within_a_batch_and_across_ticks(now, make_due, org):
+    org.monthly_run_quota = 2
+    org.save()
+    first = [make_due() for _ in range(3)]
+    report = tick(now)
+    assert len(report["triggeredSchedules"]) == 2
+    (skip,) = report["skipped"]
+    assert skip["reason"] == "billing_blocked"
+    assert skip["detail"] == "monthly run quota reached (2/2)"
+    later = make_due()  # the counter persists: the next tick is blocked too
+    report = tick(now + timedelta(seconds=30))
+    assert {s["scheduleId"] for s in report["skipped"]} == {str(later.id)}
+    assert Job.objects.count() == 2
+    assert len(first) == 3

@@ -1,0 +1,33 @@
+"""Writes to billing records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from django.db import connection
+
+from billing.models import MonthlyUsage
+from billing.selectors import month_start_utc
+
+
+def usage_add_runs(*, counts: Mapping, now: datetime) -> None:
+    """Add dispatched runs to each organization's counter for `now`'s UTC month.
+
+    One upsert for any number of organizations; the increment happens in the database, so
+    concurrent ticks add up instead of overwriting each other.
+    """
+    counts = {org_id: n for org_id, n in counts.items() if n}
+    if not counts:
+        return
+    month = month_start_utc(now).date()
+    table = connection.ops.quote_name(MonthlyUsage._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * len(counts))
+    params = [v for org_id, n in counts.items() for v in (org_id, month, n)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organization_id, month, runs) VALUES {values} "
+            "ON CONFLICT (organization_id, month) "
+            f"DO UPDATE SET runs = {table}.runs + excluded.runs",
+            params,
+        )
