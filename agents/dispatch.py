@@ -62,14 +62,22 @@ class _RunJobMessages:
 
 
 def jobs_publish(*, jobs: list[tuple[UUID, UUID]], now: datetime) -> PublishResult:
-    """Publish `run_job` for each (job_id, agent_id) and mark the published ones `queued`.
+    """Publish `run_job` for each (job_id, agent_id) and mark the published ones `queued`."""
+    result = jobs_send(jobs=jobs)
+    jobs_mark_queued(job_ids=result.published, now=now)
+    return result
 
-    Pipelined: each message is Celery's own protocol-2 run_job message (see _RunJobMessages), kombu
-    buffers the pushes and flushes them in chunks — one Redis round trip per chunk instead of
-    two per message — straight onto the agent's queue (a Redis list). No retries: on the first
-    broker error the unsent jobs are reported failed and stay `pending` for the republisher
-    (a chunk whose flush failed half-way may be sent again later; the runner's claim makes a
-    duplicate harmless).
+
+def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
+    """Put a `run_job` message for each (job_id, agent_id) on the agent's queue. Broker only —
+    no database — so the tick can run it beside its next batch's database work.
+
+    Pipelined: each message is Celery's own protocol-2 run_job message (see _RunJobMessages),
+    kombu buffers the pushes and flushes them in chunks — one Redis round trip per chunk instead
+    of two per message — straight onto the agent's queue (a Redis list). No retries: on the
+    first broker error the unsent jobs are reported failed and stay `pending` for the
+    republisher (a chunk whose flush failed half-way may be sent again later; the runner's claim
+    makes a duplicate harmless).
     """
     result = PublishResult()
     if not jobs:
@@ -99,17 +107,20 @@ def jobs_publish(*, jobs: list[tuple[UUID, UUID]], now: datetime) -> PublishResu
         )
         sent = set(result.published)
         result.failed = {job_id: message for job_id, _ in jobs if job_id not in sent}
-    if result.published:
-        # Compare-and-swap: only rows still waiting move to queued; a runner that already
-        # claimed a job (running) is left alone.
+    return result
+
+
+def jobs_mark_queued(*, job_ids: list[UUID], now: datetime) -> None:
+    """Published jobs move to `queued` — compare-and-swap: only rows still waiting; a runner
+    that already claimed one (running) is left alone."""
+    if job_ids:
         Job.objects.filter(
-            id__in=result.published, status__in=[JobStatus.PENDING, JobStatus.RETRYING]
+            id__in=job_ids, status__in=[JobStatus.PENDING, JobStatus.RETRYING]
         ).update(
             status=JobStatus.QUEUED,
             queued_at=now,
             celery_task_id=Cast("id", output_field=CharField()),
         )
-    return result
 
 
 # A pending job younger than this is probably being published by the tick that created it.

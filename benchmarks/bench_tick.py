@@ -244,6 +244,12 @@ def main() -> None:
     )
     say("busy tick wall time: select, gate, write, publish", f"{elapsed:.2f} s")
     say("busy tick queries", f"{len(q.captured_queries)}")
+    by_kind: dict[str, list[float]] = {}
+    for query in q.captured_queries:
+        kind = " ".join(query["sql"].split()[:4])[:60]
+        by_kind.setdefault(kind, []).append(float(query["time"]))
+    for kind, times in sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))[:6]:
+        say(f"  db: {kind}", f"{sum(times):.2f} s in {len(times)}")
     if lateness:
         p50 = lateness[len(lateness) // 2]
         p99 = lateness[max(0, int(len(lateness) * 0.99) - 1)]
@@ -272,7 +278,7 @@ def main() -> None:
         rearm(due_at)
         profile = cProfile.Profile()
         profile.runcall(engine.run_tick, now=tick_now)
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
     print(
         "  reference: django-celery-beat 2.9 at 100,000 entries: 0.57 s per idle tick, 1.5 dispatches/s"
     )
