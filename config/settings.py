@@ -148,6 +148,12 @@ AGENT_ONLINE_SECONDS = env.int("AGENT_ONLINE_SECONDS", default=60)
 AGENT_HEARTBEAT_SECONDS = env.int("AGENT_HEARTBEAT_SECONDS", default=15)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=500)
+# Processes that evaluate one busy tick together (the beat task plus helpers on other worker
+# processes; row locks split the work). SQLite (the demo) has one writer: one evaluator.
+TICK_EVALUATORS = env.int(
+    "TICK_EVALUATORS",
+    default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2,
+)
 TICK_TIME_BUDGET_SECONDS = env.float("TICK_TIME_BUDGET_SECONDS", default=40.0)
 EXECUTOR_LEASE_SECONDS = env.int("EXECUTOR_LEASE_SECONDS", default=55)
 JOB_LOG_MAX_BYTES = env.int("JOB_LOG_MAX_BYTES", default=64 * 1024)

@@ -24,6 +24,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -280,11 +281,13 @@ def run_tick(
     limit: int | None = None,
     organization_id: UUID | None = None,
     use_executor_lock: bool = True,
+    on_lease_acquired: Callable[[], None] | None = None,
 ) -> Report:
     """Evaluate due schedules at `now`. `force` needs `schedule_id` (the API enforces it).
 
     `limit` caps how many due rows this call evaluates; None (the beat tick) means all of them,
-    bounded only by the tick's time budget."""
+    bounded only by the tick's time budget. `on_lease_acquired` runs once the executor lease is
+    held (the beat task starts its helper evaluators there)."""
     report = Report(dry_run=dry_run, evaluated_at=now)
     if force and schedule_id is None:
         raise ValueError("force requires schedule_id")
@@ -305,6 +308,8 @@ def run_tick(
             return report
     try:
         if holder is not None:
+            if on_lease_acquired is not None:
+                on_lease_acquired()
             _republish_owed(now=now, report=report)
         if schedule_id is not None:
             _process_batch(

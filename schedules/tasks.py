@@ -1,8 +1,10 @@
 """Celery interface of the schedules app: fetch inputs, call the engine. No logic here."""
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from schedules.engine import run_tick
@@ -10,14 +12,37 @@ from schedules.engine import run_tick
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="schedules.tasks.evaluate_due_schedules", ignore_result=True)
-def evaluate_due_schedules() -> dict:
-    """The every-minute beat tick: a full tick under the executor lease."""
-    report = run_tick(now=timezone.now(), use_executor_lock=True)
+def _log(kind: str, report) -> dict:
     log.info(
-        "event=tick triggered=%d skipped=%d errors=%d",
+        "event=%s triggered=%d skipped=%d errors=%d",
+        kind,
         len(report.triggered),
         len(report.skipped),
         len(report.errors),
     )
     return {"triggered": len(report.triggered), "errors": len(report.errors)}
+
+
+@shared_task(name="schedules.tasks.evaluate_due_schedules", ignore_result=True)
+def evaluate_due_schedules() -> dict:
+    """The every-minute beat tick: a full tick under the executor lease.
+
+    With TICK_EVALUATORS > 1, once the lease is held it also sends helper evaluators for the
+    same instant to other worker processes: they walk the same due rows, and row locks
+    (SKIP LOCKED) split the work between them — a busy minute is evaluated in parallel.
+    """
+    now = timezone.now()
+
+    def start_helpers() -> None:
+        for _ in range(settings.TICK_EVALUATORS - 1):
+            # Expires with the minute: a helper that waited that long has nothing left to do.
+            evaluate_due_schedules_helper.apply_async(args=[now.isoformat()], expires=50)
+
+    return _log("tick", run_tick(now=now, use_executor_lock=True, on_lease_acquired=start_helpers))
+
+
+@shared_task(name="schedules.tasks.evaluate_due_schedules_helper", ignore_result=True)
+def evaluate_due_schedules_helper(now_iso: str) -> dict:
+    """One more evaluator of a tick already running under the lease (see above)."""
+    report = run_tick(now=datetime.fromisoformat(now_iso), use_executor_lock=False)
+    return _log("tick_helper", report)
