@@ -202,3 +202,20 @@ class ApiViewMixin:
     parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, HasOrganizationRole]
     schema = ApiAutoSchema()
+
+
+class OrganizationContextMixin:
+    """Writes are validated against the organization the object belongs to (or will): the
+    serializer context carries it, so references (scriptId, agentId…) resolve in that
+    organization only."""
+
+    def get_serializer(self, *args, **kwargs):
+        context = kwargs.setdefault("context", self.get_serializer_context())
+        instance = args[0] if args else kwargs.get("instance")
+        if getattr(self, "swagger_fake_view", False):
+            pass  # schema generation: no caller
+        elif self.action == "create":
+            context["organization"] = acting_organization(self.request)
+        elif instance is not None and hasattr(instance, "organization_id"):
+            context["organization"] = instance.organization_id
+        return super().get_serializer(*args, **kwargs)

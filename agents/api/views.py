@@ -21,24 +21,9 @@ from agents.api.serializers import (
     ScriptSerializer,
 )
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script, Trigger
-from config.api_common import ApiViewMixin, acting_organization, scoped
+from config.api_common import ApiViewMixin, OrganizationContextMixin, scoped
 
 IN_USE = OpenApiResponse(description="In use by schedules: delete or re-point them first.")
-
-
-class _OrganizationContextMixin:
-    """Writes are validated against the organization the object belongs to (or will)."""
-
-    def get_serializer(self, *args, **kwargs):
-        context = kwargs.setdefault("context", self.get_serializer_context())
-        instance = args[0] if args else kwargs.get("instance")
-        if getattr(self, "swagger_fake_view", False):
-            pass  # schema generation: no caller
-        elif self.action == "create":
-            context["organization"] = acting_organization(self.request)
-        elif instance is not None and hasattr(instance, "organization_id"):
-            context["organization"] = instance.organization_id
-        return super().get_serializer(*args, **kwargs)
 
 
 @extend_schema_view(
@@ -53,7 +38,7 @@ class _OrganizationContextMixin:
     partial_update=extend_schema(summary="Edit an agent"),
     destroy=extend_schema(summary="Delete an agent", responses={204: None, 409: IN_USE}),
 )
-class AgentViewSet(_OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
+class AgentViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = AgentSerializer
 
     def get_queryset(self):
@@ -87,7 +72,7 @@ class AgentViewSet(_OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSe
     ),
     destroy=extend_schema(summary="Delete a script", responses={204: None, 409: IN_USE}),
 )
-class ScriptViewSet(_OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
+class ScriptViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = ScriptSerializer
 
     def get_queryset(self):

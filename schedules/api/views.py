@@ -13,7 +13,13 @@ from agents.api.serializers import JobSerializer
 from agents.api.views import job_list_queryset
 from agents.models import Job
 from billing.models import Role
-from config.api_common import ApiAutoSchema, ApiViewMixin, acting_organization, camel, scoped
+from config.api_common import (
+    ApiAutoSchema,
+    ApiViewMixin,
+    OrganizationContextMixin,
+    camel,
+    scoped,
+)
 from schedules import cron, services
 from schedules.api.serializers import (
     PauseSerializer,
@@ -90,25 +96,13 @@ def _camel_validation_error(exc: DjangoValidationError) -> serializers.Validatio
     partial_update=extend_schema(summary="Edit a schedule"),
     destroy=extend_schema(summary="Delete a schedule (its jobs stay, as history)"),
 )
-class ScheduleViewSet(ApiViewMixin, viewsets.ModelViewSet):
+class ScheduleViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = ScheduleSerializer
     filterset_class = ScheduleFilter
     required_roles = {"pause": Role.OPERATOR, "resume": Role.OPERATOR}
 
     def get_queryset(self):
         return scoped(Schedule.objects.all(), self.request).order_by("name", "id")
-
-    def get_serializer(self, *args, **kwargs):
-        # scriptId/agentId must name objects of the organization the schedule belongs to.
-        context = kwargs.setdefault("context", self.get_serializer_context())
-        instance = args[0] if args else kwargs.get("instance")
-        if getattr(self, "swagger_fake_view", False):
-            pass  # schema generation: no caller
-        elif self.action == "create":
-            context["organization"] = acting_organization(self.request)
-        elif isinstance(instance, Schedule):
-            context["organization"] = instance.organization_id
-        return super().get_serializer(*args, **kwargs)
 
     def perform_create(self, serializer):
         now = timezone.now()
