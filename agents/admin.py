@@ -28,7 +28,6 @@ from agents.admin_ui import (
     relative,
     status_badge,
 )
-from agents.api import services as api_services
 from agents.api.serializers import SECRET_CONFIG_KEYS
 from agents.models import ACTIVE_JOB_STATUSES, Agent, Controller, Job, JobAttempt, Script
 from agents.readiness import AgentState, effective_status
@@ -175,10 +174,10 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            api_services.agent_update(agent=obj, **_changed_fields(form, obj))
+            services.agent_update(agent=obj, **_changed_fields(form, obj))
             return
         fields = {name: getattr(obj, name) for name in form.cleaned_data if name != "organization"}
-        agent, token = api_services.agent_create(organization=obj.organization, **fields)
+        agent, token = services.agent_create(organization=obj.organization, **fields)
         obj.pk, obj.token_hash, obj._state.adding = agent.pk, agent.token_hash, False
         messages.warning(
             request,
@@ -258,10 +257,10 @@ class ScriptAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Through the service the API uses: a new source or runtime bumps the version.
         if change:
-            updated = api_services.script_update(script=obj, **_changed_fields(form, obj))
+            updated = services.script_update(script=obj, **_changed_fields(form, obj))
             obj.version = updated.version
             return
-        created = api_services.script_create(
+        created = services.script_create(
             organization=obj.organization, name=obj.name, source=obj.source, runtime=obj.runtime
         )
         obj.pk, obj.version, obj._state.adding = created.pk, created.version, False

@@ -9,10 +9,10 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.response import Response
 
-from agents.api import services
+from agents import services
 from agents.api.serializers import (
     AgentCreatedSerializer,
     AgentSerializer,
@@ -24,6 +24,12 @@ from agents.models import Agent, Job, JobAttempt, JobStatus, Script, Trigger
 from config.api_common import ApiViewMixin, OrganizationContextMixin, scoped
 
 IN_USE = OpenApiResponse(description="In use by schedules: delete or re-point them first.")
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "In use."
+    default_code = "in_use"
 
 
 @extend_schema_view(
@@ -59,7 +65,10 @@ class AgentViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet
         )
 
     def perform_destroy(self, instance):
-        services.agent_delete(agent=instance)
+        try:
+            services.agent_delete(agent=instance)
+        except services.InUse as exc:
+            raise Conflict(str(exc)) from None
 
 
 @extend_schema_view(
@@ -89,7 +98,10 @@ class ScriptViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSe
         )
 
     def perform_destroy(self, instance):
-        services.script_delete(script=instance)
+        try:
+            services.script_delete(script=instance)
+        except services.InUse as exc:
+            raise Conflict(str(exc)) from None
 
 
 def job_list_queryset():

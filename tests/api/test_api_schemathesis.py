@@ -36,8 +36,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from agents.api.services import agent_create
 from agents.models import Controller
+from agents.services import agent_create
 from billing.models import Role
 from config.wsgi import application
 from tests.factories import (
