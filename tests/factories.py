@@ -11,7 +11,10 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from agents.models import Agent, Job, JobStatus, Runtime, Script, Trigger
-from billing.models import BillingStatus, Membership, Organization, Role
+from billing.models import Membership, Role
+
+# One organization factory (one slug sequence) for every test package.
+from billing.tests.factories import OrganizationFactory
 from schedules import cron
 from schedules.models import Schedule
 
@@ -19,15 +22,6 @@ from schedules.models import Schedule
 @functools.cache
 def _password_hash() -> str:
     return make_password("password")
-
-
-class OrganizationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Organization
-
-    name = factory.Sequence(lambda n: f"Org {n}")
-    slug = factory.Sequence(lambda n: f"org-{n}")
-    billing_status = BillingStatus.ACTIVE
 
 
 class UserFactory(factory.django.DjangoModelFactory):
