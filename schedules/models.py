@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from agents.models import JobStatus
 from schedules import cron
 
 # Guardrail ranges (SPEC §3), in one place: field validators, CheckConstraints, the API and the
@@ -62,20 +63,8 @@ def _guardrail_field(name: str, verbose: str) -> models.PositiveIntegerField:
     )
 
 
-class RunStatus(models.TextChoices):
-    """`last_run_status`: the status of the schedule's latest job, or a skip/error outcome."""
-
-    PENDING = "pending"
-    QUEUED = "queued"
-    RUNNING = "running"
-    RETRYING = "retrying"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    CANCELED = "canceled"
-    LOST = "lost"
-    SKIPPED = "skipped"
-    ERROR = "error"
+# `last_run_status` is the status of the schedule's latest job (SPEC §3: it follows its jobs).
+RunStatus = JobStatus
 
 
 class Schedule(models.Model):

@@ -41,7 +41,7 @@ def _make_schedules(org, count: int, start: int = 0) -> None:
                 paused_note="" if enabled else "portal freeze",
                 next_run_at=cron.next_after(expression, zone, now) if enabled else None,
                 last_run_at=now if i % 2 else None,
-                last_run_status=["succeeded", "failed", "skipped", ""][i % 4],
+                last_run_status=["succeeded", "failed", "timed_out", ""][i % 4],
                 vault_keys=["SAP_PASSWORD"] if i % 3 == 0 else [],
             )
         )

@@ -92,7 +92,7 @@ def _neighbours(world) -> None:
     health = services.schedule_create(
         now=now, name="Portal health check", cron_expression="*/15 * * * *", **common
     )
-    Schedule.objects.filter(pk=health.pk).update(last_run_at=now, last_run_status="skipped")
+    Schedule.objects.filter(pk=health.pk).update(last_run_at=now, last_run_status="timed_out")
     services.schedule_pause(schedule=health, now=now, note="Vendor maintenance until Monday")
 
 
