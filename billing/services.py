@@ -20,10 +20,17 @@ def usage_add_runs(*, counts: Mapping, now: datetime) -> None:
     counts = {org_id: n for org_id, n in counts.items() if n}
     if not counts:
         return
-    month = month_start_utc(now).date()
+    # Values prepared by the model's fields: a UUID is a uuid on PostgreSQL, hex text on SQLite.
+    org_field = MonthlyUsage._meta.get_field("organization").target_field
+    month_field = MonthlyUsage._meta.get_field("month")
+    month = month_field.get_db_prep_value(month_start_utc(now).date(), connection)
     table = connection.ops.quote_name(MonthlyUsage._meta.db_table)
     values = ", ".join(["(%s, %s, %s)"] * len(counts))
-    params = [v for org_id, n in counts.items() for v in (org_id, month, n)]
+    params = [
+        v
+        for org_id, n in counts.items()
+        for v in (org_field.get_db_prep_value(org_id, connection), month, n)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (organization_id, month, runs) VALUES {values} "
