@@ -268,7 +268,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
 class _Dispatched:
     """What a committed batch still owes the outside world."""
 
-    jobs: list[tuple[Job, Schedule, list[str]]] = field(default_factory=list)
+    jobs: list[tuple[dict, Schedule, list[str]]] = field(default_factory=list)  # (job row, …)
     agents_to_start: dict[UUID, Schedule] = field(default_factory=dict)
 
 
@@ -380,7 +380,7 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report)
             if not rows:
                 return
             ctx = gate_context(schedules=rows, now=now)
-            decisions = [decide(s, ctx, now=now, force=force) for s in rows]
+            decisions = _decide_each(rows, ctx, now=now, force=force, report=report)
             for d in decisions:
                 for reason, detail in d.report_skips:
                     report.skip(d.schedule.id, reason, detail)
@@ -401,6 +401,23 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report)
             )
         return
     _after_commit(owed, now=now, report=report)
+
+
+def _decide_each(rows, ctx, *, now, force, report) -> list[Decision]:
+    """decide() for each row; one schedule's failure (say, an expression stored around
+    validation) is reported and recorded for that schedule, never stops the others."""
+    decisions = []
+    for s in rows:
+        try:
+            decisions.append(decide(s, ctx, now=now, force=force))
+        except Exception as exc:
+            log.exception("event=decide_failed schedule=%s", s.id)
+            message = f"{type(exc).__name__}: {exc}"[:300]
+            report.error(s.id, ErrorCode.INTERNAL_ERROR, message)
+            failed = Decision(schedule=s)
+            failed.events.append(_event(s, now, EventKind.ERROR, ErrorCode.INTERNAL_ERROR, message))
+            decisions.append(failed)
+    return decisions
 
 
 def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> list[Schedule]:

@@ -38,3 +38,21 @@ def test_it_ignores_disabled_and_future_schedules(now, make_due):
         "skipped": [],
         "errors": [],
     }
+
+
+def test_it_reports_one_broken_schedule_and_dispatches_the_others(now, make_due):
+    from agents.models import Job
+    from schedules.models import Schedule, ScheduleEvent
+
+    good = [make_due() for _ in range(3)]
+    broken = make_due()
+    # Written around validation (a raw UPDATE): the tick must not let it stop the batch.
+    Schedule.objects.filter(pk=broken.pk).update(cron_expression="61 * * * *")
+    report = run_tick(now=now, use_executor_lock=False).as_dict()
+
+    assert {t["scheduleId"] for t in report["triggeredSchedules"]} == {str(s.id) for s in good}
+    (error,) = report["errors"]
+    assert (error["scheduleId"], error["code"]) == (str(broken.id), "internal_error")
+    assert "minute" in error["message"]
+    assert Job.objects.count() == 3
+    assert ScheduleEvent.objects.get(schedule=broken).reason == "internal_error"
