@@ -83,13 +83,17 @@ class Agent(models.Model):
     )
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100)
-    status = models.CharField(max_length=20, choices=AgentStatus.choices, default=AgentStatus.OFFLINE)
+    status = models.CharField(
+        max_length=20, choices=AgentStatus.choices, default=AgentStatus.OFFLINE
+    )
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     capacity = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(64)]
     )
     auto_start = models.BooleanField(default=True)
-    controller = models.CharField(max_length=20, choices=Controller.choices, default=Controller.MANUAL)
+    controller = models.CharField(
+        max_length=20, choices=Controller.choices, default=Controller.MANUAL
+    )
     # webhook: {"url": "...", "secret": "..."}; local: {} ; manual: {}
     controller_config = models.JSONField(default=dict, blank=True)
     token_hash = models.CharField(max_length=64, blank=True, editable=False)

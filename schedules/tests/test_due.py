@@ -103,7 +103,10 @@ def test_it_catches_up_in_the_schedule_timezone_across_dst():
 def test_it_records_a_single_stale_occurrence_as_missed_outside_the_window():
     # Down from 11:55 to 12:59: only 12:00 fell in the outage, and it is older than the window.
     due = resolve_due(
-        spec=cron.parse("0 * * * *"), tz="UTC", next_run_at=at(12), now=at(12, 59),
+        spec=cron.parse("0 * * * *"),
+        tz="UTC",
+        next_run_at=at(12),
+        now=at(12, 59),
         catch_up_window=timedelta(minutes=30),
     )
     assert (due.run_at, due.missed, due.missed_total) == (None, [at(12)], 1)

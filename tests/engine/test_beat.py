@@ -11,6 +11,7 @@ from config.celery import app
 from schedules.tasks import evaluate_due_schedules
 from tests.factories import ScheduleFactory
 
+
 def test_it_defines_one_every_minute_tick_that_expires_within_the_minute():
     entry = settings.CELERY_BEAT_SCHEDULE["scheduled-runs-tick"]
     assert entry["task"] == evaluate_due_schedules.name
