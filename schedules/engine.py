@@ -6,8 +6,8 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
 1. Select due rows through the partial index, oldest first, in batches (keyset cursor).
 2. Lock each batch in one short transaction (`FOR UPDATE SKIP LOCKED`); a row another evaluator
    holds is reported `lock_contention` and left alone.
-3. Decide, with pure code: which occurrence runs (catch-up rules, schedules.due), then the gates
-   in order (schedules.gates), fed by one context built with batched queries.
+3. Decide, with pure code (schedules.decisions): which occurrence runs, then the gates in order,
+   fed by one context built with batched queries (schedules.selectors).
 4. Apply the decisions in the same transaction: bulk-insert Jobs (`pending`) and events, bulk-
    update lastRunAt/lastRunStatus/nextRunAt. The unique idempotency key on Job is the last line.
 5. After commit: start agents that need it, publish the jobs (agents.dispatch), record failures.
@@ -19,14 +19,12 @@ executions scoped to an organization or a schedule do not — row locks keep eve
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
@@ -34,18 +32,12 @@ from django.db import transaction
 from django.db.models import F
 
 from agents.dispatch import jobs_publish, jobs_republish_due
-from agents.models import Agent, Job, JobStatus, Script, Trigger
+from agents.models import Agent, Job, Script
 from agents.services import job_expire_unclaimed
 from billing.services import usage_add_runs
 from schedules import metrics
 from schedules.bulk import bulk_insert, bulk_update_columns
-from schedules.due import ON_TIME_GRACE, resolve_due
-from schedules.gates import (
-    Candidate,
-    GateContext,
-    agent_needs_start,
-    first_blocking_gate,
-)
+from schedules.decisions import Decision, decide, event_row
 from schedules.lease import TICK_LEASE, lease_acquire, lease_holder_until, lease_release
 from schedules.models import (
     ErrorCode,
@@ -56,210 +48,10 @@ from schedules.models import (
     SkipReason,
     TickHeartbeat,
 )
+from schedules.report import Report, iso_z
 from schedules.selectors import gate_context, schedule_due_page
 
 log = logging.getLogger(__name__)
-
-
-def iso_z(instant: datetime | None) -> str | None:
-    return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- The report (SPEC §5 step 6) -------------------------------------------------------------
-
-
-@dataclass
-class Report:
-    dry_run: bool
-    evaluated_at: datetime
-    triggered: list[dict] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)
-
-    def skip(self, schedule_id, reason: str, detail: str = "") -> None:
-        self.skipped.append(
-            {"scheduleId": str(schedule_id), "reason": str(reason), "detail": detail}
-        )
-
-    def error(self, schedule_id, code: str, message: str) -> None:
-        sid = None if schedule_id is None else str(schedule_id)
-        self.errors.append({"scheduleId": sid, "code": str(code), "message": message})
-
-    @property
-    def executor_locked(self) -> bool:
-        return any(e["code"] == ErrorCode.EXECUTOR_LOCKED for e in self.errors)
-
-    def as_dict(self) -> dict:
-        return {
-            "dryRun": self.dry_run,
-            "evaluatedAt": iso_z(self.evaluated_at),
-            "triggeredSchedules": self.triggered,
-            "skipped": self.skipped,
-            "errors": self.errors,
-        }
-
-
-# --- Decisions (pure) --------------------------------------------------------------------------
-
-
-@dataclass
-class Decision:
-    """What to do with one locked schedule. Built by `decide`, written by `_apply`."""
-
-    schedule: Schedule
-    job: dict | None = None  # a Job row (attname -> value), written by schedules.bulk
-    start_agent: bool = False
-    events: list[dict] = field(default_factory=list)  # ScheduleEvent rows
-    report_skips: list[tuple[str, str]] = field(default_factory=list)
-    new_next_run_at: datetime | None = None
-    touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt changed
-    notes: list[str] = field(default_factory=list)
-
-
-def _event(s: Schedule, now: datetime, kind: str, reason: str = "", detail: str = "", **kw) -> dict:
-    """A ScheduleEvent row; kw: scheduled_for, job_id, trigger."""
-    return {
-        "organization_id": s.organization_id,
-        "schedule_id": s.id,
-        "kind": str(kind),
-        "reason": str(reason),
-        "detail": detail,
-        "created_at": now,
-        **kw,
-    }
-
-
-def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str) -> dict:
-    job_id = uuid.uuid4()
-    if trigger == Trigger.SCHEDULED:
-        key = f"{s.id}:{iso_z(scheduled_for)}"  # one job per occurrence, ever
-    else:
-        key = f"{s.id}:{trigger}:{job_id}"  # a forced run is its own occurrence
-    return {  # a Job row: what ran is snapshotted, never read back from the schedule
-        "id": job_id,
-        "organization_id": s.organization_id,
-        "schedule_id": s.id,
-        "script_id": s.script_id,
-        "script_version": s.script.version,
-        "script_runtime": s.script.runtime,
-        "script_source": s.script.source,
-        "agent_id": s.agent_id,
-        "trigger": trigger,
-        "scheduled_for": scheduled_for,
-        "idempotency_key": key,
-        "status": JobStatus.PENDING,
-        "attempt": 1,
-        "max_attempts": s.max_retries + 1,
-        "variables": s.variables,
-        "vault_keys": list(s.vault_keys),
-        "max_runtime_minutes": s.max_runtime_minutes,
-        "retry_delay_seconds": s.retry_delay_seconds,
-        "created_at": now,
-    }
-
-
-def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Decision:
-    """Which occurrence runs, whether the gates let it, and what to write. No I/O."""
-    d = Decision(schedule=s)
-    if force:
-        scheduled_for, trigger = now, Trigger.FORCED
-    else:
-        due = resolve_due(
-            spec=s.cron_spec,
-            tz=s.timezone,
-            next_run_at=s.next_run_at,
-            now=now,
-            catch_up_window=timedelta(minutes=s.catch_up_window_minutes),
-        )
-        d.new_next_run_at, d.touch_metadata = due.next_run_at, True
-        for missed in due.missed:
-            d.events.append(
-                _event(
-                    s,
-                    now,
-                    EventKind.SKIPPED,
-                    SkipReason.MISSED,
-                    "missed: the scheduler was not running",
-                    scheduled_for=missed,
-                )
-            )
-        if due.missed_total > len(due.missed):
-            more = due.missed_total - len(due.missed)
-            d.events.append(
-                _event(
-                    s,
-                    now,
-                    EventKind.SKIPPED,
-                    SkipReason.MISSED,
-                    f"and {more}+ more missed occurrences",
-                )
-            )
-        if due.missed_total:
-            window = f"catch-up window {s.catch_up_window_minutes} min"
-            d.report_skips.append(
-                (
-                    SkipReason.MISSED,
-                    f"{due.missed_total} occurrence(s) missed ({window})",
-                )
-            )
-        if due.run_at is None:
-            return d
-        scheduled_for, trigger = due.run_at, Trigger.SCHEDULED
-        if now - due.run_at > ON_TIME_GRACE:
-            d.notes.append("catch_up")
-
-    candidate = Candidate(
-        schedule_id=s.id,
-        organization_id=s.organization_id,
-        agent_id=s.agent_id,
-        concurrency_limit=s.concurrency_limit,
-        idempotency_window_minutes=s.idempotency_window_minutes,
-        vault_keys=tuple(s.vault_keys),
-        force=force,
-    )
-    skip = first_blocking_gate(candidate, ctx)
-    if skip is not None:
-        d.report_skips.append((skip.reason, skip.detail))
-        d.events.append(
-            _event(
-                s,
-                now,
-                EventKind.SKIPPED,
-                skip.reason,
-                skip.detail,
-                scheduled_for=scheduled_for,
-                trigger=trigger,
-            )
-        )
-        return d
-
-    d.start_agent = agent_needs_start(candidate, ctx)
-    d.job = _build_job(s, now=now, scheduled_for=scheduled_for, trigger=trigger)
-    d.events.append(
-        _event(
-            s,
-            now,
-            EventKind.TRIGGERED,
-            "",
-            "",
-            scheduled_for=scheduled_for,
-            job_id=d.job["id"],
-            trigger=trigger,
-        )
-    )
-    d.touch_metadata = True
-    # Later schedules of this batch see this dispatch (quota, slots, window, agent starting).
-    ctx.active_jobs[s.id] = ctx.active_jobs.get(s.id, 0) + 1
-    ctx.last_job_at[s.id] = now
-    state = ctx.billing.get(s.organization_id)
-    if state is not None:
-        ctx.billing[s.organization_id] = dataclasses.replace(
-            state, runs_this_month=state.runs_this_month + 1
-        )
-    if d.start_agent:
-        ctx.starting_agents.add(s.agent_id)
-    return d
-
 
 # --- The tick ------------------------------------------------------------------------------------
 
@@ -415,7 +207,9 @@ def _decide_each(rows, ctx, *, now, force, report) -> list[Decision]:
             message = f"{type(exc).__name__}: {exc}"[:300]
             report.error(s.id, ErrorCode.INTERNAL_ERROR, message)
             failed = Decision(schedule=s)
-            failed.events.append(_event(s, now, EventKind.ERROR, ErrorCode.INTERNAL_ERROR, message))
+            failed.events.append(
+                event_row(s, now, EventKind.ERROR, ErrorCode.INTERNAL_ERROR, message)
+            )
             decisions.append(failed)
     return decisions
 
@@ -506,7 +300,7 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
             message = f"agent start failed: {failed_agents[s.agent_id]}"
             report.error(s.id, ErrorCode.AGENT_START_FAILED, message)
             error_events.append(
-                _event(
+                event_row(
                     s,
                     now,
                     EventKind.ERROR,
@@ -532,7 +326,7 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
             f"{message}; job {job_id} stays pending and will be republished",
         )
         error_events.append(
-            _event(
+            event_row(
                 s,
                 now,
                 EventKind.ERROR,

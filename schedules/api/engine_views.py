@@ -24,9 +24,10 @@ from billing.permissions import request_role
 from billing.tenancy import organization_from_request, role_at_least
 from config.api_common import VALIDATION_ERROR_SCHEMA, ApiAutoSchema, ErrorSerializer
 from config.cron_auth import cron_key_error
-from schedules.engine import iso_z, run_tick
+from schedules.engine import run_tick
 from schedules.lease import TICK_LEASE
 from schedules.models import Schedule, TickHeartbeat
+from schedules.report import iso_z
 
 # --- Request and report shapes (also the OpenAPI schema) --------------------------------------
 
