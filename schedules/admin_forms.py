@@ -26,6 +26,8 @@ GUARDRAIL_HELP = {
     "this window (0 = off).",
     "catch_up_window_minutes": "After downtime, the most recent missed run still starts if it "
     "is younger than this; older ones are skipped (missed).",
+    "auto_pause_after_failures": "Pause the schedule after this many failed runs in a row, with "
+    "the reason in its note (0 = off).",
 }
 
 

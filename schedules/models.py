@@ -20,6 +20,8 @@ GUARDRAILS: dict[str, tuple[int, int, int]] = {
     "concurrency_limit": (1, 1, 100),
     "idempotency_window_minutes": (0, 0, 10080),
     "catch_up_window_minutes": (60, 0, 10080),
+    # SPEC §14: pause after this many failed runs in a row (0 = off).
+    "auto_pause_after_failures": (0, 0, 100),
 }
 
 
@@ -88,6 +90,9 @@ class Schedule(models.Model):
     )
     catch_up_window_minutes = _guardrail_field(
         "catch_up_window_minutes", "catch-up window (minutes)"
+    )
+    auto_pause_after_failures = _guardrail_field(
+        "auto_pause_after_failures", "auto-pause after N failed runs in a row"
     )
 
     variables = models.JSONField(default=dict, blank=True, validators=[validate_variables])

@@ -1,5 +1,5 @@
 """Listens to the agents app (which never imports us): a schedule's lastRunStatus follows its
-latest job, and a rejected credential pauses the schedule."""
+latest job; a rejected credential, or too many failed runs in a row, pauses the schedule."""
 
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
@@ -35,4 +35,35 @@ def pause_on_rejected_credential(sender, job, **kwargs) -> None:
     schedule = Schedule.objects.filter(pk=job.schedule_id, enabled=True).first()
     if schedule is not None:
         note = f"auto-paused: job {job.id} exited 77 (credential rejected); fix the vault entry, then resume"
+        services.schedule_pause(schedule=schedule, now=timezone.now(), note=note)
+
+
+# A run that ended without succeeding (`lost` jobs are retried first; their last word is one of
+# these or succeeded).
+FAILED_RUN_STATUSES = (JobStatus.FAILED, JobStatus.TIMED_OUT)
+
+
+@receiver(job_status_changed, dispatch_uid="schedules.auto_pause_after_failures")
+def pause_after_consecutive_failures(sender, job, **kwargs) -> None:
+    """SPEC §14: with `auto_pause_after_failures` = N > 0, the N-th failed run in a row pauses
+    the schedule, saying why. Only failures are examined; a success breaks the streak."""
+    if job.schedule_id is None or job.status not in FAILED_RUN_STATUSES:
+        return
+    schedule = Schedule.objects.filter(
+        pk=job.schedule_id, enabled=True, auto_pause_after_failures__gt=0
+    ).first()
+    if schedule is None:
+        return
+    limit = schedule.auto_pause_after_failures
+    # The schedule's latest finished runs (a job still waiting or running is not a verdict).
+    latest = list(
+        Job.objects.filter(schedule_id=schedule.pk)
+        .exclude(
+            status__in=[JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING]
+        )
+        .order_by("-created_at")
+        .values_list("status", flat=True)[:limit]
+    )
+    if len(latest) == limit and all(status in FAILED_RUN_STATUSES for status in latest):
+        note = f"auto-paused after {limit} failed run(s) in a row (latest: job {job.id}); resume when fixed"
         services.schedule_pause(schedule=schedule, now=timezone.now(), note=note)

@@ -53,3 +53,28 @@ def test_it_does_not_pause_on_an_ordinary_failure():
     finish(job, JobStatus.FAILED, exit_code=1, error_kind=ErrorKind.EXIT_CODE)
     schedule.refresh_from_db()
     assert schedule.enabled is True
+
+
+@pytest.mark.parametrize(
+    ("threshold", "outcomes", "paused"),
+    [
+        (0, ["failed"] * 5, False),  # off
+        (3, ["failed", "failed"], False),
+        (3, ["failed", "timed_out", "failed"], True),
+        (3, ["failed", "failed", "succeeded", "failed", "failed"], False),  # a success breaks it
+        (1, ["timed_out"], True),
+        (2, ["canceled", "failed"], False),  # a canceled run is not a failed one
+    ],
+)
+def test_it_auto_pauses_after_n_failed_runs_in_a_row(threshold, outcomes, paused):
+    schedule = ScheduleFactory(auto_pause_after_failures=threshold)
+    start = timezone.now() - timedelta(hours=1)
+    for i, status in enumerate(outcomes):
+        job = JobFactory(
+            schedule=schedule, status=JobStatus.RUNNING, created_at=start + timedelta(minutes=i)
+        )
+        finish(job, status)
+    schedule.refresh_from_db()
+    assert schedule.enabled is not paused
+    if paused:
+        assert f"after {threshold} failed run(s) in a row" in schedule.paused_note

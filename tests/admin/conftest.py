@@ -89,6 +89,7 @@ def schedule_form(world: dict, **overrides) -> dict:
         "concurrency_limit": "1",
         "idempotency_window_minutes": "0",
         "catch_up_window_minutes": "60",
+        "auto_pause_after_failures": "0",
         "variables": '{"region": "us-east"}',
     }
     data.update(overrides)

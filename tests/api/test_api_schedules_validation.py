@@ -18,6 +18,7 @@ CAMEL = {
     "concurrency_limit": "concurrencyLimit",
     "idempotency_window_minutes": "idempotencyWindowMinutes",
     "catch_up_window_minutes": "catchUpWindowMinutes",
+    "auto_pause_after_failures": "autoPauseAfterFailures",
 }
 BOUNDS = [
     (CAMEL[name], value, ok)
