@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 from django.utils import timezone
 
-from agents.models import ErrorKind, Job, JobStatus
+from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus
 from agents.signals import job_status_changed
 from schedules import metrics, services
 from schedules.models import Schedule
@@ -58,9 +58,7 @@ def pause_after_consecutive_failures(sender, job, **kwargs) -> None:
     # The schedule's latest finished runs (a job still waiting or running is not a verdict).
     latest = list(
         Job.objects.filter(schedule_id=schedule.pk)
-        .exclude(
-            status__in=[JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.RETRYING]
-        )
+        .exclude(status__in=ACTIVE_JOB_STATUSES)
         .order_by("-created_at")
         .values_list("status", flat=True)[:limit]
     )

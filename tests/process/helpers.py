@@ -33,6 +33,16 @@ FAST_AGENT_ENV = {
 }
 
 
+# A script that spawns a child which would sleep for a minute, prints both pids, then sleeps
+# itself: what a kill of the whole process tree (deadline, cancel) must take down.
+SCRIPT_WITH_CHILD = """
+import os, subprocess, time
+child = subprocess.Popen(["sleep", "60"])
+print(f"script={os.getpid()} child={child.pid}", flush=True)
+time.sleep(60)
+"""
+
+
 def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float = 0.1, what=""):
     """Poll until `predicate()` is truthy; return its value, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

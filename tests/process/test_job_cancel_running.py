@@ -14,6 +14,7 @@ from agents.dispatch import jobs_publish
 from agents.models import ErrorKind, Job, JobStatus
 from billing.models import Membership, Role
 from tests.process.helpers import (
+    SCRIPT_WITH_CHILD,
     make_agent,
     make_job,
     make_org,
@@ -24,18 +25,11 @@ from tests.process.helpers import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-BUSY = """
-import os, subprocess, sys, time
-child = subprocess.Popen(["sleep", "60"])
-print(f"script={os.getpid()} child={child.pid}", flush=True)
-time.sleep(60)
-"""
-
 
 def test_it_kills_the_process_tree_of_a_canceled_running_job(start_agent):
     org = make_org()
     agent = make_agent(org)
-    job = make_job(agent, BUSY, max_attempts=3)
+    job = make_job(agent, SCRIPT_WITH_CHILD, max_attempts=3)
     operator = get_user_model().objects.create_user("operator", password="x")
     Membership.objects.create(user=operator, organization=org, role=Role.OPERATOR)
     client = APIClient()

@@ -11,6 +11,7 @@ from django.utils import timezone
 from agents.dispatch import jobs_publish
 from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus
 from tests.process.helpers import (
+    SCRIPT_WITH_CHILD,
     make_agent,
     make_job,
     make_org,
@@ -21,18 +22,10 @@ from tests.process.helpers import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-# Spawns a child that would sleep for a minute, then sleeps itself.
-OVERSTAYS = """
-import os, subprocess, time
-child = subprocess.Popen(["sleep", "60"])
-print(f"script={os.getpid()} child={child.pid}", flush=True)
-time.sleep(60)
-"""
-
 
 def test_it_kills_the_whole_process_group_at_the_deadline(start_agent):
     agent = make_agent(make_org(), capacity=1)
-    job = make_job(agent, OVERSTAYS, max_runtime_minutes=1, max_attempts=3)
+    job = make_job(agent, SCRIPT_WITH_CHILD, max_runtime_minutes=1, max_attempts=3)
     # The agent caps every job's runtime at 2 s (AGENT_MAX_RUNTIME_SECONDS).
     start_agent(agent, AGENT_MAX_RUNTIME_SECONDS="2")
 
