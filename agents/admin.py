@@ -28,8 +28,8 @@ from agents.admin_ui import (
     relative,
     status_badge,
 )
-from agents.api.serializers import SECRET_CONFIG_KEYS
-from agents.models import ACTIVE_JOB_STATUSES, Agent, Controller, Job, JobAttempt, Script
+from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
+from agents.models import ACTIVE_JOB_STATUSES, Agent, Job, JobAttempt, Script
 from agents.readiness import AgentState, effective_status
 from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedInlineMixin
 
@@ -95,13 +95,12 @@ class AgentAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        config = cleaned.get("controller_config") or {}
-        if cleaned.get("controller") == Controller.WEBHOOK:
-            url = config.get("url")
-            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-                self.add_error(
-                    "controller_config", 'A webhook controller needs {"url": "https://…"}.'
-                )
+        controller = cleaned.get("controller")
+        chosen = {"controller", "controller_config"} & set(self.changed_data)
+        if controller and chosen and "controller_config" not in self.errors:
+            config = cleaned.get("controller_config") or {}
+            for field, message in controller_errors(controller=controller, config=config).items():
+                self.add_error(field, message)
         return cleaned
 
 
@@ -114,8 +113,8 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "effective_status",
         "last_heartbeat",
         "start_requested_at",
+        "stop_requested_at",
         "hostname",
-        "pid",
         "created_at",
     ]
     fieldsets = [
@@ -128,8 +127,8 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                     "effective_status",
                     "last_heartbeat",
                     "start_requested_at",
+                    "stop_requested_at",
                     "hostname",
-                    "pid",
                     "created_at",
                 ]
             },

@@ -1,15 +1,16 @@
 """Agent controllers: how an agent process gets started and stopped (SPEC §7).
 
-- `local`: spawn `manage.py runagent <id>` on this host, detached (dev, demo, tests).
+- `local`: spawn the agent runtime (`python -m agents.runtime`) on this host, detached, with
+  only the agent's own MIMIC_* variables (dev, demo, tests; AGENT_LOCAL_CONTROLLER).
 - `webhook`: POST an HMAC-signed JSON request to the configured URL (e.g. a function that boots
-  a cloud VM whose startup runs `runagent`).
+  a cloud VM whose startup runs the runtime with the `runtimeEnvironment` of the body).
 - `manual`: someone starts it by hand; never auto-started.
 
 `agent_start` is called by the tick's dispatch step outside any transaction (it does network and
 process I/O) and by `POST /api/agents/{id}/start`. A start is claimed with a compare-and-swap
 (status `starting` + start_requested_at), so two ticks racing start an agent once; readiness
 (agents.readiness) treats a fresh `starting` as ready, so jobs are queued meanwhile and the
-agent drains its queue when it boots.
+agent drains its queue when it boots. Every start issues the agent a fresh token.
 """
 
 from __future__ import annotations
@@ -19,20 +20,15 @@ import hmac
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from agents import services
+from agents import broker, controller_policy, netguard, services
 from agents.models import Agent, AgentStatus, Controller
 from agents.readiness import START_GRACE, AgentState, effective_status
 
@@ -63,6 +59,8 @@ def agent_start(*, agent: Agent, now: datetime) -> None:
         raise AgentStartFailed(f"Agent {agent.slug} is disabled.", code="not_startable")
     if agent.controller == Controller.MANUAL:
         raise AgentStartFailed("manual controller cannot auto-start", code="not_startable")
+    if agent.controller == Controller.LOCAL and not controller_policy.local_controller_allowed():
+        raise AgentStartFailed(controller_policy.LOCAL_DISABLED, code="not_startable")
     state = AgentState.from_agent(agent)
     if effective_status(state, now=now, online_seconds=settings.AGENT_ONLINE_SECONDS) == (
         AgentStatus.ONLINE
@@ -73,10 +71,12 @@ def agent_start(*, agent: Agent, now: datetime) -> None:
         return
     previous = agent.status
     try:
+        # A started runtime gets a fresh token: whatever held the previous one is shut out.
+        environment = runtime_environment(agent, services.agent_token_issue(agent_id=agent.id))
         if agent.controller == Controller.LOCAL:
-            _spawn_local(agent)
+            _spawn_local(agent, environment)
         elif agent.controller == Controller.WEBHOOK:
-            _post_webhook(agent, action="start", now=now)
+            _post_webhook(agent, action="start", now=now, extra={"runtimeEnvironment": environment})
         else:
             raise AgentStartFailed(f"unknown controller {agent.controller!r}", code="not_startable")
     except AgentStartFailed as exc:
@@ -88,45 +88,70 @@ def agent_start(*, agent: Agent, now: datetime) -> None:
 
 
 def agent_stop(*, agent: Agent, now: datetime) -> None:
-    """Ask `agent` to stop. Its process marks itself `stopped` when it exits (Celery's warm
-    shutdown lets running jobs finish first). Raises AgentStopFailed."""
-    if agent.controller == Controller.MANUAL:
-        raise AgentStopFailed("manual controller cannot stop the agent; stop it on its host")
+    """Ask `agent` to stop: its runtime's next heartbeat is answered `stop`, it lets running
+    jobs finish (Celery's warm shutdown) and reports `stopped`. The control plane never signals
+    a process itself — a pid an agent reported is not ours to trust. A webhook agent's endpoint
+    is told too (it may shut the VM down). Raises AgentStopFailed."""
     if agent.controller == Controller.WEBHOOK:
         try:
             _post_webhook(agent, action="stop", now=now)
         except AgentStartFailed as exc:
             raise AgentStopFailed(str(exc)) from None
+    state = effective_status(
+        AgentState.from_agent(agent), now=now, online_seconds=settings.AGENT_ONLINE_SECONDS
+    )
+    if state in (AgentStatus.ONLINE, AgentStatus.STARTING):
+        services.agent_request_stop(agent_id=agent.id, now=now)
+        agent.stop_requested_at = now
+        log.info("event=agent_stop_requested agent=%s", agent.slug)
         return
-    here = socket.gethostname()
-    if agent.pid and agent.hostname and agent.hostname != here:
-        raise AgentStopFailed(f"Agent {agent.slug} runs on {agent.hostname}, not on {here}.")
-    if agent.pid and _is_agent_process(agent.pid, agent):
-        os.kill(agent.pid, signal.SIGTERM)
-        log.info("event=agent_stop_requested agent=%s pid=%d", agent.slug, agent.pid)
-        return
-    # Nothing runs here (never started, or killed without a trace): record it as stopped.
-    services.agent_mark_stopped(agent_id=agent.id, pid=None)
-    agent.status, agent.pid = AgentStatus.STOPPED, None
+    # Nothing is running (never started, or killed without a trace): record it as stopped.
+    services.agent_mark_stopped(agent_id=agent.id)
+    agent.status = AgentStatus.STOPPED
+
+
+def runtime_environment(agent: Agent, token: str) -> dict[str, str]:
+    """All an agent runtime is started with (SPEC §7): the control plane's URL, its id, its
+    token and its broker URL (a Redis user that opens only its own queue)."""
+    return {
+        "MIMIC_URL": settings.AGENT_CONTROL_PLANE_URL,
+        "MIMIC_AGENT_ID": str(agent.id),
+        "MIMIC_AGENT_TOKEN": token,
+        "MIMIC_BROKER_URL": broker.agent_broker_url(agent_id=agent.id, token=token),
+    }
 
 
 # ------------------------------------------------------------------------------- local
 
+# Harmless variables of this host a spawned runtime may keep (its scripts need a PATH and a
+# locale); never the control plane's own environment, which holds the platform's secrets.
+_LOCAL_RUNTIME_PASSTHROUGH = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "AGENT_SCRIPT_USER",
+    "AGENT_SCRIPT_PYTHON",
+)
 
-def _spawn_local(agent: Agent) -> int:
+
+def _spawn_local(agent: Agent, environment: dict[str, str]) -> int:
+    if not settings.AGENT_LOCAL_CONTROLLER:
+        raise AgentStartFailed(
+            "the local controller is disabled on this installation (AGENT_LOCAL_CONTROLLER)",
+            code="not_startable",
+        )
+    env = {k: os.environ[k] for k in _LOCAL_RUNTIME_PASSTHROUGH if k in os.environ}
+    env.update(environment)
     log_dir = Path(settings.AGENT_LOG_DIR)
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         log_path = log_dir / f"agent-{agent.slug}-{agent.id.hex[:8]}.log"
         with open(log_path, "ab") as out:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(Path(settings.BASE_DIR) / "manage.py"),
-                    "runagent",
-                    str(agent.id),
-                ],
+                [sys.executable, "-m", "agents.runtime"],
                 cwd=settings.BASE_DIR,
+                env=env,  # built from nothing: the token travels here, never in argv
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -134,41 +159,14 @@ def _spawn_local(agent: Agent) -> int:
                 close_fds=True,
             )
     except OSError as exc:
-        raise AgentStartFailed(f"could not spawn runagent: {exc}") from None
+        raise AgentStartFailed(f"could not spawn the agent runtime: {exc}") from None
     # Reap it when it exits, so a long-lived web/worker process collects no zombies.
     threading.Thread(target=proc.wait, name=f"reap-agent-{proc.pid}", daemon=True).start()
-    services.agent_record_spawn(agent_id=agent.id, pid=proc.pid, hostname=socket.gethostname())
-    agent.pid = proc.pid
     log.info("event=agent_spawned agent=%s pid=%d log=%s", agent.slug, proc.pid, log_path)
     return proc.pid
 
 
-def _is_agent_process(pid: int, agent: Agent) -> bool:
-    """Is `pid` still this agent's runagent (and not a recycled pid)?"""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            argv = fh.read().split(b"\0")
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc (macOS): trust the pid if it exists
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return True
-    return b"runagent" in argv and (str(agent.id).encode() in argv or agent.slug.encode() in argv)
-
-
 # ------------------------------------------------------------------------------- webhook
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect is not success: it would turn the signed POST into someone else's GET.
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
 
 
 def webhook_signature(secret: str, body: bytes) -> str:
@@ -177,49 +175,50 @@ def webhook_signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _post_webhook(agent: Agent, *, action: str, now: datetime) -> None:
+def _post_webhook(agent: Agent, *, action: str, now: datetime, extra: dict | None = None) -> None:
+    # `extra` on start: the fresh runtime environment (token included) — in the signed body,
+    # never in a URL or a header a proxy might log.
     config = agent.controller_config or {}
     url, secret = config.get("url"), config.get("secret")
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AgentStartFailed("webhook controller needs an http(s) url in its config")
+    # agents.netguard: https to public addresses only (unless AGENT_WEBHOOK_ALLOW_PRIVATE),
+    # vetted again when connecting. Its messages name no address of our network.
+    allow_private = settings.AGENT_WEBHOOK_ALLOW_PRIVATE
+    try:
+        target = netguard.parse_url(url, allow_private=allow_private)
+    except netguard.WebhookURLRefused as exc:
+        raise AgentStartFailed(f"webhook controller: {exc}", code="not_startable") from None
     if not secret or not isinstance(secret, str):
         raise AgentStartFailed("webhook controller needs a signing secret in its config")
-    # Messages name the endpoint without credentials or query string.
-    where = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    where = target.where  # the endpoint without credentials or query string
     body = json.dumps(
         {
             "agentId": str(agent.id),
             "slug": agent.slug,
             "action": action,
             "ts": now.isoformat().replace("+00:00", "Z"),
+            **(extra or {}),
         },
         separators=(",", ":"),
     ).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "mimic-scheduled-runs",
-            SIGNATURE_HEADER: webhook_signature(secret, body),
-        },
-    )
     timeout = settings.AGENT_WEBHOOK_TIMEOUT_SECONDS
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        raise AgentStartFailed(f"webhook {where} answered HTTP {exc.code} to {action}") from None
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
+        # A redirect is not followed (it would turn the signed POST into someone else's GET):
+        # its 3xx is a failure below.
+        status = netguard.post_json(
+            url,
+            body,
+            headers={
+                "User-Agent": "mimic-scheduled-runs",
+                SIGNATURE_HEADER: webhook_signature(secret, body),
+            },
+            timeout=timeout,
+            allow_private=allow_private,
+        )
+    except netguard.WebhookURLRefused as exc:
+        raise AgentStartFailed(f"webhook controller: {exc}", code="not_startable") from None
+    except netguard.WebhookDeliveryFailed as exc:
+        if exc.timed_out:
             raise AgentStartFailed(f"webhook {where} timed out after {timeout:g}s") from None
-        raise AgentStartFailed(f"webhook {where} unreachable: {reason}") from None
-    except TimeoutError:
-        raise AgentStartFailed(f"webhook {where} timed out after {timeout:g}s") from None
-    except OSError as exc:
-        raise AgentStartFailed(f"webhook {where} failed: {type(exc).__name__}: {exc}") from None
+        raise AgentStartFailed(f"webhook {where} unreachable") from None
     if not 200 <= status < 300:
         raise AgentStartFailed(f"webhook {where} answered HTTP {status} to {action}")

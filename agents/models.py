@@ -18,7 +18,7 @@ class AgentStatus(models.TextChoices):
 
 
 class Controller(models.TextChoices):
-    LOCAL = "local"  # spawns `manage.py runagent` on this host (dev, demo, tests)
+    LOCAL = "local"  # spawns `python -m agents.runtime` on this host (dev, demo, tests)
     WEBHOOK = "webhook"  # HMAC-signed POST to a URL that boots a VM
     MANUAL = "manual"  # someone starts it by hand; never auto-started
 
@@ -98,10 +98,10 @@ class Agent(models.Model):
     controller_config = models.JSONField(default=dict, blank=True)
     token_hash = models.CharField(max_length=64, blank=True, editable=False)
     start_requested_at = models.DateTimeField(null=True, blank=True)
-    # Where the agent process last announced itself (runagent writes both at boot and clears
-    # `pid` on clean shutdown): the local controller's `agent_stop` signals this pid when it
-    # is on this host.
-    pid = models.IntegerField(null=True, blank=True, editable=False)
+    # Set by a stop request; the runtime's next heartbeat is answered `stop` and it shuts down
+    # gracefully, then reports `stopped`, which clears it. No pid is ever signalled.
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+    # What the runtime last said its host is called (display only; nothing trusts it).
     hostname = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -189,7 +189,6 @@ class Job(models.Model):
     log = models.TextField(blank=True)  # bounded, secrets redacted
     celery_task_id = models.CharField(max_length=100, blank=True)
     worker_hostname = models.CharField(max_length=200, blank=True)
-    pid = models.IntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

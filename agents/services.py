@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, ProtectedError, Q, Value, When
 
+from agents import broker
+from agents.joblog import log_append
 from agents.models import (
     Agent,
     AgentStatus,
@@ -31,6 +34,7 @@ from agents.models import (
     Script,
     hash_token,
 )
+from agents.outcomes import AttemptReport, Outcome, attempt_outcome
 from agents.signals import job_status_changed
 
 log = logging.getLogger(__name__)
@@ -60,27 +64,37 @@ def _announce(job_ids: list) -> None:
 # --------------------------------------------------------------------------------- claim
 
 
+class ClaimRefused(enum.Enum):
+    NOT_FOUND = "not_found"  # no such job for this agent (404)
+    NOT_CLAIMABLE = "not_claimable"  # claimed already, finished, canceled, not yet due (409)
+
+
 def job_claim(
-    *, job_id, now: datetime, hostname: str, max_runtime_cap_seconds: int = 0
-) -> Job | None:
-    """Take the job for one attempt, or None when it is not ours to run.
+    *, job_id, agent_id, now: datetime, hostname: str, max_runtime_cap_seconds: int = 0
+) -> Job | ClaimRefused:
+    """Take the job for one attempt on behalf of agent `agent_id` — the compare-and-swap of
+    SPEC §7: `pending|queued|retrying` -> `running`, this agent's job only, the current attempt.
 
     PENDING is claimable on purpose: the dispatcher publishes first and marks the job `queued`
     after (agents/dispatch.py), so a fast agent can see its message before that write lands.
     A `retrying` job whose `retry_at` is still ahead is not claimable: a stray early message
     must not shorten the retry delay.
     """
-    job = Job.objects.filter(id=job_id).only("id", "attempt", "max_runtime_minutes").first()
+    job = (
+        Job.objects.filter(id=job_id, agent_id=agent_id)
+        .only("id", "attempt", "max_runtime_minutes")
+        .first()
+    )
     if job is None:
-        return None
+        return ClaimRefused.NOT_FOUND
     runtime = timedelta(minutes=job.max_runtime_minutes)
     if max_runtime_cap_seconds:
         runtime = min(runtime, timedelta(seconds=max_runtime_cap_seconds))
-    deadline = now + runtime
     with transaction.atomic():
         won = (
             Job.objects.filter(
                 id=job_id,
+                agent_id=agent_id,
                 attempt=job.attempt,
                 status__in=[JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING],
             )
@@ -89,15 +103,15 @@ def job_claim(
                 status=JobStatus.RUNNING,
                 started_at=now,
                 heartbeat_at=now,
-                deadline_at=deadline,
+                deadline_at=now + runtime,
                 retry_at=None,
                 finished_at=None,
                 worker_hostname=hostname[:200],
-                pid=None,
+                log="",
             )
         )
         if not won:
-            return None
+            return ClaimRefused.NOT_CLAIMABLE
         JobAttempt.objects.create(
             job_id=job_id,
             number=job.attempt,
@@ -106,55 +120,100 @@ def job_claim(
             worker_hostname=hostname[:200],
         )
         _announce([job_id])
-    return Job.objects.select_related("agent").get(id=job_id)
+    return Job.objects.get(id=job_id)
 
 
 # --------------------------------------------------------------------------------- heartbeat
 
 
-class Heartbeat(enum.Enum):
-    OK = "ok"  # still ours, keep running
-    CANCEL = "cancel"  # cancel requested: kill the process group, then job_finish_attempt
-    GONE = "gone"  # no longer ours (the watchdog decided): kill, record the log, change nothing
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    cancel: list[uuid.UUID]  # still this runner's, a cancel was requested: kill them
+    drop: list[uuid.UUID]  # no longer this runner's attempt: kill them, report nothing
 
 
-def job_heartbeat(*, job_id, attempt: int, now: datetime, pid: int | None = None) -> Heartbeat:
-    """Touch the running job's heartbeat; the answer says whether to keep running.
+def jobs_heartbeat(
+    *, agent_id, running: list[tuple[uuid.UUID, int]], now: datetime
+) -> HeartbeatAnswer:
+    """The runner of agent `agent_id` says it runs these (job, attempt) pairs: touch the ones
+    that are really its running attempts, and say which to cancel and which to drop.
 
-    One query in the normal case; the filter on `attempt` keeps a runner that was given up on
-    (lost, then retried elsewhere) from heartbeating the new attempt.
+    Two queries whatever the count. Matching on the attempt keeps a runner that was given up
+    on (declared lost, retried elsewhere) from keeping the new attempt alive.
     """
-    fields: dict = {"heartbeat_at": now}
-    if pid is not None:
-        fields["pid"] = pid
-    mine = Job.objects.filter(id=job_id, status=JobStatus.RUNNING, attempt=attempt)
-    if mine.filter(cancel_requested_at__isnull=True).update(**fields):
-        return Heartbeat.OK
-    if mine.update(**fields):
-        return Heartbeat.CANCEL
-    return Heartbeat.GONE
+    if not running:
+        return HeartbeatAnswer(cancel=[], drop=[])
+    reported = dict(running)
+    rows = Job.objects.filter(
+        id__in=list(reported), agent_id=agent_id, status=JobStatus.RUNNING
+    ).values_list("id", "attempt", "cancel_requested_at")
+    mine = [(job_id, attempt, c) for job_id, attempt, c in rows if reported[job_id] == attempt]
+    if mine:
+        pairs = Q()
+        for job_id, attempt, _ in mine:
+            pairs |= Q(id=job_id, attempt=attempt)
+        Job.objects.filter(pairs, status=JobStatus.RUNNING).update(heartbeat_at=now)
+    ours = {job_id for job_id, _, _ in mine}
+    return HeartbeatAnswer(
+        cancel=[job_id for job_id, _, canceled in mine if canceled is not None],
+        drop=[job_id for job_id in reported if job_id not in ours],
+    )
+
+
+# --------------------------------------------------------------------------------- live log
+
+
+class NotThisAgents(Exception):
+    """The job does not exist or belongs to another agent (the API answers 404)."""
+
+
+def job_log_append(*, job_id, agent_id, attempt: int, chunk: str, redact, max_chars: int) -> bool:
+    """Append a redacted chunk to the running attempt's log, bounded (agents.joblog). False
+    when the attempt is no longer running on this agent; NotThisAgents for another's job.
+
+    `redact(organization_id, vault_keys)` returns the text -> text redactor of the job's own
+    declared secrets."""
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update()
+            .filter(id=job_id, agent_id=agent_id)
+            .only("id", "status", "attempt", "log", "organization_id", "vault_keys")
+            .first()
+        )
+        if job is None:
+            raise NotThisAgents(job_id)
+        if job.status != JobStatus.RUNNING or job.attempt != attempt:
+            return False
+        text = redact(job.organization_id, list(job.vault_keys or []))(chunk)
+        job.log = log_append(job.log, text, max_chars=max_chars)
+        job.save(update_fields=["log"])
+    return True
 
 
 # --------------------------------------------------------------------------------- outcomes
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """How one attempt ended, decided by agents.runner (pure) or by the watchdog."""
-
-    status: str  # the job's next status: a finished status, or RETRYING
-    error_kind: str = ""
-    error_message: str = ""
-    exit_code: int | None = None
-
-    @property
-    def retry(self) -> bool:
-        return self.status == JobStatus.RETRYING
-
-    @property
-    def attempt_status(self) -> str:
-        # An attempt that will be retried still failed; the job is what is retrying.
-        return JobStatus.FAILED if self.retry else self.status
+def job_report_finish(
+    *, job_id, agent_id, attempt: int, report: AttemptReport, now: datetime
+) -> Outcome | None:
+    """The runner of agent `agent_id` says how attempt `attempt` ended; the control plane
+    decides the outcome (agents.outcomes) and records it. None when the attempt was no longer
+    the runner's (the watchdog decided first); NotThisAgents for another agent's job."""
+    job = Job.objects.filter(id=job_id, agent_id=agent_id).first()
+    if job is None:
+        raise NotThisAgents(job_id)
+    if job.status != JobStatus.RUNNING or job.attempt != attempt:
+        return None
+    runtime = (job.deadline_at - job.started_at).total_seconds() if job.deadline_at else 0.0
+    outcome = attempt_outcome(
+        report,
+        attempt=attempt,
+        max_attempts=job.max_attempts,
+        cancel_requested=job.cancel_requested_at is not None,
+        runtime_seconds=runtime,
+    )
+    won = job_finish_attempt(job=job, attempt=attempt, now=now, outcome=outcome, log_text=job.log)
+    return outcome if won else None
 
 
 def job_finish_attempt(
@@ -172,7 +231,6 @@ def job_finish_attempt(
         "error_message": outcome.error_message,
         "log": log_text,
         "heartbeat_at": now,
-        "pid": None,
     }
     if outcome.retry:
         # Retries live in the database: the tick/watchdog republishes once retry_at passes.
@@ -285,7 +343,7 @@ def job_mark_lost(
         message = "Its agent stopped heartbeating (killed or disconnected)" + (
             "; retrying." if retry else "; no attempts left."
         )
-    fields: dict = {"status": status, "error_kind": kind, "error_message": message, "pid": None}
+    fields: dict = {"status": status, "error_kind": kind, "error_message": message}
     if status == JobStatus.RETRYING:
         fields.update(retry_at=now, attempt=F("attempt") + 1)
     else:
@@ -326,38 +384,42 @@ def _close_attempt(job_id, number: int, now: datetime, status: str, kind: str, m
 
 
 def agent_heartbeat(
-    *, agent_id, now: datetime, pid: int | None = None, hostname: str | None = None
+    *, agent_id, now: datetime, hostname: str | None = None, stopped: bool = False
 ) -> bool:
-    """The agent is alive: `online` (a disabled agent stays disabled, its heartbeat is still
-    recorded). False when the agent row no longer exists."""
+    """The agent's runtime is alive (`online`), or says it has stopped (`stopped`, its stop
+    request fulfilled). A disabled agent stays disabled; its heartbeat is still recorded.
+    False when the agent row no longer exists."""
     fields: dict = {
         "last_heartbeat_at": now,
         "status": Case(
             When(status=AgentStatus.DISABLED, then=Value(AgentStatus.DISABLED)),
-            default=Value(AgentStatus.ONLINE),
+            default=Value(AgentStatus.STOPPED if stopped else AgentStatus.ONLINE),
         ),
     }
-    if pid is not None:
-        fields["pid"] = pid
+    if stopped:
+        fields["stop_requested_at"] = None
     if hostname is not None:
         fields["hostname"] = hostname[:200]
     return bool(Agent.objects.filter(id=agent_id).update(**fields))
 
 
-def agent_mark_stopped(*, agent_id, pid: int | None) -> bool:
-    """Clean shutdown of the agent process `pid` (None: whatever process, e.g. a dead one)."""
-    rows = Agent.objects.filter(id=agent_id)
-    if pid is not None:
-        rows = rows.filter(pid=pid)
+def agent_mark_stopped(*, agent_id) -> bool:
+    """Nothing runs for the agent (never started, killed without a trace): record `stopped`."""
     return bool(
-        rows.update(
-            pid=None,
+        Agent.objects.filter(id=agent_id).update(
+            stop_requested_at=None,
             status=Case(
                 When(status=AgentStatus.DISABLED, then=Value(AgentStatus.DISABLED)),
                 default=Value(AgentStatus.STOPPED),
             ),
         )
     )
+
+
+def agent_request_stop(*, agent_id, now: datetime) -> bool:
+    """Ask the agent's runtime to stop: its next heartbeat answers `stop` and it shuts down
+    gracefully (running jobs finish). The control plane never signals a process itself."""
+    return bool(Agent.objects.filter(id=agent_id).update(stop_requested_at=now))
 
 
 def agent_mark_starting(*, agent_id, now: datetime, grace: timedelta) -> bool:
@@ -367,7 +429,7 @@ def agent_mark_starting(*, agent_id, now: datetime, grace: timedelta) -> bool:
         Agent.objects.filter(id=agent_id)
         .exclude(status=AgentStatus.DISABLED)
         .exclude(status=AgentStatus.STARTING, start_requested_at__gt=now - grace)
-        .update(status=AgentStatus.STARTING, start_requested_at=now)
+        .update(status=AgentStatus.STARTING, start_requested_at=now, stop_requested_at=None)
     )
 
 
@@ -379,10 +441,17 @@ def agent_start_failed(*, agent_id, now: datetime, previous_status: str) -> None
     )
 
 
-def agent_record_spawn(*, agent_id, pid: int, hostname: str) -> None:
-    """The local controller spawned the agent process `pid` on `hostname` (runagent rewrites
-    both at boot)."""
-    Agent.objects.filter(id=agent_id).update(pid=pid, hostname=hostname[:200])
+def agent_token_issue(*, agent_id) -> str:
+    """A fresh token for the agent (the previous one stops working at once, on the API and on
+    the broker). Returns the plaintext, which is never stored: shown once, or handed to the
+    runtime being started."""
+    token = secrets.token_urlsafe(32)
+    token_hash = hash_token(token)
+    if not Agent.objects.filter(id=agent_id).update(token_hash=token_hash):
+        raise Agent.DoesNotExist(agent_id)
+    # After the write (no network I/O inside a transaction): the agent's own Redis user.
+    broker.broker_user_provision(agent_id=agent_id, token_hash=token_hash)
+    return token
 
 
 # --------------------------------------------------------------------------------- agent & script CRUD
@@ -410,6 +479,7 @@ def agent_create(*, organization, **fields) -> tuple[Agent, str]:
         raise ValidationError(
             {"slug": ["An agent with this slug already exists in the organization."]}
         ) from None
+    broker.broker_user_provision(agent_id=agent.id, token_hash=agent.token_hash)
     return agent, token
 
 
@@ -429,11 +499,13 @@ def agent_update(*, agent: Agent, **fields) -> Agent:
 
 
 def agent_delete(*, agent: Agent) -> None:
+    agent_id = agent.id
     try:
         with transaction.atomic():
             agent.delete()
     except ProtectedError as exc:
         raise _protected(exc, "agent") from None
+    broker.broker_user_remove(agent_id=agent_id)
 
 
 def script_create(*, organization, name: str, source: str, runtime: str = Runtime.PYTHON) -> Script:

@@ -1,7 +1,7 @@
-"""Celery tasks of the agents app: interfaces only — fetch by id, call the service.
+"""Celery tasks of the agents app (the control plane's): interfaces only.
 
-`run_job` runs on an agent's own queue (`agent.<id>`, consumed by `manage.py runagent`); its only
-argument is the job id, never a secret. `run_watchdog` is the beat entry `jobs-watchdog`.
+`run_watchdog` is the beat entry `jobs-watchdog`. The `run_job` task is not here: it runs on an
+agent's own queue inside the agent runtime (agents/runtime/worker.py), outside the trust boundary.
 """
 
 import logging
@@ -9,17 +9,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from agents import runner, watchdog
+from agents import watchdog
 
 log = logging.getLogger(__name__)
-
-
-# ignore_result: the outcome is the Job row. acks_late stays off (settings): a redelivered
-# message must never be how a job is recovered — the claim drops duplicates, the watchdog
-# recovers lost runs.
-@shared_task(name="agents.tasks.run_job", bind=True, ignore_result=True)
-def run_job(self, job_id: str) -> str:
-    return runner.job_run(job_id=job_id, hostname=self.request.hostname or "")
 
 
 @shared_task(name="agents.tasks.run_watchdog", ignore_result=True)
@@ -30,4 +22,11 @@ def run_watchdog() -> dict:
             "event=watchdog timed_out=%d lost=%d republished=%d expired=%d",
             *(len(report[k]) for k in ("timedOut", "lost", "republished", "expired")),
         )
+    # The agents' Redis users (SPEC §7), re-created after a Redis restart without persistence.
+    from agents.broker import broker_users_sync
+
+    try:
+        broker_users_sync()  # logs its own broker errors
+    except Exception:  # the watchdog's report must not be lost to a broker-side problem
+        log.exception("event=broker_users_sync_failed")
     return report

@@ -2,9 +2,9 @@
 
 Run every 30 s by beat (`agents.tasks.run_watchdog`) and by `POST /api/jobs/watchdog`:
 
-- running past deadline + JOB_DEADLINE_GRACE_SECONDS -> `timed_out` (and revoked). The runner
-  kills the process group at the deadline itself; reaching this means the runner did not report
-  (stuck or dead). A live runner notices on its next heartbeat and kills the tree.
+- running past deadline + JOB_DEADLINE_GRACE_SECONDS -> `timed_out`. The runtime kills the
+  process group at the deadline itself; reaching this means it did not report (stuck or dead).
+  A live runtime is answered `drop` on its next heartbeat and kills the tree.
 - running with a stale job or agent heartbeat (older than AGENT_ONLINE_SECONDS) -> `lost`; a lost
   run is transient, so it is retried at once (`retrying`, retry_at=now) while attempts remain.
   A job with a pending cancel request becomes `canceled` instead.
@@ -41,8 +41,6 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
     for job_id, attempt in selectors.jobs_past_deadline(now=now, grace=grace):
         if dry_run or services.job_mark_timed_out(job_id=job_id, attempt=attempt, now=now):
             report["timedOut"].append(str(job_id))
-    if report["timedOut"] and not dry_run:
-        _revoke(report["timedOut"])
 
     timed_out = set(report["timedOut"])
     retried: list[str] = []
@@ -81,14 +79,3 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
         if published.failed:
             log.warning("event=watchdog_republish_failed jobs=%d", len(published.failed))
     return report
-
-
-def _revoke(job_ids: list[str]) -> None:
-    """Best effort: tell workers to discard these task ids (task id = job id). Never for a job
-    that will run again — a revoked id would make a worker drop its retry."""
-    from config.celery import app
-
-    try:
-        app.control.revoke(job_ids)
-    except Exception as exc:
-        log.warning("event=revoke_failed jobs=%d error=%s", len(job_ids), type(exc).__name__)

@@ -11,7 +11,13 @@ from vault import crypto
 from vault.errors import VaultKeysMissing, VaultUnreadable
 from vault.models import VaultEntry
 
-__all__ = ["VaultKeysMissing", "VaultUnreadable", "vault_decrypt_for_job", "vault_key_names_for"]
+__all__ = [
+    "VaultKeysMissing",
+    "VaultUnreadable",
+    "vault_decrypt_for_job",
+    "vault_key_names_for",
+    "vault_values_for_redaction",
+]
 
 
 def vault_key_names_for(organization_ids: Iterable) -> dict[uuid.UUID, set[str]]:
@@ -49,3 +55,19 @@ def vault_decrypt_for_job(*, organization_id, keys: list[str]) -> dict[str, str]
     if missing:
         raise VaultKeysMissing(missing)
     return {k: crypto.decrypt(tokens[k], key=k) for k in wanted}
+
+
+@sensitive_variables()
+def vault_values_for_redaction(*, organization_id, keys: list[str]) -> dict[str, str]:
+    """The values of `keys` that still exist and decrypt, for redacting a job's output — unlike
+    vault_decrypt_for_job this never raises: a key deleted mid-run must not lose the log."""
+    tokens = VaultEntry.objects.filter(organization_id=organization_id, key__in=keys).values_list(
+        "key", "ciphertext"
+    )
+    values = {}
+    for key, token in tokens:
+        try:
+            values[key] = crypto.decrypt(token, key=key)
+        except VaultUnreadable:
+            continue
+    return values

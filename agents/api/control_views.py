@@ -4,7 +4,6 @@ job cancel, and the watchdog. Thin: parse, scope, call agents.controllers / serv
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -19,10 +18,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents import controllers, selectors, services
-from agents.api.serializers import AgentSerializer, JobSerializer
+from agents import controllers, services
+from agents.api.serializers import AgentSerializer, AgentTokenSerializer, JobSerializer
+from agents.controllers import runtime_environment
 from agents.models import Agent, Job
-from agents.readiness import AgentState, effective_status
 from agents.watchdog import watchdog_run
 from billing.models import Role
 from config.api_common import ApiViewMixin, ErrorSerializer, scoped
@@ -86,60 +85,24 @@ class AgentStopView(ApiViewMixin, APIView):
         return _agent_response(agent)
 
 
-def _agent_token(request) -> str:
-    auth = request.headers.get("Authorization", "")
-    if auth[:6].lower() == "agent ":
-        return auth[6:].strip()
-    return request.headers.get("X-Agent-Token", "").strip()
-
-
-_HEARTBEAT = inline_serializer(
-    name="AgentHeartbeat",
-    fields={
-        "id": serializers.UUIDField(),
-        "status": serializers.CharField(),
-        "lastHeartbeatAt": serializers.DateTimeField(),
-    },
-)
-
-
-class AgentHeartbeatView(APIView):
-    """Authenticated by the agent's own token, not a user: for agents (or their supervisors)
-    that report liveness over HTTP instead of the database."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class AgentTokenRotateView(ApiViewMixin, APIView):
+    required_roles = {"post": Role.ADMIN}
 
     @extend_schema(
-        summary="Agent heartbeat (agent token)",
-        description="`Authorization: Agent <token>` or `X-Agent-Token: <token>`. "
-        "Marks the agent online (a disabled agent stays disabled).",
+        summary="Issue the agent a new token (shown once)",
+        description="The previous token stops working at once, for the agent API and for the "
+        "agent's broker user. The answer is the only place the new token and broker URL are "
+        "ever shown: give them to the agent's runtime as MIMIC_AGENT_TOKEN and MIMIC_BROKER_URL.",
         request=None,
-        responses={200: _HEARTBEAT, 401: ErrorSerializer},
-        auth=[],
+        responses={200: AgentTokenSerializer},
         tags=["agents"],
     )
     def post(self, request, pk):
-        agent = selectors.agent_for_token(agent_id=pk, token=_agent_token(request))
-        if agent is None:  # unknown agent and wrong token look the same
-            return Response(
-                {"detail": "Missing or invalid agent token."},
-                status=status.HTTP_401_UNAUTHORIZED,
-                headers={"WWW-Authenticate": "Agent"},
-            )
-        now = timezone.now()
-        services.agent_heartbeat(agent_id=agent.id, now=now)
-        agent.refresh_from_db()
-        state = effective_status(
-            AgentState.from_agent(agent), now=now, online_seconds=settings.AGENT_ONLINE_SECONDS
-        )
-        return Response(
-            {
-                "id": str(agent.id),
-                "status": state,
-                "lastHeartbeatAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-        )
+        agent = get_object_or_404(scoped(Agent.objects.all(), request), pk=pk)
+        token = services.agent_token_issue(agent_id=agent.id)
+        response = Response(AgentTokenSerializer(runtime_environment(agent, token)).data)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class JobCancelView(ApiViewMixin, APIView):

@@ -5,16 +5,15 @@ from __future__ import annotations
 from django.utils.text import slugify
 from rest_framework import serializers
 
+from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
 from agents.models import Agent, AgentStatus, Controller, Job, JobAttempt, JobStatus, Script
 from config.api_common import (
     CamelModelSerializer,
     CamelSerializer,
     NullIfBlankCharField,
+    camel_keys,
     choice_field,
 )
-
-# Keys of controllerConfig that are credentials: accepted on write, never shown.
-SECRET_CONFIG_KEYS = frozenset({"secret", "token", "password"})
 
 
 class ControllerConfigField(serializers.JSONField):
@@ -82,24 +81,42 @@ class AgentSerializer(CamelModelSerializer):
                 config.setdefault(key, instance.controller_config[key])
         if config is None:
             config = instance.controller_config if instance else {}
-        if controller == Controller.WEBHOOK:
-            url = config.get("url")
-            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-                raise serializers.ValidationError(
-                    {"controllerConfig": ['A webhook controller needs {"url": "https://…"}.']}
-                )
+        if "controller" in attrs or "controller_config" in attrs:  # being chosen: vet it
+            errors = controller_errors(controller=controller, config=config)
+            if errors:
+                raise serializers.ValidationError(camel_keys({k: [v] for k, v in errors.items()}))
         return attrs
+
+
+RUNTIME_ENVIRONMENT_HELP = (
+    "The variables to start the agent's runtime with (`python -m agents.runtime`): MIMIC_URL, "
+    "MIMIC_AGENT_ID, MIMIC_AGENT_TOKEN, MIMIC_BROKER_URL. Shown once: only the token's hash "
+    "is stored."
+)
 
 
 class AgentCreatedSerializer(AgentSerializer):
     token = serializers.CharField(
         read_only=True,
-        help_text="The agent's token, shown once: only its hash is stored. "
-        "`manage.py runagent` and the heartbeat endpoint authenticate with it.",
+        help_text="The agent's token, shown once: only its hash is stored. The runtime "
+        "authenticates with it to the agent API and to its broker user.",
+    )
+    runtime_environment = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text=RUNTIME_ENVIRONMENT_HELP
     )
 
     class Meta(AgentSerializer.Meta):
-        fields = [*AgentSerializer.Meta.fields, "token"]
+        fields = [*AgentSerializer.Meta.fields, "token", "runtime_environment"]
+
+
+class AgentTokenSerializer(serializers.Serializer):
+    """A freshly issued token and what to start the runtime with (a dict of MIMIC_* names)."""
+
+    token = serializers.CharField(source="MIMIC_AGENT_TOKEN", read_only=True)
+    brokerUrl = serializers.CharField(source="MIMIC_BROKER_URL", read_only=True)  # noqa: N815
+    runtimeEnvironment = serializers.DictField(  # noqa: N815
+        source="*", child=serializers.CharField(), read_only=True, help_text=RUNTIME_ENVIRONMENT_HELP
+    )
 
 
 class ScriptSerializer(CamelModelSerializer):

@@ -26,16 +26,35 @@ urlpatterns = [
     path("jobs/<uuid:pk>/log", views.JobViewSet.as_view({"get": "log"}), name="job-log"),
 ]
 
-# Control endpoints: agents/api/control_views.py (start/stop/heartbeat, cancel, watchdog).
-from agents.api import control_views  # noqa: E402
+# Control endpoints: agents/api/control_views.py (start/stop/token, cancel, watchdog).
+# The agent API (agent token): agents/api/agent_views.py.
+from agents.api import agent_views, control_views  # noqa: E402
 
 urlpatterns += [
     path("agents/<uuid:pk>/start", control_views.AgentStartView.as_view(), name="agent-start"),
     path("agents/<uuid:pk>/stop", control_views.AgentStopView.as_view(), name="agent-stop"),
     path(
+        "agents/<uuid:pk>/token", control_views.AgentTokenRotateView.as_view(), name="agent-token"
+    ),
+    path(
         "agents/<uuid:pk>/heartbeat",
-        control_views.AgentHeartbeatView.as_view(),
+        agent_views.AgentHeartbeatView.as_view(),
         name="agent-heartbeat",
+    ),
+    path(
+        "agents/<uuid:pk>/jobs/<uuid:job_id>/claim",
+        agent_views.JobClaimView.as_view(),
+        name="agent-job-claim",
+    ),
+    path(
+        "agents/<uuid:pk>/jobs/<uuid:job_id>/log",
+        agent_views.JobLogView.as_view(),
+        name="agent-job-log",
+    ),
+    path(
+        "agents/<uuid:pk>/jobs/<uuid:job_id>/finish",
+        agent_views.JobFinishView.as_view(),
+        name="agent-job-finish",
     ),
     path("jobs/watchdog", control_views.JobWatchdogView.as_view(), name="job-watchdog"),
     path("jobs/<uuid:pk>/cancel", control_views.JobCancelView.as_view(), name="job-cancel"),

@@ -20,6 +20,7 @@ from agents.api.serializers import (
     JobSerializer,
     ScriptSerializer,
 )
+from agents.controllers import runtime_environment
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script, Trigger
 from config.api_common import ApiViewMixin, OrganizationContextMixin, scoped
 
@@ -56,7 +57,8 @@ class AgentViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet
         agent, token = services.agent_create(
             organization=serializer.context["organization"], **serializer.validated_data
         )
-        agent.token = token  # shown in this response only
+        # Shown in this response only.
+        agent.token, agent.runtime_environment = token, runtime_environment(agent, token)
         return Response(AgentCreatedSerializer(agent, context=serializer.context).data, status=201)
 
     def perform_update(self, serializer):

@@ -1,20 +1,36 @@
-"""Fixtures for real-process tests: committed rows (transactional tests) and agent processes
-that are always stopped before the database is flushed."""
+"""Fixtures for real-process tests: committed rows (transactional tests), the control plane
+served by the test's live server, and agent runtimes that are always stopped before the
+database is flushed."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.process.helpers import AgentProcess, agent_env
+from tests.process.helpers import FAST_CONTROL_PLANE, AgentProcess, runtime_env
 
 
 @pytest.fixture
-def start_agent(transactional_db, redis_url, tmp_path):
-    """start_agent(agent, **env) -> AgentProcess, online and consuming its queue."""
+def control_plane(transactional_db, live_server, redis_url, settings):
+    """The test process is the control plane: the agent API on the live server, short
+    intervals. Returns the live server's URL."""
+    for name, value in FAST_CONTROL_PLANE.items():
+        setattr(settings, name, value)
+    settings.AGENT_CONTROL_PLANE_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture
+def start_agent(control_plane, tmp_path):
+    """start_agent(agent, wait=True, user=None, **env) -> AgentProcess, consuming its queue."""
     started: list[AgentProcess] = []
 
-    def start(agent, wait: bool = True, **env) -> AgentProcess:
-        process = AgentProcess(agent, tmp_path / f"agent-{len(started)}.log", agent_env(**env))
+    def start(agent, wait: bool = True, user=None, env=None, **extra) -> AgentProcess:
+        process = AgentProcess(
+            agent,
+            tmp_path / f"agent-{len(started)}.log",
+            env if env is not None else runtime_env(agent, **extra),
+            user=user,
+        )
         started.append(process)
         if wait:
             process.wait_online()
@@ -23,3 +39,5 @@ def start_agent(transactional_db, redis_url, tmp_path):
     yield start
     for process in started:
         process.stop()
+        # Shown by pytest only when the test failed.
+        print(f"--- agent runtime output ({process.log_path.name}) ---\n{process.output()}")

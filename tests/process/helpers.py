@@ -1,5 +1,6 @@
-"""Real-process test helpers: an agent started as `manage.py runagent` against the test database
-and the test Redis, rows to feed it, and polling with tight deadlines."""
+"""Real-process test helpers: an agent runtime (`python -m agents.runtime`) started with nothing
+but its MIMIC_* variables against the test's live server and the test Redis, rows to feed it,
+and polling with tight deadlines."""
 
 from __future__ import annotations
 
@@ -12,25 +13,26 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from agents import services
+from agents.controllers import runtime_environment
 from agents.models import Agent, Controller, Job, JobStatus, Runtime, Script
 from billing.models import BillingStatus, Organization
 
 ROOT = Path(settings.BASE_DIR)
 
-# The spawned agent runs with short intervals so a behaviour shows within seconds.
-FAST_AGENT_ENV = {
-    "AGENT_HEARTBEAT_SECONDS": "1",
-    "JOB_HEARTBEAT_SECONDS": "0.5",
-    "JOB_KILL_GRACE_SECONDS": "1",
-    "AGENT_ONLINE_SECONDS": "4",
-    "LOG_LEVEL": "INFO",
+# The control plane's settings while a runtime runs in a test: short intervals, told to the
+# runtime in every heartbeat answer, so a behaviour shows within seconds.
+FAST_CONTROL_PLANE = {
+    "AGENT_HEARTBEAT_SECONDS": 0.5,
+    "JOB_KILL_GRACE_SECONDS": 1.0,
+    "AGENT_ONLINE_SECONDS": 4,
 }
+# The four platform secrets (SPEC §7): no agent runtime may hold any of them.
+PLATFORM_SECRETS = ("DATABASE_URL", "SECRET_KEY", "VAULT_ENCRYPTION_KEYS", "CRON_SECRET")
 
 
 # A script that spawns a child which would sleep for a minute, prints both pids, then sleeps
@@ -55,19 +57,22 @@ def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float
         time.sleep(interval)
 
 
-def database_url_for_tests() -> str:
-    """DATABASE_URL pointing at the database pytest-django created (`test_<name>`)."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-
-
-def agent_env(**overrides: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(FAST_AGENT_ENV)
-    env["DATABASE_URL"] = database_url_for_tests()
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(overrides)
+def runtime_env(agent: Agent, **extra: str) -> dict[str, str]:
+    """What a runtime is started with: a fresh token for `agent` (so the test's control plane,
+    settings.AGENT_CONTROL_PLANE_URL = the live server, knows it), its broker URL, a PATH."""
+    env = runtime_environment(agent, services.agent_token_issue(agent_id=agent.id))
+    env["PATH"] = os.environ.get("PATH", os.defpath)
+    env["MIMIC_LOG_LEVEL"] = "INFO"
+    env.update(extra)
     return env
+
+
+def process_environ(pid: int) -> dict[str, str]:
+    """What /proc says a process's environment is (the test runs as root or as its owner)."""
+    with open(f"/proc/{pid}/environ", "rb") as fh:
+        raw = fh.read()
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
 
 
 def pid_alive(pid: int) -> bool:
@@ -86,21 +91,25 @@ def pid_alive(pid: int) -> bool:
 
 
 class AgentProcess:
-    """`python manage.py runagent <id>` as a child of the test, with its output in a file."""
+    """`python -m agents.runtime` as a child of the test, with its output in a file. `env` is
+    its whole environment (runtime_env); `inherit=True` adds the test's own environment on top,
+    as a careless starter would (the runtime must clean it away)."""
 
-    def __init__(self, agent: Agent, log_path: Path, env: dict[str, str]):
+    def __init__(self, agent: Agent, log_path: Path, env: dict[str, str], *, user=None):
         self.agent = agent
         self.log_path = log_path
         self.started_at = timezone.now()
         self._log = open(log_path, "ab")  # noqa: SIM115 — closed in stop()
+        extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "runagent", str(agent.id)],
+            [sys.executable, "-m", "agents.runtime"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            **extra,
         )
 
     @property
@@ -110,11 +119,10 @@ class AgentProcess:
     def wait_online(self, timeout: float = 30) -> None:
         def ready():
             if self.proc.poll() is not None:
-                raise AssertionError(f"runagent exited {self.proc.returncode}:\n{self.output()}")
-            row = Agent.objects.filter(id=self.agent.id).values("pid", "last_heartbeat_at").first()
-            return row and row["pid"] == self.pid and self.consuming()
+                raise AssertionError(f"runtime exited {self.proc.returncode}:\n{self.output()}")
+            return self.consuming()
 
-        wait_for(ready, timeout=timeout, interval=0.2, what="the agent to come online")
+        wait_for(ready, timeout=timeout, interval=0.2, what="the agent runtime to consume")
 
     def consuming(self) -> bool:
         return b"ready." in self.log_path.read_bytes()

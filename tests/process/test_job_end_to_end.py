@@ -41,4 +41,4 @@ def test_it_runs_a_published_job_with_variables_and_a_redacted_secret(start_agen
     [attempt] = job.attempts.all()
     assert attempt.status == JobStatus.SUCCEEDED
     assert attempt.log == job.log
-    assert attempt.worker_hostname.startswith(f"agent-{agent.slug}.")
+    assert attempt.worker_hostname.startswith(f"agent-{str(agent.id)[:8]}@")

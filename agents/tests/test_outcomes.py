@@ -1,12 +1,20 @@
-"""Outcome by exit code (pure): 0 succeeds, 75 is transient and retried while attempts remain,
-77 is a rejected credential (never retried), anything else is permanent."""
+"""The control plane decides an attempt's outcome from the agent's report (pure): 0 succeeds,
+75 is transient and retried while attempts remain, 77 is a rejected credential (never retried),
+anything else is permanent; a deadline kill times out, a kill after a cancel request cancels,
+a runner that gave the attempt up (fenced) is lost and retried."""
 
 from __future__ import annotations
 
 import pytest
 
 from agents.models import ErrorKind, JobStatus
-from agents.runner import KILLED_CANCELED, KILLED_TIMED_OUT, outcome_for_exit, outcome_for_kill
+from agents.outcomes import (
+    KILLED_CANCELED,
+    KILLED_FENCED,
+    AttemptReport,
+    attempt_outcome,
+    outcome_for_exit,
+)
 
 
 def test_it_succeeds_on_exit_0():
@@ -54,10 +62,47 @@ def test_it_names_the_signal_that_killed_the_script():
     assert "SIGSEGV" in outcome_for_exit(exit_code=-11, attempt=1, max_attempts=2).error_message
 
 
+def decide(report: AttemptReport, *, cancel_requested=False, attempt=1, max_attempts=2):
+    return attempt_outcome(
+        report,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        cancel_requested=cancel_requested,
+        runtime_seconds=720 * 60,
+    )
+
+
 def test_it_times_out_or_cancels_a_killed_attempt_without_retry():
-    timed_out = outcome_for_kill(reason=KILLED_TIMED_OUT, runtime_seconds=720 * 60)
+    timed_out = decide(AttemptReport(exit_code=-9, timed_out=True))
     assert (timed_out.status, timed_out.error_kind) == (JobStatus.TIMED_OUT, ErrorKind.TIMED_OUT)
     assert "720 min" in timed_out.error_message
-    canceled = outcome_for_kill(reason=KILLED_CANCELED, runtime_seconds=60)
+    canceled = decide(AttemptReport(exit_code=143, killed=KILLED_CANCELED), cancel_requested=True)
     assert (canceled.status, canceled.error_kind) == (JobStatus.CANCELED, ErrorKind.CANCELED)
     assert not timed_out.retry and not canceled.retry
+
+
+def test_a_script_that_succeeded_before_the_cancel_landed_succeeded():
+    outcome = decide(AttemptReport(exit_code=0), cancel_requested=True)
+    assert outcome.status == JobStatus.SUCCEEDED
+
+
+def test_the_agent_cannot_claim_a_cancel_nobody_asked_for():
+    # A report of "canceled" without a cancel request is judged by its exit code.
+    outcome = decide(AttemptReport(exit_code=0, killed=KILLED_CANCELED))
+    assert outcome.status == JobStatus.SUCCEEDED
+    outcome = decide(AttemptReport(exit_code=1, killed=KILLED_CANCELED))
+    assert (outcome.status, outcome.error_kind) == (JobStatus.FAILED, ErrorKind.EXIT_CODE)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "status"), [(1, JobStatus.RETRYING), (2, JobStatus.FAILED)]
+)
+def test_a_fenced_attempt_is_lost_and_retried_while_attempts_remain(attempt, status):
+    outcome = decide(AttemptReport(exit_code=-9, killed=KILLED_FENCED), attempt=attempt)
+    assert (outcome.status, outcome.error_kind) == (status, ErrorKind.LOST)
+
+
+def test_a_script_that_could_not_start_fails_without_retry():
+    outcome = decide(AttemptReport(exit_code=None, error="could not start the script: ENOENT"))
+    assert (outcome.status, outcome.error_kind) == (JobStatus.FAILED, ErrorKind.SPAWN_FAILED)
+    assert "ENOENT" in outcome.error_message

@@ -1,0 +1,111 @@
+"""`python -m agents.runtime`: be one agent (SPEC §7).
+
+In order: make the process non-dumpable (a same-user script cannot read this process's
+environment or memory through /proc), re-execute with a clean environment when the starter
+passed more than the MIMIC_* variables, prove the token with a first heartbeat (which also
+brings the capacity and intervals), then consume the agent's queue until told to stop.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import sys
+
+PR_SET_DUMPABLE = 4
+
+
+def make_non_dumpable() -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # not Linux
+        return False
+
+
+def main() -> int:
+    hardened = make_non_dumpable()
+
+    from agents.runtime import environment
+
+    clean = environment.clean(os.environ)
+    if clean != dict(os.environ):
+        # Whatever started us passed more than we may hold: start again with only what we need
+        # (same pid; the old environment block is gone with the old image).
+        os.execve(sys.executable, [sys.executable, "-m", "agents.runtime", *sys.argv[1:]], clean)
+
+    try:
+        settings = environment.Settings.from_environ(os.environ)
+    except environment.ConfigError as exc:
+        print(f"agent runtime: {exc}", file=sys.stderr)
+        return 2
+    environment.drop_credentials()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+    log = logging.getLogger("agents.runtime")
+
+    from agents.runtime import heartbeat, jobs, process, worker
+    from agents.runtime.client import AgentClient, Unauthorized, Unreachable
+
+    try:
+        user = process.script_user(
+            agent_id=settings.agent_id, configured=settings.script_user, euid=os.geteuid()
+        )
+        python = process.script_python(configured=settings.script_python, user=user)
+    except process.ScriptUserError as exc:
+        log.error("event=agent_refused_to_start reason=%s", exc)
+        return 2
+    client = AgentClient(url=settings.url, agent_id=settings.agent_id, token=settings.token)
+    registry, tuning = jobs.Registry(), jobs.Tuning()
+    pulse = heartbeat.Pulse(client=client, registry=registry, tuning=tuning)
+    try:
+        pulse.first()
+    except Unauthorized:
+        log.error("event=agent_token_refused: is MIMIC_AGENT_TOKEN this agent's current token?")
+        return 3
+    except Unreachable as exc:
+        log.error("event=control_plane_unreachable url=%s error=%s", settings.url, exc)
+        return 4
+    context = jobs.Context(
+        client=client,
+        registry=registry,
+        tuning=tuning,
+        work_base=jobs.make_work_base(settings.work_dir),
+        user=user,
+        python=python,
+        passthrough=environment.script_passthrough(os.environ),
+    )
+    log.info(
+        "event=agent_start agent=%s queue=%s capacity=%d script_user=%s python=%s "
+        "non_dumpable=%s",
+        settings.agent_id,
+        settings.queue,
+        tuning.capacity,
+        user.name if user else f"(the runtime's own, uid {os.geteuid()})",
+        python,
+        hardened,
+    )
+    app = worker.make_app(settings.broker_url)
+    pulse.start()
+    try:
+        code = worker.start(
+            app,
+            context=context,
+            queue=settings.queue,
+            agent_id=settings.agent_id,
+            loglevel=settings.log_level,
+        )
+    finally:
+        pulse.stop()
+        pulse.goodbye()
+        process.remove_workdir(context.work_base)
+        log.info("event=agent_stopped agent=%s", settings.agent_id)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
