@@ -2,7 +2,7 @@
 every place the product keeps or shows text.
 
 Two secrets — one stored through vault.services, one through POST /api/vault/ — are given to two
-schedules that a real `runagent` process runs through schedules.engine.run_tick: one prints them
+schedules that a real agent runtime (`python -m agents.runtime`) runs through schedules.engine.run_tick: one prints them
 in every form a script might (plain, in JSON, base64, URL-encoded, on stderr) and succeeds; the
 other raises an exception whose message holds them and exits 1. Then the secrets are looked for
 in: every API response (every route under /api/, as an org admin and as a superuser, plus the
@@ -157,7 +157,7 @@ def test_it_finds_the_secret_nowhere_after_a_full_scheduled_run(start_agent, red
 
             # --- a full scheduled run through the tick and a real agent process --------------
             agent = make_agent(org)
-            agent_process = start_agent(agent, LOG_LEVEL="DEBUG")
+            agent_process = start_agent(agent, MIMIC_LOG_LEVEL="DEBUG")
             now = timezone.now()
             succeeding, failing = (
                 Schedule.objects.create(

@@ -4,6 +4,10 @@ database is flushed."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from tests.process.helpers import FAST_CONTROL_PLANE, AgentProcess, runtime_env
@@ -17,6 +21,16 @@ def control_plane(transactional_db, live_server, redis_url, settings):
         setattr(settings, name, value)
     settings.AGENT_CONTROL_PLANE_URL = live_server.url
     return live_server.url
+
+
+@pytest.fixture
+def drop_dir():
+    """A folder a script can write to whatever OS user it runs as (sticky, world-writable, in
+    the system temp folder rather than under pytest's root-only tmp_path)."""
+    path = Path(tempfile.mkdtemp(prefix="mimic-drop-"))
+    path.chmod(0o1777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from agents import services
@@ -65,6 +67,40 @@ def runtime_env(agent: Agent, **extra: str) -> dict[str, str]:
     env["MIMIC_LOG_LEVEL"] = "INFO"
     env.update(extra)
     return env
+
+
+def control_plane_env(**overrides: str) -> dict[str, str]:
+    """The environment of a control-plane process (a Celery worker) started by a test: the
+    test's own, pointed at the database pytest-django created."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    env = dict(os.environ)
+    env["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def runtime_pids(agent_id) -> list[int]:
+    """Pids of agent runtimes on this host serving `agent_id` (found through /proc: the control
+    plane itself keeps no pid of a runtime)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if b"agents.runtime" not in fh.read():
+                    continue
+            if process_environ(int(entry)).get("MIMIC_AGENT_ID") == str(agent_id):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def parent_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
 
 
 def process_environ(pid: int) -> dict[str, str]:

@@ -13,6 +13,7 @@ from tests.process.helpers import (
     make_agent,
     make_job,
     make_org,
+    parent_pid,
     pid_alive,
     wait_for,
 )
@@ -31,9 +32,9 @@ print("second attempt ran")
 """
 
 
-def test_it_recovers_a_job_whose_agent_was_killed(start_agent, settings, tmp_path):
+def test_it_recovers_a_job_whose_agent_was_killed(start_agent, settings, drop_dir):
     settings.AGENT_ONLINE_SECONDS = 3  # the watchdog's staleness threshold, in this process
-    pidfile = tmp_path / "script.pid"
+    pidfile = drop_dir / "script.pid"  # written by the script, as the agent's script user
     agent = make_agent(make_org())
     job = make_job(agent, HANGS_ONCE, max_attempts=2, variables={"pidfile": str(pidfile)})
     first = start_agent(agent)
@@ -43,8 +44,9 @@ def test_it_recovers_a_job_whose_agent_was_killed(start_agent, settings, tmp_pat
     jobs_publish(jobs=[(job.id, agent.id)], now=timezone.now())
     wait_for(pidfile.exists, timeout=15, what="the script to start")
     script_pid = int(wait_for(pidfile.read_text, timeout=5))
-    supervisor_pid = Job.objects.get(id=job.id).pid
-    assert job_status(job) == JobStatus.RUNNING and supervisor_pid
+    supervisor_pid = parent_pid(script_pid)
+    assert parent_pid(supervisor_pid) == first.pid  # runtime -> supervisor -> script
+    assert job_status(job) == JobStatus.RUNNING
 
     first.kill9()
     # The script's supervisor notices its parent died and kills the group.

@@ -16,7 +16,7 @@ from agents.models import Job, JobStatus
 from schedules.models import Schedule
 from schedules.tasks import evaluate_due_schedules
 from tests.factories import AgentFactory, OrganizationFactory, ScheduleFactory, ScriptFactory
-from tests.process.helpers import ROOT, agent_env, wait_for
+from tests.process.helpers import ROOT, control_plane_env, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -26,7 +26,7 @@ DUE = 400
 @pytest.fixture
 def worker(tmp_path, redis_url):
     log_path = tmp_path / "worker.log"
-    env = agent_env(TICK_EVALUATORS="2", TICK_BATCH_SIZE="50")
+    env = control_plane_env(TICK_EVALUATORS="2", TICK_BATCH_SIZE="50")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [

@@ -37,10 +37,13 @@ def test_it_kills_the_process_tree_of_a_canceled_running_job(start_agent):
     start_agent(agent)
 
     jobs_publish(jobs=[(job.id, agent.id)], now=timezone.now())
+    # The live log shows the script started (and its pids) while it still runs.
     wait_for(
-        lambda: Job.objects.filter(id=job.id, status=JobStatus.RUNNING, pid__isnull=False).exists(),
+        lambda: Job.objects.filter(
+            id=job.id, status=JobStatus.RUNNING, log__contains="child="
+        ).exists(),
         timeout=15,
-        what="the job to run",
+        what="the job to run and log its pids",
     )
     response = client.post(f"/api/jobs/{job.id}/cancel")
     assert response.status_code == 202, response.content

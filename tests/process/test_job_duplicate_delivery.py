@@ -23,8 +23,8 @@ time.sleep(1)
 """
 
 
-def test_it_runs_a_twice_delivered_job_once(start_agent, tmp_path):
-    sidefile = tmp_path / "runs.txt"
+def test_it_runs_a_twice_delivered_job_once(start_agent, drop_dir):
+    sidefile = drop_dir / "runs.txt"
     agent = make_agent(make_org(), capacity=2)
     job = make_job(agent, APPENDS, max_attempts=3, variables={"sidefile": str(sidefile)})
     process = start_agent(agent)

@@ -14,11 +14,11 @@ from agents.models import Agent, AgentStatus, Controller, JobStatus
 from schedules.engine import run_tick
 from schedules.models import Schedule
 from tests.process.helpers import (
-    agent_env,
     make_agent,
     make_org,
     make_script,
     pid_alive,
+    runtime_pids,
     wait_for,
     wait_for_status,
 )
@@ -78,11 +78,8 @@ def test_it_runs_a_scheduled_job_end_to_end_through_the_tick(start_agent):
     assert schedule.last_run_status == JobStatus.SUCCEEDED
 
 
-def test_it_auto_starts_an_offline_local_agent_from_the_tick(
-    transactional_db, redis_url, settings, monkeypatch, tmp_path
-):
-    for key, value in agent_env().items():  # the spawned agent inherits this environment
-        monkeypatch.setenv(key, value)
+def test_it_auto_starts_an_offline_local_agent_from_the_tick(control_plane, settings, tmp_path):
+    settings.AGENT_LOCAL_CONTROLLER = True
     settings.AGENT_LOG_DIR = str(tmp_path)
     org = make_org()
     agent = make_agent(org, controller=Controller.LOCAL, auto_start=True)
@@ -95,7 +92,7 @@ def test_it_auto_starts_an_offline_local_agent_from_the_tick(
     [triggered] = report.triggered
     assert "agent_auto_started" in triggered["notes"]
     agent.refresh_from_db()
-    assert agent.status == AgentStatus.STARTING and agent.pid
+    assert agent.status == AgentStatus.STARTING
     try:
         job = wait_for_status(
             schedule.jobs.get(id=triggered["jobId"]), JobStatus.SUCCEEDED, timeout=30
@@ -105,6 +102,8 @@ def test_it_auto_starts_an_offline_local_agent_from_the_tick(
             lambda: Schedule.objects.get(id=schedule.id).last_run_status == JobStatus.SUCCEEDED,
             timeout=5,
         )
+        assert len(runtime_pids(agent.id)) == 1
     finally:
-        os.kill(agent.pid, signal.SIGTERM)
-        wait_for(lambda: not pid_alive(agent.pid), timeout=15, what="the agent to exit")
+        for pid in runtime_pids(agent.id):
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda pid=pid: not pid_alive(pid), timeout=15, what="the runtime to exit")
