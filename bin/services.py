@@ -5,6 +5,7 @@
 cluster and a private Redis on free loopback ports in a fresh temp dir, exports the connection
 settings, runs CMD, then stops both servers and removes the temp dir — whatever way CMD ends.
 Several runs can go on at once on one machine: nothing here uses a fixed port or a fixed path.
+Redis always requires a password (random per run; REDIS_URL carries it), as in production.
 
 PostgreSQL refuses to run as root, and CI runs as root: then every PostgreSQL command runs as
 the `postgres` system user (runuser/su), on a data dir under the temp dir that it owns.
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -117,35 +119,76 @@ def redis_server_binary() -> str:
     )
 
 
-def redis_ping(port: int, timeout: float = 1.0) -> bool:
+def resp_command(*args: str) -> bytes:
+    """One command in the Redis protocol (RESP), so that any byte of an argument is safe."""
+    out = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def redis_ping(port: int, password: str, timeout: float = 1.0) -> bool:
+    """True when the server on `port` accepts `password` and answers PING: ours, and ready.
+    (A server that someone else started there refuses our password.)"""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            sock.sendall(resp_command("AUTH", password) + resp_command("PING"))
+            answer = b""
+            while answer.count(b"\r\n") < 2:
+                chunk = sock.recv(256)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer.startswith(b"+OK\r\n+PONG")
     except OSError:
         return False
 
 
+def redis_config_quote(value: str) -> str:
+    """A value for redis.conf: double-quoted, with what its parser unescapes escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 class Redis:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    """A private redis-server that always requires a password (SPEC §7, "The broker").
+
+    The password goes to the server in a config file readable by its owner only, never on the
+    command line: any local user can read a process's arguments in /proc/<pid>/cmdline.
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None, password: str | None = None) -> None:
         self.workdir = workdir
         self.wanted_port = port
+        self.password = password or secrets.token_urlsafe(32)
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        # The default user with the password (`requirepass`).
+        return f"redis://:{quote(self.password, safe='')}@127.0.0.1:{self.port}/0"
+
+    def write_config(self) -> Path:
+        config = self.workdir / "redis.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file was there before, with other modes
+        with os.fdopen(fd, "w") as out:
+            out.write(f"requirepass {redis_config_quote(self.password)}\n")
+        return config
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         binary = redis_server_binary()
         logfile = self.workdir / "redis.log"
+        config = self.write_config()
         for attempt in range(8):
             port = self.wanted_port if (attempt == 0 and self.wanted_port) else free_port()
             self.proc = subprocess.Popen(
                 [
                     binary,
+                    str(config),
                     "--port",
                     str(port),
                     "--dir",
@@ -161,7 +204,7 @@ class Redis:
             )
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and self.proc.poll() is None:
-                if redis_ping(port):
+                if redis_ping(port, self.password):
                     self.port = port
                     return
                 time.sleep(0.05)

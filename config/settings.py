@@ -6,6 +6,7 @@ Everything comes through `config.env.env`; the defaults make `make run` work on 
 
 import warnings
 from datetime import timedelta
+from urllib.parse import quote
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
@@ -161,7 +162,27 @@ JOB_PICKUP_TIMEOUT_SECONDS = env.int("JOB_PICKUP_TIMEOUT_SECONDS", default=600)
 JOB_DEADLINE_GRACE_SECONDS = env.int("JOB_DEADLINE_GRACE_SECONDS", default=60)
 
 # --- Celery (SPEC §7: each setting deliberate) ----------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Redis always requires authentication (SPEC §7). `make run`'s embedded Redis takes the password
+# REDIS_PASSWORD kept in var/dev.env; the default URL carries it, so that a management command
+# run beside `make run` reaches that Redis too.
+_REDIS_PASSWORD = env.str("REDIS_PASSWORD", default="")
+REDIS_URL = env.str(
+    "REDIS_URL",
+    default=f"redis://:{quote(_REDIS_PASSWORD, safe='')}@127.0.0.1:6379/0"
+    if _REDIS_PASSWORD
+    else "redis://127.0.0.1:6379/0",
+)
+# The broker's access control (agents/broker.py): "acl" gives each agent its own Redis ACL user
+# (password = its token), provisioned by the control plane; "manual" is for a managed Redis that
+# refuses ACL SETUSER — nothing is provisioned and the operator gives agents AGENT_BROKER_URL.
+BROKER_ACL_MODE = env.str("BROKER_ACL_MODE", default="acl")
+if BROKER_ACL_MODE not in ("acl", "manual"):
+    raise ImproperlyConfigured('BROKER_ACL_MODE must be "acl" or "manual".')
+# The broker URL agents are given. "acl": the agent's user and token go into it (empty = REDIS_URL
+# without its credentials); "manual": given to agents as it is, credentials included.
+AGENT_BROKER_URL = env.str("AGENT_BROKER_URL", default="")
+if BROKER_ACL_MODE == "manual" and not AGENT_BROKER_URL:
+    raise ImproperlyConfigured("BROKER_ACL_MODE=manual needs AGENT_BROKER_URL.")
 # The longest a message may legitimately sit unacknowledged in Redis before redelivery; above
 # the longest max runtime (22 h) so nothing is redelivered while it is still reserved.
 _VISIBILITY_TIMEOUT = 24 * 3600

@@ -308,7 +308,13 @@ def _request_every_api_route(responses: Responses, client: APIClient, *, org) ->
     for agent in Agent.objects.filter(organization=org):
         post(f"/api/agents/{agent.id}/start")  # manual: 409
         post(f"/api/agents/{agent.id}/stop")
-        post(f"/api/agents/{agent.id}/heartbeat", HTTP_X_AGENT_TOKEN="wrong")  # 401
+        post(f"/api/agents/{agent.id}/token")  # a new token, shown once: not a vault secret
+        # The agent API (its real use was the run above, by the runtime): refusals.
+        wrong = {"HTTP_AUTHORIZATION": "Agent wrong"}
+        post(f"/api/agents/{agent.id}/heartbeat", {"running": []}, **wrong)  # 401
+        for job in Job.objects.filter(agent=agent):
+            for verb in ("claim", "log", "finish"):
+                post(f"/api/agents/{agent.id}/jobs/{job.id}/{verb}", {"attempt": 1}, **wrong)
     get("/api/schedules/preview?cron=*/5+*+*+*+*&timezone=Europe/Berlin&count=5")
     assert post("/api/schedules/execute", {"dryRun": True}).status_code == 200
     get("/api/cron/scheduled-runs?dryRun=true", HTTP_X_CRON_KEY=CRON_SECRET)
