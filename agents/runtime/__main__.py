@@ -80,8 +80,7 @@ def main() -> int:
         passthrough=environment.script_passthrough(os.environ),
     )
     log.info(
-        "event=agent_start agent=%s queue=%s capacity=%d script_user=%s python=%s "
-        "non_dumpable=%s",
+        "event=agent_start agent=%s queue=%s capacity=%d script_user=%s python=%s non_dumpable=%s",
         settings.agent_id,
         settings.queue,
         tuning.capacity,

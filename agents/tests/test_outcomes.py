@@ -94,9 +94,7 @@ def test_the_agent_cannot_claim_a_cancel_nobody_asked_for():
     assert (outcome.status, outcome.error_kind) == (JobStatus.FAILED, ErrorKind.EXIT_CODE)
 
 
-@pytest.mark.parametrize(
-    ("attempt", "status"), [(1, JobStatus.RETRYING), (2, JobStatus.FAILED)]
-)
+@pytest.mark.parametrize(("attempt", "status"), [(1, JobStatus.RETRYING), (2, JobStatus.FAILED)])
 def test_a_fenced_attempt_is_lost_and_retried_while_attempts_remain(attempt, status):
     outcome = decide(AttemptReport(exit_code=-9, killed=KILLED_FENCED), attempt=attempt)
     assert (outcome.status, outcome.error_kind) == (status, ErrorKind.LOST)
