@@ -59,13 +59,13 @@ def agent_start(*, agent: Agent, now: datetime) -> None:
         raise AgentStartFailed(f"Agent {agent.slug} is disabled.", code="not_startable")
     if agent.controller == Controller.MANUAL:
         raise AgentStartFailed("manual controller cannot auto-start", code="not_startable")
-    if agent.controller == Controller.LOCAL and not controller_policy.local_controller_allowed():
-        raise AgentStartFailed(controller_policy.LOCAL_DISABLED, code="not_startable")
     state = AgentState.from_agent(agent)
     if effective_status(state, now=now, online_seconds=settings.AGENT_ONLINE_SECONDS) == (
         AgentStatus.ONLINE
     ):
         return
+    if agent.controller == Controller.LOCAL and not controller_policy.local_controller_allowed():
+        raise AgentStartFailed(controller_policy.LOCAL_DISABLED, code="not_startable")
     if not services.agent_mark_starting(agent_id=agent.id, now=now, grace=START_GRACE):
         log.info("event=agent_start_skipped agent=%s reason=already_starting", agent.slug)
         return

@@ -423,6 +423,13 @@ def testenv(argv: list[str]) -> int:
             TESTENV="1",
         )
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        # The suite runs with production's defaults (DEBUG off, SPEC §13), served over plain http
+        # on loopback by the test client and the live servers of the browser tests: so the hosts
+        # they use, and no https redirect or https-only cookies.
+        env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+        env.setdefault("SECURE_SSL_REDIRECT", "false")
+        env.setdefault("SESSION_COOKIE_SECURE", "false")
+        env.setdefault("CSRF_COOKIE_SECURE", "false")
         # So that scripts outside the root (benchmarks/…) can import the project's packages.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         try:

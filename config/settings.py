@@ -1,7 +1,8 @@
 """Settings for Mimic Scheduled Runs.
 
 Everything comes through `config.env.env`; the defaults make `make run` work on a laptop
-(SQLite, embedded Redis). Production sets DEBUG=false and the five variables of SPEC §13.
+(SQLite, embedded Redis) once DEBUG=true, which `make run` sets. DEBUG is off unless set
+(SPEC §13): production sets the five variables of SPEC §13 and ALLOWED_HOSTS.
 """
 
 import warnings
@@ -13,12 +14,48 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .env import BASE_DIR, env
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless set (SPEC §13): a forgotten variable must not leave tracebacks and settings on
+# public error pages. `make run` (bin/devrun) sets DEBUG=true.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS: secure by default when DEBUG is off (`manage.py check --deploy` is clean) -------
+# Each one can be turned off by its variable, e.g. SECURE_SSL_REDIRECT=false where a proxy in
+# front already redirects, or all of them for a plain-http test server on loopback.
+#
+# Behind a proxy that terminates TLS, Django sees plain http: name the header the proxy sets,
+# e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https. Only then — and only when every
+# request passes that proxy — since otherwise a client could claim https with the header itself.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is HEADER,VALUE.")
+    SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header[0], _proxy_ssl_header[1])
+# Plain http is answered with a redirect to https: logins and API tokens never cross in clear.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Paths (regexes, no leading slash) served over http too, e.g. a load balancer's health check.
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[])
+# The session and CSRF cookies are sent over https only: a network observer on a plain-http
+# request would otherwise take over a staff session.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# HSTS: browsers that saw the site once use https only, so a first plain-http request cannot be
+# intercepted. A year, for subdomains too; preload only takes effect if the domain is submitted
+# to the browsers' list. Start with a small SECURE_HSTS_SECONDS while trying https out.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Browsers take a response's Content-Type as given: a job log served as text is never
+# sniffed into HTML and run.
+SECURE_CONTENT_TYPE_NOSNIFF = env.bool("SECURE_CONTENT_TYPE_NOSNIFF", default=True)
+# Links out of the staff UI do not carry its URLs (object ids, filters) to other sites.
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+# No other site may frame the staff UI (clickjacking its buttons).
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -266,6 +303,13 @@ AGENT_SCRIPT_ENV_PASSTHROUGH = env.list(
 )
 # The webhook controller gives up after this long: a tick must not wait on a slow VM API.
 AGENT_WEBHOOK_TIMEOUT_SECONDS = env.float("AGENT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Webhook URLs may resolve to loopback, private, link-local or metadata addresses only when
+# this is on (development, tests): otherwise a tenant's URL could make the control plane call
+# what only it can reach (SSRF). agents.netguard checks on save and on every connection.
+AGENT_WEBHOOK_ALLOW_PRIVATE = env.bool("AGENT_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The `local` controller spawns agent runtimes on the control plane's own host: allowed where the
+# operator says so, by default only in development (agents.controller_policy, SPEC §7).
+AGENT_LOCAL_CONTROLLER = env.bool("AGENT_LOCAL_CONTROLLER", default=DEBUG)
 # Where the local controller writes a spawned agent's output, and runagent its lock file.
 AGENT_LOG_DIR = env.str("AGENT_LOG_DIR", default=str(BASE_DIR / "var" / "log"))
 AGENT_RUN_DIR = env.str("AGENT_RUN_DIR", default=str(BASE_DIR / "var" / "run"))

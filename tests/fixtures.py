@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -38,3 +40,33 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, list[str]]], None]:
+    """fake_dns({"hooks.example.com": ["93.184.216.34"]}): from now on socket.getaddrinfo answers
+    those names with those addresses, IP literals with themselves, `localhost` with 127.0.0.1
+    and ::1, and any other name with "not found". A test that resolves webhook hosts (the
+    agents.netguard checks) never asks a real DNS server; calling it again changes the answers
+    (DNS that changes between a check and a connection)."""
+    names: dict[str, list[str]] = {"localhost": ["127.0.0.1", "::1"]}
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002
+        host = host.decode() if isinstance(host, bytes) else host
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            if host not in names:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+            addresses = names[host]
+        port = int(port or 0)
+        answers = []
+        for address in addresses:
+            if ":" in address:
+                answers.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0)))
+            else:
+                answers.append((socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)))
+        return [a for a in answers if family in (0, a[0])]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names.update

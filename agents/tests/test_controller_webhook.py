@@ -1,12 +1,14 @@
 """The webhook controller POSTs a signed JSON request; a connection error, a timeout or a
 non-2xx answer is AgentStartFailed with a message that never carries the secret, and the agent
-is left startable for the next tick."""
+is left startable for the next tick. These endpoints live on loopback, which only
+AGENT_WEBHOOK_ALLOW_PRIVATE permits; without it the URL is refused before any connection."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
 import socket
 import threading
 import time
@@ -15,11 +17,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
+from agents import netguard
 from agents.controllers import AgentStartFailed, agent_start, agent_stop
 from agents.models import Agent, AgentStatus, Controller
 from tests.factories import AgentFactory
 
 SECRET = "whsec-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_webhooks_allowed(settings):
+    settings.AGENT_WEBHOOK_ALLOW_PRIVATE = True
 
 
 class Endpoint:
@@ -135,7 +143,7 @@ def test_it_fails_on_a_slow_endpoint(db, endpoint, settings):
 
 def test_it_fails_without_a_url_or_secret(db):
     agent = AgentFactory(controller=Controller.WEBHOOK, controller_config={"url": "file:///etc"})
-    assert_start_fails(agent, containing="http(s) url")
+    assert_start_fails(agent, containing="must start with https:// or http://")
     agent = AgentFactory(controller=Controller.WEBHOOK, controller_config={"url": "http://x/"})
     assert_start_fails(agent, containing="signing secret")
 
@@ -161,3 +169,39 @@ def test_it_starts_an_agent_once_when_two_starts_race(db, endpoint):
     agent_start(agent=Agent.objects.get(id=agent.id), now=now)
     agent_start(agent=Agent.objects.get(id=agent.id), now=now)  # sees the fresh start request
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/boot", "https://10.0.0.5/boot", "https://internal.example.com/x"]
+)
+def test_it_refuses_a_private_url_without_connecting(
+    db, settings, fake_dns, monkeypatch, caplog, url
+):
+    settings.AGENT_WEBHOOK_ALLOW_PRIVATE = False
+    fake_dns({"internal.example.com": ["10.9.8.7"]})
+    monkeypatch.setattr(netguard, "_open_socket", lambda *a, **kw: pytest.fail("connected"))
+    agent = webhook_agent(url)
+
+    with caplog.at_level(logging.WARNING), pytest.raises(AgentStartFailed) as failure:
+        agent_start(agent=agent, now=timezone.now())
+
+    message = str(failure.value)
+    assert failure.value.code == "not_startable"
+    assert "must" in message
+    assert not any(detail in message for detail in ("127.0.0.1", "10.0.0.5", "10.9.8.7"))
+    agent.refresh_from_db()
+    assert agent.status == AgentStatus.OFFLINE and agent.start_requested_at is None
+    if "internal" in url:  # the resolved address is for the server's log only
+        assert "10.9.8.7" in caplog.text
+
+
+def test_it_refuses_a_name_that_turned_private_since_it_was_saved(
+    db, settings, fake_dns, monkeypatch
+):
+    settings.AGENT_WEBHOOK_ALLOW_PRIVATE = False
+    fake_dns({"vm-boot.example.com": ["93.184.216.34"]})
+    agent = webhook_agent("https://vm-boot.example.com/start")  # public when saved
+    fake_dns({"vm-boot.example.com": ["169.254.169.254"]})  # and now the metadata service
+    monkeypatch.setattr(netguard, "_open_socket", lambda *a, **kw: pytest.fail("connected"))
+
+    assert_start_fails(agent, containing="public internet address")

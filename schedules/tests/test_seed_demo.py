@@ -27,6 +27,7 @@ def counts():
 
 def test_it_seeds_the_demo_once_and_finds_it_again(settings):
     settings.DEMO_ADMIN_PASSWORD = "demo-pass-123"
+    settings.AGENT_LOCAL_CONTROLLER = True
     first = seed()
     before = counts()
     second = seed()
@@ -57,3 +58,13 @@ def test_it_prints_the_login_and_token(settings):
     assert "admin / demo-pass-123" in text
     assert "http://127.0.0.1:9999/app/" in text
     assert "API token:" in text
+
+
+def test_it_seeds_a_manual_agent_where_the_local_controller_is_not_allowed(settings):
+    settings.AGENT_LOCAL_CONTROLLER = False
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    agent = Agent.objects.get(slug="demo-agent")
+    assert (agent.controller, agent.auto_start) == ("manual", False)
+    assert "The demo agent is manual" in out.getvalue()
+    assert "AGENT_LOCAL_CONTROLLER=true" in out.getvalue()

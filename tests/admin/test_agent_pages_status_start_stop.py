@@ -89,7 +89,8 @@ def test_it_shows_a_new_agents_token_once(acme, staff_client):
     assert token not in client.get(f"/app/agents/agent/{agent.pk}/change/").content.decode()
 
 
-def test_it_never_shows_a_webhook_secret_and_keeps_it_on_save(acme, staff_client):
+def test_it_never_shows_a_webhook_secret_and_keeps_it_on_save(acme, staff_client, fake_dns):
+    fake_dns({"hooks.example.com": ["93.184.216.34"]})
     agent = acme["agent"]
     Agent.objects.filter(pk=agent.pk).update(
         controller=Controller.WEBHOOK,

@@ -12,7 +12,8 @@ from tests.factories import AgentFactory, ScheduleFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_it_creates_an_agent_and_shows_its_token_once(api, org):
+def test_it_creates_an_agent_and_shows_its_token_once(api, org, settings):
+    settings.AGENT_LOCAL_CONTROLLER = True
     response = api.post(
         "/api/agents/",
         {
@@ -92,7 +93,8 @@ def test_it_rejects_bad_agent_fields(api, assert_no_rows_written, data, field):
     assert list(response.json()) == [field]
 
 
-def test_it_never_shows_the_webhook_secret_and_keeps_it_on_edit(api, org):
+def test_it_never_shows_the_webhook_secret_and_keeps_it_on_edit(api, org, fake_dns):
+    fake_dns({"boot.example": ["93.184.216.34"]})
     response = api.post(
         "/api/agents/",
         {

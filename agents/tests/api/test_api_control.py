@@ -23,7 +23,8 @@ def test_it_refuses_to_start_a_manual_agent(client_for, org, agent):
     }
 
 
-def test_it_reports_a_failing_webhook_as_bad_gateway(client_for, org):
+def test_it_reports_a_failing_webhook_as_bad_gateway(client_for, org, settings):
+    settings.AGENT_WEBHOOK_ALLOW_PRIVATE = True  # a closed port on loopback
     agent = AgentFactory(
         organization=org,
         controller=Controller.WEBHOOK,

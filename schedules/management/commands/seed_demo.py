@@ -1,5 +1,8 @@
 """Seed the demo: an organization, an admin login, a local agent, a script, an every-minute
-schedule. Idempotent: running it again finds the same objects and prints the same login."""
+schedule. Idempotent: running it again finds the same objects and prints the same login.
+
+Where the `local` controller is not allowed (AGENT_LOCAL_CONTROLLER off, the default without
+DEBUG), the demo agent is `manual` instead, and the output says how to start it."""
 
 import json
 import os
@@ -12,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from agents.controller_policy import local_controller_allowed
 from agents.models import Agent, Controller, Script
 from billing.models import BillingStatus, Membership, Organization, Role
 from schedules import services
@@ -61,10 +65,15 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(user=user, organization=org, defaults={"role": Role.OWNER})
         token, _ = Token.objects.get_or_create(user=user)
 
+        local = local_controller_allowed()
         agent, _ = Agent.objects.get_or_create(
             organization=org,
             slug="demo-agent",
-            defaults={"name": "Demo agent", "controller": Controller.LOCAL, "auto_start": True},
+            defaults={
+                "name": "Demo agent",
+                "controller": Controller.LOCAL if local else Controller.MANUAL,
+                "auto_start": local,
+            },
         )
         script, _ = Script.objects.get_or_create(
             organization=org, name="Demo: hello bot", defaults={"source": DEMO_SCRIPT}
@@ -102,3 +111,14 @@ class Command(BaseCommand):
                 f"  Try: curl -H 'Authorization: Token {token.key}' "
                 f"'{base}/api/schedules/preview?cron=30+2+*+*+*&timezone=America/New_York'\n"
             )
+            if agent.controller == Controller.LOCAL and not local:
+                self.stdout.write(
+                    "  The demo agent uses the local controller, which AGENT_LOCAL_CONTROLLER does "
+                    "not allow here: it will not be started for its runs.\n"
+                )
+            elif agent.controller == Controller.MANUAL:
+                self.stdout.write(
+                    "  The demo agent is manual (the local controller needs "
+                    "AGENT_LOCAL_CONTROLLER=true): start its runtime yourself with the variables "
+                    f"from POST {base}/api/agents/{agent.id}/token.\n"
+                )
