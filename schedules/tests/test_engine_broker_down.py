@@ -3,6 +3,7 @@ lost; when the broker is back the next tick publishes them. A real redis-server 
 started again on the same port — no mock."""
 
 import os
+import secrets
 import socket
 import subprocess
 import time
@@ -32,12 +33,19 @@ def free_port() -> int:
 class Broker:
     def __init__(self, tmp_path):
         self.port, self.dir, self.proc = free_port(), tmp_path, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        # Like every Redis of ours it requires a password, given in a file only we can read
+        # (never on the command line).
+        password = secrets.token_hex(16)
+        self.config = tmp_path / "redis.conf"
+        self.config.touch(mode=0o600)
+        self.config.write_text(f"requirepass {password}\n")
+        self.url = f"redis://:{password}@127.0.0.1:{self.port}/0"
 
     def start(self):
         self.proc = subprocess.Popen(
             [
                 REDIS_SERVER,
+                str(self.config),
                 "--port",
                 str(self.port),
                 "--bind",
