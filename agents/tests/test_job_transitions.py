@@ -9,15 +9,14 @@ import pytest
 from django.utils import timezone
 
 from agents.models import ErrorKind, JobAttempt, JobStatus
+from agents.outcomes import Outcome
 from agents.services import (
     CancelResult,
-    Heartbeat,
     JobNotCancelable,
-    Outcome,
     job_cancel,
     job_claim,
     job_finish_attempt,
-    job_heartbeat,
+    jobs_heartbeat,
 )
 from agents.signals import job_status_changed
 
@@ -48,14 +47,15 @@ def test_it_cancels_a_waiting_job_at_once(
 
 def test_it_asks_the_runner_to_cancel_a_running_job(make_job):
     job = make_job(status=JobStatus.QUEUED)
-    claimed = job_claim(job_id=job.id, now=timezone.now(), hostname="h")
+    claimed = job_claim(job_id=job.id, agent_id=job.agent_id, now=timezone.now(), hostname="h")
     assert job_cancel(job=job, now=timezone.now()) is CancelResult.REQUESTED
     assert job_cancel(job=job, now=timezone.now()) is CancelResult.REQUESTED  # idempotent
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and job.cancel_requested_at
-    assert job_heartbeat(job_id=job.id, attempt=claimed.attempt, now=timezone.now()) is (
-        Heartbeat.CANCEL
+    answer = jobs_heartbeat(
+        agent_id=job.agent_id, running=[(job.id, claimed.attempt)], now=timezone.now()
     )
+    assert (answer.cancel, answer.drop) == ([job.id], [])
 
 
 @pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.TIMED_OUT])
@@ -70,7 +70,7 @@ def test_it_retries_in_the_database_with_the_delay(
 ):
     job = make_job(max_attempts=3, retry_delay_seconds=300)
     now = timezone.now()
-    claimed = job_claim(job_id=job.id, now=now, hostname="h")
+    claimed = job_claim(job_id=job.id, agent_id=job.agent_id, now=now, hostname="h")
     outcome = Outcome(status=JobStatus.RETRYING, error_kind=ErrorKind.TRANSIENT, exit_code=75)
     with django_capture_on_commit_callbacks(execute=True):
         assert job_finish_attempt(job=claimed, attempt=1, now=now, outcome=outcome, log_text="x")
@@ -88,12 +88,13 @@ def test_it_retries_in_the_database_with_the_delay(
 def test_it_keeps_the_log_but_not_the_verdict_of_a_superseded_attempt(make_job):
     job = make_job(max_attempts=2)
     now = timezone.now()
-    claimed = job_claim(job_id=job.id, now=now, hostname="h")
+    claimed = job_claim(job_id=job.id, agent_id=job.agent_id, now=now, hostname="h")
     # The watchdog gave up on attempt 1 meanwhile (lost, retrying as attempt 2).
     from agents.services import job_mark_lost
 
     assert job_mark_lost(job_id=job.id, attempt=1, now=now, retry=True, canceled=False)
-    assert job_heartbeat(job_id=job.id, attempt=1, now=now) is Heartbeat.GONE
+    answer = jobs_heartbeat(agent_id=job.agent_id, running=[(job.id, 1)], now=now)
+    assert (answer.cancel, answer.drop) == ([], [job.id])
     won = job_finish_attempt(
         job=claimed,
         attempt=1,

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from agents.models import AgentStatus, Controller, JobStatus, hash_token
+from agents.models import AgentStatus, Controller, JobStatus
 from billing.models import Role
 from tests.factories import AgentFactory, OrganizationFactory
 
@@ -67,35 +67,6 @@ def test_it_lets_viewers_control_nothing(client_for, org, agent, make_job, url):
     job = make_job()
     response = client_for(org, Role.VIEWER).post(url.format(agent=agent.id, job=job.id))
     assert response.status_code == 403
-
-
-def test_it_takes_a_heartbeat_with_the_agent_token(db, agent):
-    agent.token_hash = hash_token("agent-token-1")
-    agent.save()
-    client = APIClient()
-
-    response = client.post(
-        f"/api/agents/{agent.id}/heartbeat", HTTP_AUTHORIZATION="Agent agent-token-1"
-    )
-    assert response.status_code == 200
-    assert response.json()["status"] == "online"
-    agent.refresh_from_db()
-    assert agent.status == AgentStatus.ONLINE and agent.last_heartbeat_at
-
-    response = client.post(f"/api/agents/{agent.id}/heartbeat", HTTP_X_AGENT_TOKEN="agent-token-1")
-    assert response.status_code == 200
-
-
-@pytest.mark.parametrize(
-    "headers", [{}, {"HTTP_AUTHORIZATION": "Agent wrong"}, {"HTTP_X_AGENT_TOKEN": ""}]
-)
-def test_it_rejects_a_heartbeat_without_the_right_token(db, agent, headers):
-    agent.token_hash = hash_token("agent-token-1")
-    agent.save()
-    response = APIClient().post(f"/api/agents/{agent.id}/heartbeat", **headers)
-    assert response.status_code == 401
-    agent.refresh_from_db()
-    assert agent.last_heartbeat_at is None
 
 
 def test_it_cancels_a_queued_job_at_once(client_for, org, make_job):
