@@ -35,15 +35,17 @@ def drop_dir():
 
 @pytest.fixture
 def start_agent(control_plane, tmp_path):
-    """start_agent(agent, wait=True, user=None, **env) -> AgentProcess, consuming its queue."""
+    """start_agent(agent, wait=True, user=None, env=None, python=None, **env_extra) ->
+    AgentProcess, consuming its queue (`env` replaces the whole environment)."""
     started: list[AgentProcess] = []
 
-    def start(agent, wait: bool = True, user=None, env=None, **extra) -> AgentProcess:
+    def start(agent, wait: bool = True, user=None, env=None, python=None, **extra) -> AgentProcess:
         process = AgentProcess(
             agent,
             tmp_path / f"agent-{len(started)}.log",
             env if env is not None else runtime_env(agent, **extra),
             user=user,
+            python=python,
         )
         started.append(process)
         if wait:

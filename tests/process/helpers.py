@@ -59,14 +59,38 @@ def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float
         time.sleep(interval)
 
 
+def ensure_system_user(name: str):
+    """A system user for tests that run as root (created once, kept: users are cheap and a
+    later run reuses it)."""
+    import pwd
+
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
+             "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        return pwd.getpwnam(name)
+
+
+# As root, scripts of every test agent run as this one user (the runtime would otherwise
+# create a user per agent id: dozens per run). The hostile-script test uses the default.
+TEST_SCRIPT_USER = "mimic-test-scripts"
+
+
 def runtime_env(agent: Agent, **extra: str) -> dict[str, str]:
     """What a runtime is started with: a fresh token for `agent` (so the test's control plane,
     settings.AGENT_CONTROL_PLANE_URL = the live server, knows it), its broker URL, a PATH."""
     env = runtime_environment(agent, services.agent_token_issue(agent_id=agent.id))
     env["PATH"] = os.environ.get("PATH", os.defpath)
     env["MIMIC_LOG_LEVEL"] = "INFO"
+    if os.geteuid() == 0:
+        env["AGENT_SCRIPT_USER"] = ensure_system_user(TEST_SCRIPT_USER).pw_name
     env.update(extra)
-    return env
+    return {k: v for k, v in env.items() if v is not None}
 
 
 def control_plane_env(**overrides: str) -> dict[str, str]:
@@ -131,14 +155,16 @@ class AgentProcess:
     its whole environment (runtime_env); `inherit=True` adds the test's own environment on top,
     as a careless starter would (the runtime must clean it away)."""
 
-    def __init__(self, agent: Agent, log_path: Path, env: dict[str, str], *, user=None):
+    def __init__(
+        self, agent: Agent, log_path: Path, env: dict[str, str], *, user=None, python=None
+    ):
         self.agent = agent
         self.log_path = log_path
         self.started_at = timezone.now()
         self._log = open(log_path, "ab")  # noqa: SIM115 — closed in stop()
         extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agents.runtime"],
+            [python or sys.executable, "-m", "agents.runtime"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
