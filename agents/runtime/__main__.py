@@ -13,6 +13,12 @@ import logging
 import os
 import sys
 
+# The runtime loads no Django, whatever is installed beside it. kombu imports
+# django.utils.functional opportunistically when it can (a development virtualenv holds both);
+# a blocked name makes that import fail as it does on an agent host without Django.
+if "django" not in sys.modules:
+    sys.modules["django"] = None  # type: ignore[assignment]
+
 PR_SET_DUMPABLE = 4
 
 
