@@ -14,6 +14,7 @@ from datetime import UTC
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -134,7 +135,7 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             },
         ),
     ]
-    actions = ["start_agents", "stop_agents"]
+    actions = ["start_agents", "stop_agents", "rotate_tokens"]
     change_form_template = "admin/agents/agent/change_form.html"
 
     class Media:
@@ -212,8 +213,31 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def stop_agents(self, request, queryset):
         return self._control(request, queryset, "stop")
 
+    @admin.action(permissions=["change"], description="Issue new tokens (shown once)")
+    def rotate_tokens(self, request, queryset):
+        """A new token per agent, shown on the page this POST answers — never stored, never put
+        in a message (messages may travel in a cookie). The previous tokens stop working."""
+        issued = []
+        for agent in queryset:
+            if not self.has_change_permission(request, agent):
+                messages.error(request, f"{agent}: you may not issue tokens for this agent.")
+                continue
+            token = services.agent_token_issue(agent_id=agent.id)
+            issued.append((agent, controllers.runtime_environment(agent, token)))
+        if not issued:
+            return None
+        response = TemplateResponse(
+            request,
+            "admin/agents/agent/tokens.html",
+            {**self.admin_site.each_context(request), "title": "New agent tokens", "issued": issued,
+             "opts": self.model._meta},
+        )  # fmt: skip
+        response["Cache-Control"] = "no-store"
+        return response
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_operate"] = obj is not None and self.has_operate_permission(request, obj)
+        context["can_rotate"] = obj is not None and self.has_change_permission(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 

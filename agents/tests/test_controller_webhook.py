@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agents import netguard
 from agents.controllers import AgentStartFailed, agent_start, agent_stop
-from agents.models import Agent, AgentStatus, Controller
+from agents.models import Agent, AgentStatus, Controller, hash_token
 from tests.factories import AgentFactory
 
 SECRET = "whsec-0123456789abcdef"
@@ -108,6 +108,7 @@ def test_it_posts_a_signed_start_request(db, endpoint):
     assert headers["X-Mimic-Signature"] == f"sha256={expected}"
     assert headers["Content-Type"] == "application/json"
     payload = json.loads(body)
+    environment = payload.pop("runtimeEnvironment")
     assert payload == {
         "agentId": str(agent.id),
         "slug": agent.slug,
@@ -116,6 +117,10 @@ def test_it_posts_a_signed_start_request(db, endpoint):
     }
     agent.refresh_from_db()
     assert agent.status == AgentStatus.STARTING and agent.start_requested_at == now
+    # A start issues the runtime a fresh token, in the signed body (never in the URL).
+    assert environment["MIMIC_AGENT_ID"] == str(agent.id)
+    assert hash_token(environment["MIMIC_AGENT_TOKEN"]) == agent.token_hash
+    assert environment["MIMIC_AGENT_TOKEN"] in environment["MIMIC_BROKER_URL"]
 
 
 def test_it_fails_on_a_closed_port(db):
