@@ -183,7 +183,10 @@ VAULT_ENCRYPTION_KEYS = env.list("VAULT_ENCRYPTION_KEYS", default=[])
 if not DEBUG and not VAULT_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("VAULT_ENCRYPTION_KEYS must be set when DEBUG is off.")
 AGENT_ONLINE_SECONDS = env.int("AGENT_ONLINE_SECONDS", default=60)
-AGENT_HEARTBEAT_SECONDS = env.int("AGENT_HEARTBEAT_SECONDS", default=15)
+# How often an agent runtime heartbeats (told to it in every heartbeat answer). Each heartbeat
+# also reports its running jobs and picks up cancel requests: the worst-case delay between
+# "cancel" and the process group being killed.
+AGENT_HEARTBEAT_SECONDS = env.float("AGENT_HEARTBEAT_SECONDS", default=15.0)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=500)
 # Processes that evaluate one busy tick together (the beat task plus helpers on other worker
@@ -286,21 +289,18 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Agents and the job runner (owned by agents/: runner.py, runagent, controllers) ----------
-# How often a running job's row is heartbeated; every heartbeat also picks up a cancel request,
-# so this is the worst-case delay between "cancel" and the process group being killed.
-JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=5.0)
-# SIGTERM, then this long for the script to clean up (close the browser), then SIGKILL.
-JOB_KILL_GRACE_SECONDS = env.float("JOB_KILL_GRACE_SECONDS", default=10.0)
-# An agent-wide cap on any job's runtime in seconds (0 = none): an operator's guard for a host
-# whose bots must never run long; the real-process tests use it to keep deadlines short.
-AGENT_MAX_RUNTIME_SECONDS = env.int("AGENT_MAX_RUNTIME_SECONDS", default=0)
-# The only environment variables a script inherits from its agent: the agent's own environment
-# holds DATABASE_URL, SECRET_KEY and VAULT_ENCRYPTION_KEYS, which a customer script must not see.
-AGENT_SCRIPT_ENV_PASSTHROUGH = env.list(
-    "AGENT_SCRIPT_ENV_PASSTHROUGH",
-    default=["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "DISPLAY", "XAUTHORITY"],
+# --- Agents (owned by agents/: the agent API, controllers, the runtime's tuning) -------------
+# The URL agent runtimes reach the control plane at (MIMIC_URL of a started runtime).
+AGENT_CONTROL_PLANE_URL = env.str(
+    "AGENT_CONTROL_PLANE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 )
+# SIGTERM, then this long for the script to clean up (close the browser), then SIGKILL. Told to
+# runtimes in heartbeat answers.
+JOB_KILL_GRACE_SECONDS = env.float("JOB_KILL_GRACE_SECONDS", default=10.0)
+# A cap on any job's runtime in seconds (0 = none), applied when a job is claimed: an
+# operator's guard for bots that must never run long; the real-process tests use it to keep
+# deadlines short.
+AGENT_MAX_RUNTIME_SECONDS = env.int("AGENT_MAX_RUNTIME_SECONDS", default=0)
 # The webhook controller gives up after this long: a tick must not wait on a slow VM API.
 AGENT_WEBHOOK_TIMEOUT_SECONDS = env.float("AGENT_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # Webhook URLs may resolve to loopback, private, link-local or metadata addresses only when
@@ -310,6 +310,5 @@ AGENT_WEBHOOK_ALLOW_PRIVATE = env.bool("AGENT_WEBHOOK_ALLOW_PRIVATE", default=Fa
 # The `local` controller spawns agent runtimes on the control plane's own host: allowed where the
 # operator says so, by default only in development (agents.controller_policy, SPEC §7).
 AGENT_LOCAL_CONTROLLER = env.bool("AGENT_LOCAL_CONTROLLER", default=DEBUG)
-# Where the local controller writes a spawned agent's output, and runagent its lock file.
+# Where the local controller writes a spawned runtime's output.
 AGENT_LOG_DIR = env.str("AGENT_LOG_DIR", default=str(BASE_DIR / "var" / "log"))
-AGENT_RUN_DIR = env.str("AGENT_RUN_DIR", default=str(BASE_DIR / "var" / "run"))

@@ -115,7 +115,10 @@ class AgentTokenSerializer(serializers.Serializer):
     token = serializers.CharField(source="MIMIC_AGENT_TOKEN", read_only=True)
     brokerUrl = serializers.CharField(source="MIMIC_BROKER_URL", read_only=True)  # noqa: N815
     runtimeEnvironment = serializers.DictField(  # noqa: N815
-        source="*", child=serializers.CharField(), read_only=True, help_text=RUNTIME_ENVIRONMENT_HELP
+        source="*",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text=RUNTIME_ENVIRONMENT_HELP,
     )
 
 
