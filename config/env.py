@@ -1,7 +1,8 @@
 """One `env` for every setting (HackSoft style): read once, typed, with embedded defaults.
 
-Defaults are for `make run` on a laptop; production sets DATABASE_URL, REDIS_URL, CRON_SECRET,
-VAULT_ENCRYPTION_KEYS and SECRET_KEY (and DEBUG=false, which makes the missing ones fatal).
+Defaults are for `make run` on a laptop (which sets DEBUG=true); production sets DATABASE_URL,
+REDIS_URL, CRON_SECRET, VAULT_ENCRYPTION_KEYS and SECRET_KEY. DEBUG is off unless set, and then
+the missing ones are fatal.
 """
 
 from pathlib import Path

@@ -47,11 +47,16 @@ class AgentStartView(ApiViewMixin, APIView):
     @extend_schema(
         summary="Start an agent through its controller (local spawn or signed webhook)",
         description="Idempotent: an online agent, or one being started, is left alone. "
-        "`manual` agents cannot be started (409); a failing controller is 502.",
+        "`manual` agents cannot be started, nor `local` ones where AGENT_LOCAL_CONTROLLER is off, "
+        "nor webhook ones whose URL is refused (409); a failing controller is 502.",
         request=None,
         responses={
             200: AgentSerializer,
-            409: OpenApiResponse(_START_FAILED, description="Manual controller or disabled."),
+            409: OpenApiResponse(
+                _START_FAILED,
+                description="Manual controller, disabled agent, local controller not allowed "
+                "here, or webhook URL refused.",
+            ),
             502: OpenApiResponse(_START_FAILED, description="The controller failed."),
         },
         tags=["agents"],
