@@ -18,7 +18,7 @@ from billing.models import BillingStatus, Membership, Organization, Role
 from schedules import services
 from schedules.models import Schedule
 from tests.browser.conftest import screenshot
-from tests.process.helpers import AgentProcess, agent_env
+from tests.process.helpers import FAST_CONTROL_PLANE, AgentProcess, runtime_env
 from vault.models import VaultEntry
 from vault.selectors import vault_decrypt_for_job
 from vault.services import vault_set
@@ -46,7 +46,7 @@ print("Downloaded 42 invoices; assertions passed")
 
 
 @pytest.fixture
-def world(transactional_db, tmp_path):
+def world(transactional_db, live_server, settings, tmp_path):
     org = Organization.objects.create(
         name="Acme Operations", slug="acme-ops", billing_status=BillingStatus.ACTIVE
     )
@@ -63,7 +63,11 @@ def world(transactional_db, tmp_path):
     script = Script.objects.create(organization=org, name="Invoice portal sync", source=SCRIPT)
     vault_set(organization=org, key="PORTAL_PASSWORD", value=OLD_SECRET)
     vault_set(organization=org, key="SAP_PASSWORD", value="unused")
-    process = AgentProcess(agent, tmp_path / "agent.log", agent_env())
+    # The live server is the control plane the agent runtime talks to.
+    for name, value in FAST_CONTROL_PLANE.items():
+        setattr(settings, name, value)
+    settings.AGENT_CONTROL_PLANE_URL = live_server.url
+    process = AgentProcess(agent, tmp_path / "agent.log", runtime_env(agent))
     try:
         yield {"org": org, "agent": agent, "script": script, "process": process}
     finally:
