@@ -12,6 +12,7 @@ import ctypes
 import logging
 import os
 import sys
+import time
 
 # The runtime loads no Django, whatever is installed beside it. kombu imports
 # django.utils.functional opportunistically when it can (a development virtualenv holds both);
@@ -68,14 +69,23 @@ def main() -> int:
     client = AgentClient(url=settings.url, agent_id=settings.agent_id, token=settings.token)
     registry, tuning = jobs.Registry(), jobs.Tuning()
     pulse = heartbeat.Pulse(client=client, registry=registry, tuning=tuning)
-    try:
-        pulse.first()
-    except Unauthorized:
-        log.error("event=agent_token_refused: is MIMIC_AGENT_TOKEN this agent's current token?")
-        return 3
-    except Unreachable as exc:
-        log.error("event=control_plane_unreachable url=%s error=%s", settings.url, exc)
-        return 4
+    delay = 1.0
+    while True:  # an agent may boot before the control plane: wait for it, as for the broker
+        try:
+            pulse.first()
+            break
+        except Unauthorized:
+            log.error("event=agent_token_refused: is MIMIC_AGENT_TOKEN the agent's current token?")
+            return 3
+        except Unreachable as exc:
+            log.warning(
+                "event=control_plane_unreachable url=%s error=%s retry_in=%.0fs",
+                settings.url,
+                exc,
+                delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
     context = jobs.Context(
         client=client,
         registry=registry,
