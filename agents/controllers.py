@@ -136,11 +136,6 @@ _LOCAL_RUNTIME_PASSTHROUGH = (
 
 
 def _spawn_local(agent: Agent, environment: dict[str, str]) -> int:
-    if not settings.AGENT_LOCAL_CONTROLLER:
-        raise AgentStartFailed(
-            "the local controller is disabled on this installation (AGENT_LOCAL_CONTROLLER)",
-            code="not_startable",
-        )
     env = {k: os.environ[k] for k in _LOCAL_RUNTIME_PASSTHROUGH if k in os.environ}
     env.update(environment)
     log_dir = Path(settings.AGENT_LOG_DIR)
