@@ -26,27 +26,32 @@ RUN_JOB_TASK = "agents.tasks.run_job"
 _context: jobs.Context | None = None
 
 
+# The runtime's Celery settings (also used by agents/tests/test_broker_acl_celery.py, which
+# proves a worker configured so consumes with nothing but the agent's own Redis user).
+CELERY_SETTINGS = {
+    "task_acks_late": False,
+    "task_reject_on_worker_lost": False,
+    "worker_prefetch_multiplier": 1,
+    "worker_disable_prefetch": True,
+    "broker_transport_options": {"ack_emulation": False},
+    "broker_connection_retry_on_startup": True,
+    "worker_enable_remote_control": False,
+    "worker_send_task_events": False,
+    "task_send_sent_event": False,
+    "task_ignore_result": True,
+    "result_backend": None,
+    "task_serializer": "json",
+    "accept_content": ["json"],
+    "timezone": "UTC",
+    "enable_utc": True,
+    "worker_hijack_root_logger": False,
+    "task_create_missing_queues": True,
+}
+
+
 def make_app(broker_url: str) -> Celery:
     app = Celery("mimic-agent", broker=broker_url, fixups=[], set_as_current=True)
-    app.conf.update(
-        task_acks_late=False,
-        task_reject_on_worker_lost=False,
-        worker_prefetch_multiplier=1,
-        worker_disable_prefetch=True,
-        broker_transport_options={"ack_emulation": False},
-        broker_connection_retry_on_startup=True,
-        worker_enable_remote_control=False,
-        worker_send_task_events=False,
-        task_send_sent_event=False,
-        task_ignore_result=True,
-        result_backend=None,
-        task_serializer="json",
-        accept_content=["json"],
-        timezone="UTC",
-        enable_utc=True,
-        worker_hijack_root_logger=False,
-        task_create_missing_queues=True,
-    )
+    app.conf.update(CELERY_SETTINGS)
 
     @app.task(name=RUN_JOB_TASK, bind=True, ignore_result=True)
     def run_job(self, job_id: str) -> str:

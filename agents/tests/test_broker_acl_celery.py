@@ -1,13 +1,14 @@
 """A real Celery worker logged in as an agent's Redis user consumes its own queue, and Redis
 refuses it nothing it needs (ACL LOG) — the proof that agents/broker.py's rule set is enough.
 
-The worker is a minimal Celery app configured as SPEC §7 configures the agent runtime (plain QoS,
-no remote control, no events, no results, prefetch off, early ack), in a subprocess with a clean
-environment; the control plane publishes `run_job` to it with agents.dispatch.jobs_send, as the
+The worker is a minimal Celery app with the agent runtime's own settings
+(agents.runtime.worker.CELERY_SETTINGS: plain QoS, no remote control, no events, no results,
+prefetch off, early ack), in a subprocess with a clean environment; the control plane publishes `run_job` to it with agents.dispatch.jobs_send, as the
 tick does."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.conf import settings
 
 from agents.broker import agent_broker_url, broker_user_name, broker_user_provision
 from agents.dispatch import RUN_JOB_TASK, agent_queue, jobs_send
@@ -25,7 +27,7 @@ from tests.factories import AgentFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
-# The worker's whole program: Celery and nothing of ours (no Django: `fixups=[]`, so the
+# The worker's whole program: Celery and the runtime's settings (no Django: `fixups=[]`, so the
 # DJANGO_SETTINGS_MODULE it is given changes nothing).
 WORKER_APP = f"""
 import os
@@ -33,19 +35,10 @@ from pathlib import Path
 
 from celery import Celery
 
-app = Celery("probe", fixups=[])
-app.conf.update(
-    broker_url=os.environ["PROBE_BROKER_URL"],
-    broker_transport_options={{"ack_emulation": False}},
-    broker_connection_retry_on_startup=True,
-    result_backend=None,
-    task_ignore_result=True,
-    task_acks_late=False,
-    worker_enable_remote_control=False,
-    worker_send_task_events=False,
-    worker_prefetch_multiplier=1,
-    worker_disable_prefetch=True,
-)
+from agents.runtime.worker import CELERY_SETTINGS
+
+app = Celery("probe", fixups=[], broker=os.environ["PROBE_BROKER_URL"])
+app.conf.update(CELERY_SETTINGS)
 
 
 @app.task(name={RUN_JOB_TASK!r})
@@ -71,7 +64,7 @@ class Worker:
         self.log_path = tmp_path / "worker.log"
         env = {
             "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(tmp_path),
+            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(settings.BASE_DIR)]),
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "PROBE_BROKER_URL": broker_url,  # in the environment, never on the command line
             "PROBE_OUT": str(self.out),
