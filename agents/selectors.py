@@ -120,12 +120,3 @@ def jobs_due_for_republish(*, now: datetime, limit: int = 1000) -> list[uuid.UUI
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )
-
-
-def job_for_agent(*, job_id, agent_id) -> Job | None:
-    """The job if it is agent `agent_id`'s (the agent API's scoping)."""
-    return (
-        Job.objects.filter(id=job_id, agent_id=agent_id)
-        .only("id", "organization_id", "vault_keys")
-        .first()
-    )

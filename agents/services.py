@@ -14,7 +14,7 @@ import enum
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -194,16 +194,20 @@ def job_log_append(*, job_id, agent_id, attempt: int, chunk: str, redact, max_ch
 
 
 def job_report_finish(
-    *, job_id, agent_id, attempt: int, report: AttemptReport, now: datetime
+    *, job_id, agent_id, attempt: int, report: AttemptReport, now: datetime, redact
 ) -> Outcome | None:
     """The runner of agent `agent_id` says how attempt `attempt` ended; the control plane
     decides the outcome (agents.outcomes) and records it. None when the attempt was no longer
-    the runner's (the watchdog decided first); NotThisAgents for another agent's job."""
+    the runner's (the watchdog decided first); NotThisAgents for another agent's job. The
+    agent's own words (a start error) are redacted like its log (`redact`, see job_log_append)."""
     job = Job.objects.filter(id=job_id, agent_id=agent_id).first()
     if job is None:
         raise NotThisAgents(job_id)
     if job.status != JobStatus.RUNNING or job.attempt != attempt:
         return None
+    if report.error:
+        error = redact(job.organization_id, list(job.vault_keys or []))(report.error)
+        report = replace(report, error=error)
     runtime = (job.deadline_at - job.started_at).total_seconds() if job.deadline_at else 0.0
     outcome = attempt_outcome(
         report,

@@ -355,12 +355,6 @@ class JobFinishView(AgentTokenView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         now = timezone.now()
-        error = data.get("error", "")
-        if error:
-            # Agent-supplied text: redacted like its log before it is stored anywhere.
-            job = selectors.job_for_agent(job_id=job_id, agent_id=agent.id)
-            if job is not None:
-                error = _redactor_for(job.organization_id, list(job.vault_keys or []))(error)
         try:
             outcome = services.job_report_finish(
                 job_id=job_id,
@@ -370,9 +364,10 @@ class JobFinishView(AgentTokenView):
                     exit_code=data["exitCode"],
                     timed_out=data["timedOut"],
                     killed=data.get("killed", ""),
-                    error=error,
+                    error=data.get("error", ""),
                 ),
                 now=now,
+                redact=_redactor_for,
             )
         except services.NotThisAgents:
             raise exceptions.NotFound() from None

@@ -255,3 +255,17 @@ def test_the_control_plane_decides_the_outcome(agent, make_job, exit_code, statu
     again = client.post(url, {"attempt": 1, "exitCode": 0}, format="json")
     assert again.status_code == 409
     assert Job.objects.get(id=job.id).status == status
+
+
+def test_an_agents_start_error_is_redacted_before_it_is_stored(org, agent, make_job):
+    vault_set(organization=org, key="PORTAL_PASSWORD", value="hunter2-s3cret")
+    job = make_job(vault_keys=["PORTAL_PASSWORD"])
+    client = as_agent(agent)
+    claim(client, agent, job)
+    body = {"attempt": 1, "exitCode": None, "error": "could not start: hunter2-s3cret"}
+    response = client.post(f"/api/agents/{agent.id}/jobs/{job.id}/finish", body, format="json")
+    assert response.json() == {"status": JobStatus.FAILED}
+    job.refresh_from_db()
+    assert job.error_kind == "spawn_failed"
+    assert "hunter2-s3cret" not in job.error_message
+    assert "[REDACTED:PORTAL_PASSWORD]" in job.error_message
