@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Q, When
+from django.db.models.functions import Coalesce, Greatest
 
 from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
-from agents.models import Agent, Job, JobStatus, hash_token
+from agents.models import Agent, AgentStatus, Job, JobStatus, hash_token
+from agents.readiness import START_GRACE
 from agents.services import WAITING_JOB_STATUSES
 
 
@@ -88,23 +89,56 @@ def jobs_running_stale(*, now: datetime, online_seconds: int) -> list[StaleJob]:
     return [StaleJob(i, a, m, c is not None) for i, a, m, c in rows]
 
 
-def jobs_unclaimed(*, now: datetime, pickup_timeout: timedelta) -> list[tuple[uuid.UUID, str]]:
-    """(id, reason) of jobs no agent will run: queued longer than the pickup timeout, or waiting
-    for an agent that was deleted."""
-    rows = Job.objects.filter(
-        Q(status=JobStatus.QUEUED, queued_at__lt=now - pickup_timeout)
-        | Q(status__in=WAITING_JOB_STATUSES, agent__isnull=True)
-    ).values_list("id", "agent_id")
+def jobs_unclaimed(
+    *, now: datetime, pickup_timeout: timedelta, online_seconds: int
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, reason) of jobs no agent will run: waiting for an agent that was deleted, or
+    `queued` for an agent that has not been alive for the whole pickup timeout (SPEC §10).
+
+    The timeout counts continuous time since the later of "the job was queued" and "its agent
+    was last alive" — a heartbeat keeps an agent alive for `online_seconds`; `starting` counts
+    as alive for START_GRACE after the start request. Waiting for a free slot on a live, busy
+    agent is not a fault: such a job is never expired, however long it waits.
+    """
+    stamp = DateTimeField()
+    alive_until = Greatest(
+        F("queued_at"),
+        Coalesce(
+            ExpressionWrapper(
+                F("agent__last_heartbeat_at") + timedelta(seconds=online_seconds),
+                output_field=stamp,
+            ),
+            F("queued_at"),
+        ),
+        Coalesce(
+            Case(
+                When(
+                    agent__status=AgentStatus.STARTING,
+                    then=ExpressionWrapper(
+                        F("agent__start_requested_at") + START_GRACE, output_field=stamp
+                    ),
+                ),
+                output_field=stamp,
+            ),
+            F("queued_at"),
+        ),
+        output_field=stamp,
+    )
+    offline = (
+        Job.objects.filter(status=JobStatus.QUEUED, agent__isnull=False)
+        .annotate(alive_until=alive_until)
+        .filter(alive_until__lt=now - pickup_timeout)
+        .values_list("id", flat=True)
+    )
+    deleted = Job.objects.filter(status__in=WAITING_JOB_STATUSES, agent__isnull=True).values_list(
+        "id", flat=True
+    )
     minutes = pickup_timeout.total_seconds() / 60
     return [
-        (
-            job_id,
-            "Its agent was deleted."
-            if agent_id is None
-            else f"No agent picked it up within {minutes:g} minutes (agent offline?).",
-        )
-        for job_id, agent_id in rows
-    ]
+        *((job_id, f"Its agent was not alive for {minutes:g} minutes while it waited.")
+          for job_id in offline),
+        *((job_id, "Its agent was deleted.") for job_id in deleted),
+    ]  # fmt: skip
 
 
 def jobs_due_for_republish(*, now: datetime, limit: int = 1000) -> list[uuid.UUID]:

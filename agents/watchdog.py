@@ -10,9 +10,10 @@ Run every 30 s by beat (`agents.tasks.run_watchdog`) and by `POST /api/jobs/watc
   A job with a pending cancel request becomes `canceled` instead.
 - `pending` never published and `retrying` whose retry_at passed -> republished
   (agents.dispatch.jobs_republish_due).
-- `queued` not picked up within JOB_PICKUP_TIMEOUT_SECONDS (or whose agent was deleted) ->
-  `failed` (agent_unavailable), which frees its schedule's concurrency slot. A message that
-  shows up later is dropped by the runner's claim.
+- `queued` for an agent that has not been alive for JOB_PICKUP_TIMEOUT_SECONDS (or was
+  deleted) -> `failed` (agent_unavailable), which frees its schedule's concurrency slot. A job
+  waiting for a slot on a live, busy agent is never expired: its wait shows as queuedAt ->
+  startedAt. A message that shows up later is dropped by the runner's claim.
 
 Every change is one compare-and-swap per job in agents.services, so two watchdogs (beat and the
 endpoint) or a watchdog racing a runner never decide the same job twice. A dry run reports what
@@ -66,7 +67,9 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
                 retried.append(str(stale.id))
 
     pickup = timedelta(seconds=settings.JOB_PICKUP_TIMEOUT_SECONDS)
-    for job_id, reason in selectors.jobs_unclaimed(now=now, pickup_timeout=pickup):
+    for job_id, reason in selectors.jobs_unclaimed(
+        now=now, pickup_timeout=pickup, online_seconds=settings.AGENT_ONLINE_SECONDS
+    ):
         if dry_run or services.job_expire_unclaimed(job_id=job_id, now=now, reason=reason):
             report["expired"].append(str(job_id))
 

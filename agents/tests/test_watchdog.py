@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agents.models import AgentStatus, ErrorKind, Job, JobAttempt, JobStatus
 from agents.watchdog import watchdog_run
+from tests.factories import AgentFactory
 
 
 @pytest.fixture
@@ -59,9 +60,28 @@ def scenario(make_job, online, now):
             max_attempts=3,
             retry_at=now + timedelta(minutes=5),
         ),
-        "unclaimed": make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(seconds=601)),
+        # Queued behind a busy live agent for longer than the pickup timeout: it waits.
+        "waiting_for_slot": make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(hours=2)),
+        # Its agent's last heartbeat was 700 s ago: dead for 640 s > the 600 s timeout.
+        "unclaimed": make_job(
+            status=JobStatus.QUEUED,
+            queued_at=now - timedelta(hours=1),
+            target=agent_last_seen(online, now - timedelta(seconds=700)),
+        ),
+        # Its agent went silent 100 s ago: it has been dead for 40 s only.
+        "recently_offline": make_job(
+            status=JobStatus.QUEUED,
+            queued_at=now - timedelta(hours=1),
+            target=agent_last_seen(online, now - timedelta(seconds=100)),
+        ),
         "just_queued": make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(seconds=30)),
     }
+
+
+def agent_last_seen(like, at):
+    return AgentFactory(
+        organization=like.organization, status=AgentStatus.ONLINE, last_heartbeat_at=at
+    )
 
 
 def ids(*jobs) -> set[str]:
@@ -87,7 +107,14 @@ def test_it_acts_on_each_kind_of_stale_job(make_job, online, now):
     assert status[jobs["unclaimed"].id] == JobStatus.FAILED
     for name in ("silent", "stale_pending", "due_retry"):
         assert status[jobs[name].id] == JobStatus.QUEUED, name
-    for name in ("healthy", "fresh_pending", "later_retry", "just_queued"):
+    for name in (
+        "healthy",
+        "fresh_pending",
+        "later_retry",
+        "just_queued",
+        "waiting_for_slot",
+        "recently_offline",
+    ):
         assert status[jobs[name].id] == jobs[name].status, name
 
     silent = Job.objects.get(id=jobs["silent"].id)
@@ -139,3 +166,13 @@ def test_it_expires_waiting_jobs_whose_agent_was_deleted(make_job, now):
     assert watchdog_run(now=now)["expired"] == [str(job.id)]
     job.refresh_from_db()
     assert (job.status, job.error_message) == (JobStatus.FAILED, "Its agent was deleted.")
+
+
+def test_a_starting_agent_counts_as_alive_for_the_start_grace(make_job, agent, now):
+    agent.status, agent.last_heartbeat_at = AgentStatus.STARTING, None
+    agent.start_requested_at = now - timedelta(minutes=2)  # within START_GRACE (3 min)
+    agent.save()
+    waiting = make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(hours=1))
+    assert watchdog_run(now=now)["expired"] == []
+    later = now + timedelta(minutes=1, seconds=601)  # grace ended over 10 min ago
+    assert watchdog_run(now=later, dry_run=True)["expired"] == [str(waiting.id)]
