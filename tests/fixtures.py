@@ -10,16 +10,26 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 
 
+def _where(url: str | None) -> str:
+    """A service URL as a log may show it: scheme, host, port and path, never credentials."""
+    if not url:
+        return "(unset)"
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port}{parts.path}"
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    database = os.environ.get("DATABASE_URL", "(unset: settings default)")
+    # Test output lands in CI logs: it names the servers, never their credentials (the URLs
+    # are the platform's secrets, SPEC §7).
     return [
-        f"DATABASE_URL: {database}",
-        f"REDIS_URL: {os.environ.get('REDIS_URL', '(unset)')}",
+        f"DATABASE_URL: {_where(os.environ.get('DATABASE_URL'))}",
+        f"REDIS_URL: {_where(os.environ.get('REDIS_URL'))}",
     ]
 
 
