@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+import redis
+from django.conf import settings
 from django.db.models import CharField
 from django.db.models.functions import Cast
 
@@ -123,6 +125,10 @@ def jobs_mark_queued(*, job_ids: list[UUID], now: datetime) -> None:
         )
 
 
+# How much of an agent's queue the vanished-message check reads (it runs only for agents with
+# a free slot, whose queues are short).
+VANISHED_SCAN_MAX = 10_000
+
 # A pending job younger than this is probably being published by the tick that created it.
 PENDING_REPUBLISH_AFTER_SECONDS = 10
 
@@ -145,3 +151,38 @@ def jobs_republish_due(*, now: datetime, limit: int = 1000) -> PublishResult:
         .values_list("id", "agent_id")[:limit]
     )
     return jobs_publish(jobs=rows, now=now)
+
+
+def jobs_republish_vanished(
+    *, candidates: list[tuple[UUID, UUID]], dry_run: bool = False
+) -> PublishResult:
+    """Publish again the `queued` candidates (agents.selectors.jobs_queued_for_free_agents)
+    whose message is no longer in their agent's queue: a Redis restarted without persistence,
+    or flushed, loses them while the database still says `queued` (SPEC §10). One LRANGE per
+    agent, pipelined; a message still waiting is left alone, so a slow agent gets no duplicate
+    (and a duplicate would be harmless anyway: the claim is a compare-and-swap)."""
+    if not candidates:
+        return PublishResult()
+    agents = sorted({agent_id for _, agent_id in candidates}, key=str)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for agent_id in agents:
+                pipe.lrange(agent_queue(agent_id), 0, VANISHED_SCAN_MAX - 1)
+            queues = dict(zip(agents, pipe.execute(), strict=True))
+    except redis.RedisError as exc:
+        log.warning("event=vanished_scan_failed error=%s", type(exc).__name__)
+        return PublishResult()
+    finally:
+        client.close()
+    vanished = [
+        (job_id, agent_id)
+        for job_id, agent_id in candidates
+        if not any(str(job_id).encode() in message for message in queues[agent_id])
+    ]
+    if dry_run or not vanished:
+        return PublishResult(published=[job_id for job_id, _ in vanished])
+    result = jobs_send(jobs=vanished)
+    if result.published:
+        log.warning("event=vanished_messages_republished jobs=%d", len(result.published))
+    return result

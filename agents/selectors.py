@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Q, When
+from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Q, When
 from django.db.models.functions import Coalesce, Greatest
 
 from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
@@ -154,3 +154,40 @@ def jobs_due_for_republish(*, now: datetime, limit: int = 1000) -> list[uuid.UUI
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def jobs_queued_for_free_agents(
+    *, now: datetime, online_seconds: int, queued_before: datetime, limit: int = 1000
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(job id, agent id) of `queued` jobs that an alive agent with a free slot has not taken
+    although they were queued before `queued_before` — at most as many per agent as it has free
+    slots, oldest first. A live agent with a free slot takes a message at once, so such a job's
+    message has probably vanished (a Redis restarted without persistence, or flushed); the
+    caller checks the agent's queue before publishing again. Two queries."""
+    alive = Q(agent__last_heartbeat_at__gte=now - timedelta(seconds=online_seconds)) & Q(
+        agent__status__in=[AgentStatus.ONLINE, AgentStatus.STARTING]
+    )
+    rows = list(
+        Job.objects.filter(alive, status=JobStatus.QUEUED, queued_at__lt=queued_before)
+        .order_by("queued_at", "id")
+        .values_list("id", "agent_id", "agent__capacity")[:limit]
+    )
+    if not rows:
+        return []
+    busy = dict(
+        Job.objects.filter(
+            agent_id__in={agent_id for _, agent_id, _ in rows}, status=JobStatus.RUNNING
+        )
+        .order_by()
+        .values("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    taken: dict[uuid.UUID, int] = {}
+    picked = []
+    for job_id, agent_id, capacity in rows:
+        free = capacity - busy.get(agent_id, 0) - taken.get(agent_id, 0)
+        if free > 0:
+            picked.append((job_id, agent_id))
+            taken[agent_id] = taken.get(agent_id, 0) + 1
+    return picked

@@ -9,7 +9,9 @@ Run every 30 s by beat (`agents.tasks.run_watchdog`) and by `POST /api/jobs/watc
   run is transient, so it is retried at once (`retrying`, retry_at=now) while attempts remain.
   A job with a pending cancel request becomes `canceled` instead.
 - `pending` never published and `retrying` whose retry_at passed -> republished
-  (agents.dispatch.jobs_republish_due).
+  (agents.dispatch.jobs_republish_due); `queued` jobs an alive agent with a free slot has not
+  taken for JOB_REQUEUE_AFTER_SECONDS and whose message is no longer in its queue (a broker
+  restarted without persistence) -> republished (agents.dispatch.jobs_republish_vanished).
 - `queued` for an agent that has not been alive for JOB_PICKUP_TIMEOUT_SECONDS (or was
   deleted) -> `failed` (agent_unavailable), which frees its schedule's concurrency slot. A job
   waiting for a slot on a live, busy agent is never expired: its wait shows as queuedAt ->
@@ -28,7 +30,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from agents import selectors, services
-from agents.dispatch import jobs_republish_due
+from agents.dispatch import jobs_republish_due, jobs_republish_vanished
 
 log = logging.getLogger(__name__)
 
@@ -81,4 +83,13 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
         report["republished"] = [str(i) for i in published.published]
         if published.failed:
             log.warning("event=watchdog_republish_failed jobs=%d", len(published.failed))
+
+    # Queued jobs whose message vanished (a broker restarted without persistence).
+    candidates = selectors.jobs_queued_for_free_agents(
+        now=now,
+        online_seconds=settings.AGENT_ONLINE_SECONDS,
+        queued_before=now - timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS),
+    )
+    vanished = jobs_republish_vanished(candidates=candidates, dry_run=dry_run)
+    report["republished"] += [str(i) for i in vanished.published]
     return report

@@ -195,11 +195,20 @@ TICK_EVALUATORS = env.int(
     "TICK_EVALUATORS",
     default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2,
 )
+# A tick starts no step that would end past its budget, and its lease holder renews the lease
+# before each batch (schedules/engine.py): the budget must stay well under the lease, and the
+# web server's timeout (Procfile) above the budget, since the cron endpoint ticks in a request.
 TICK_TIME_BUDGET_SECONDS = env.float("TICK_TIME_BUDGET_SECONDS", default=40.0)
 EXECUTOR_LEASE_SECONDS = env.int("EXECUTOR_LEASE_SECONDS", default=55)
+if not 0 < TICK_TIME_BUDGET_SECONDS < EXECUTOR_LEASE_SECONDS:
+    raise ImproperlyConfigured("TICK_TIME_BUDGET_SECONDS must be below EXECUTOR_LEASE_SECONDS.")
 JOB_LOG_MAX_BYTES = env.int("JOB_LOG_MAX_BYTES", default=64 * 1024)
 JOB_PICKUP_TIMEOUT_SECONDS = env.int("JOB_PICKUP_TIMEOUT_SECONDS", default=600)
 JOB_DEADLINE_GRACE_SECONDS = env.int("JOB_DEADLINE_GRACE_SECONDS", default=60)
+# A `queued` job an alive agent with a free slot has not taken after this long has probably
+# lost its message (a Redis restarted without persistence): the watchdog checks the agent's
+# queue and publishes it again (agents.dispatch.jobs_republish_vanished).
+JOB_REQUEUE_AFTER_SECONDS = env.int("JOB_REQUEUE_AFTER_SECONDS", default=60)
 
 # --- Celery (SPEC §7: each setting deliberate) ----------------------------------------------
 # Redis always requires authentication (SPEC §7). `make run`'s embedded Redis takes the password
