@@ -7,16 +7,16 @@ agent's own queue inside the agent runtime (agents/runtime/worker.py), outside t
 import logging
 
 from celery import shared_task
-from django.utils import timezone
 
 from agents import watchdog
+from config.clock import control_plane_now
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="agents.tasks.run_watchdog", ignore_result=True)
 def run_watchdog() -> dict:
-    report = watchdog.watchdog_run(now=timezone.now())
+    report = watchdog.watchdog_run(now=control_plane_now())
     if any(report.values()):
         log.info(
             "event=watchdog timed_out=%d lost=%d republished=%d expired=%d",

@@ -13,7 +13,6 @@ control plane's (`now` read once here, where the request enters); the agent send
 from __future__ import annotations
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
@@ -25,6 +24,7 @@ from agents.models import Agent, ErrorKind, JobStatus
 from agents.outcomes import KILLED_REASONS, AttemptReport, Outcome
 from agents.readiness import AgentState, effective_status
 from config.api_common import ErrorSerializer
+from config.clock import control_plane_now
 from vault.redaction import Redactor
 from vault.selectors import (
     VaultKeysMissing,
@@ -118,7 +118,7 @@ class AgentHeartbeatView(AgentTokenView):
         body = HeartbeatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        now = timezone.now()
+        now = control_plane_now()
         services.agent_heartbeat(
             agent_id=agent.id, now=now, hostname=data.get("hostname"), stopped=data["stopped"]
         )
@@ -207,7 +207,7 @@ class JobClaimView(AgentTokenView):
         agent = self.agent(request, pk)
         body = ClaimRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        now = timezone.now()
+        now = control_plane_now()
         job = services.job_claim(
             job_id=job_id,
             agent_id=agent.id,
@@ -354,7 +354,7 @@ class JobFinishView(AgentTokenView):
         body = FinishRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        now = timezone.now()
+        now = control_plane_now()
         try:
             outcome = services.job_report_finish(
                 job_id=job_id,
