@@ -242,3 +242,26 @@ class JobAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} #{self.number} ({self.status})"
+
+
+class ControlPlanePulse(models.Model):
+    """One row: when the control plane (its watchdog) last ran, and since when it has run
+    without a gap longer than the lost threshold (SPEC §7 fencing).
+
+    A job is declared lost only after its silence lasted the lost threshold *while the control
+    plane was itself up*: after an outage (the database down, the watchdog stopped), runners
+    that were fenced report themselves, and runners that kept running resume heartbeating,
+    before anything is called lost — so a lost job's retry never overlaps its first run.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_seen_at = models.DateTimeField()
+    up_since = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="control_plane_pulse_one_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"control plane up since {self.up_since:%Y-%m-%dT%H:%M:%SZ}"

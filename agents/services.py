@@ -26,6 +26,7 @@ from agents.joblog import log_append
 from agents.models import (
     Agent,
     AgentStatus,
+    ControlPlanePulse,
     ErrorKind,
     Job,
     JobAttempt,
@@ -382,6 +383,32 @@ def _close_attempt(job_id, number: int, now: datetime, status: str, kind: str, m
     JobAttempt.objects.filter(job_id=job_id, number=number, status=JobStatus.RUNNING).update(
         status=status, finished_at=now, error_kind=kind, error_message=message
     )
+
+
+# --------------------------------------------------------------------------------- pulse
+
+
+def control_plane_pulse(*, now: datetime, max_gap: timedelta) -> datetime:
+    """Record that the control plane is up at `now`; returns since when it has been up without
+    a gap longer than `max_gap` (a longer silence — the database down, the watchdog stopped —
+    starts the count again). One row, one locked read-and-write."""
+    with transaction.atomic():
+        pulse = ControlPlanePulse.objects.select_for_update().filter(id=1).first()
+        if pulse is None:
+            pulse = ControlPlanePulse(id=1, last_seen_at=now, up_since=now)
+        elif now - pulse.last_seen_at > max_gap:
+            pulse.up_since = now
+        pulse.last_seen_at = max(now, pulse.last_seen_at)
+        pulse.save()
+    return pulse.up_since
+
+
+def control_plane_up_since(*, now: datetime, max_gap: timedelta) -> datetime:
+    """What control_plane_pulse would answer, without writing (dry runs)."""
+    pulse = ControlPlanePulse.objects.filter(id=1).first()
+    if pulse is None or now - pulse.last_seen_at > max_gap:
+        return now
+    return pulse.up_since
 
 
 # --------------------------------------------------------------------------------- agents

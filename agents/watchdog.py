@@ -5,8 +5,11 @@ Run every 30 s by beat (`agents.tasks.run_watchdog`) and by `POST /api/jobs/watc
 - running past deadline + JOB_DEADLINE_GRACE_SECONDS -> `timed_out`. The runtime kills the
   process group at the deadline itself; reaching this means it did not report (stuck or dead).
   A live runtime is answered `drop` on its next heartbeat and kills the tree.
-- running with a stale job or agent heartbeat (older than AGENT_ONLINE_SECONDS) -> `lost`; a lost
-  run is transient, so it is retried at once (`retrying`, retry_at=now) while attempts remain.
+- running with a stale job or agent heartbeat (older than AGENT_ONLINE_SECONDS, the lost
+  threshold, counted only while the control plane was up: agents.models.ControlPlanePulse)
+  -> `lost`; a lost run is transient, so it is retried at once (`retrying`, retry_at=now)
+  while attempts remain. Runners kill their scripts before that threshold when they cannot
+  confirm their claims (fencing), so a retry never overlaps the first run.
   A job with a pending cancel request becomes `canceled` instead.
 - `pending` never published and `retrying` whose retry_at passed -> republished
   (agents.dispatch.jobs_republish_due); `queued` jobs an alive agent with a free slot has not
@@ -47,9 +50,18 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
 
     timed_out = set(report["timedOut"])
     retried: list[str] = []
-    for stale in selectors.jobs_running_stale(
-        now=now, online_seconds=settings.AGENT_ONLINE_SECONDS
-    ):
+    # Lost only after the threshold passed while the control plane was itself up (fencing):
+    # right after an outage, every runner is silent — the fenced ones report themselves, the
+    # others resume heartbeating — so nothing is called lost until a full threshold of uptime.
+    threshold = timedelta(seconds=settings.AGENT_ONLINE_SECONDS)
+    pulse = services.control_plane_up_since if dry_run else services.control_plane_pulse
+    up_since = pulse(now=now, max_gap=threshold)
+    stale_jobs = (
+        selectors.jobs_running_stale(now=now, online_seconds=settings.AGENT_ONLINE_SECONDS)
+        if now - up_since >= threshold
+        else []
+    )
+    for stale in stale_jobs:
         if str(stale.id) in timed_out:
             continue  # a dry run sees the same row in both sets
         retry = stale.attempt < stale.max_attempts and not stale.cancel_requested

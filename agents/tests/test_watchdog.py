@@ -9,7 +9,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from agents.models import AgentStatus, ErrorKind, Job, JobAttempt, JobStatus
+from agents.models import (
+    AgentStatus,
+    ControlPlanePulse,
+    ErrorKind,
+    Job,
+    JobAttempt,
+    JobStatus,
+)
 from agents.watchdog import watchdog_run
 from tests.factories import AgentFactory
 
@@ -24,6 +31,13 @@ def _settings(settings, redis_url):
     settings.AGENT_ONLINE_SECONDS = 60
     settings.JOB_DEADLINE_GRACE_SECONDS = 60
     settings.JOB_PICKUP_TIMEOUT_SECONDS = 600
+
+
+@pytest.fixture(autouse=True)
+def _control_plane_up_for_an_hour(db, now):
+    ControlPlanePulse.objects.create(
+        id=1, last_seen_at=now - timedelta(seconds=30), up_since=now - timedelta(hours=1)
+    )
 
 
 @pytest.fixture
@@ -176,3 +190,31 @@ def test_a_starting_agent_counts_as_alive_for_the_start_grace(make_job, agent, n
     assert watchdog_run(now=now)["expired"] == []
     later = now + timedelta(minutes=1, seconds=601)  # grace ended over 10 min ago
     assert watchdog_run(now=later, dry_run=True)["expired"] == [str(waiting.id)]
+
+
+def test_it_calls_nothing_lost_until_the_control_plane_was_up_for_the_threshold(
+    make_job, online, now
+):
+    # The control plane (its database) was down for 5 minutes: every runner looks silent.
+    ControlPlanePulse.objects.filter(id=1).update(last_seen_at=now - timedelta(minutes=5))
+    silent = running(make_job, now, beat_ago=300, max_attempts=2)
+
+    assert watchdog_run(now=now)["lost"] == []  # back up just now
+    assert watchdog_run(now=now + timedelta(seconds=30))["lost"] == []
+    assert Job.objects.get(id=silent.id).status == JobStatus.RUNNING
+    # Still silent a full threshold after the control plane came back: lost, retried.
+    assert watchdog_run(now=now + timedelta(seconds=60))["lost"] == [str(silent.id)]
+
+
+def test_a_runner_that_resumes_heartbeating_after_an_outage_is_never_lost(make_job, online, now):
+    ControlPlanePulse.objects.filter(id=1).update(last_seen_at=now - timedelta(minutes=5))
+    job = running(make_job, now, beat_ago=300)
+    assert watchdog_run(now=now)["lost"] == []
+    assert watchdog_run(now=now + timedelta(seconds=30))["lost"] == []
+    back = now + timedelta(seconds=45)  # its runner heartbeats again
+    Job.objects.filter(id=job.id).update(heartbeat_at=back)
+    online.last_heartbeat_at = back
+    online.save()
+    # Up for a full threshold now, and the job is alive: nothing lost.
+    assert watchdog_run(now=now + timedelta(seconds=61))["lost"] == []
+    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
