@@ -15,6 +15,27 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
 A dry run walks steps 1 and 3 (no locks) and stops: no job, no metadata, no agent start, no
 event. Full ticks (beat, cron endpoint) hold the executor lease so two never overlap; manual
 executions scoped to an organization or a schedule do not — row locks keep everyone apart.
+
+Time budget and lease. A tick is a sequence of steps: the republish of owed messages, then per
+batch the locked transaction and its after-commit work, inside which each agent start is a step
+of its own (a webhook may take its whole timeout). Time spent is measured with the `clock`
+callable run_tick is given (elapsed seconds; `now` stays the tick's one instant). Two rules:
+
+- The budget (TICK_TIME_BUDGET_SECONDS, 40 s) bounds the whole tick, after-commit publishing and
+  agent starts included: a step is started only if, judged by the longest step of its kind so
+  far in this tick, it ends inside the budget. What is left is due at the next tick (oldest
+  first, so nothing starves); an agent start that no longer fits fails its jobs
+  `agent_start_failed` now rather than leaving them queued for an agent nobody starts.
+- The lease holder renews the lease before each batch (`lease_renew`, a compare-and-swap on its
+  holder token) to `now + elapsed + EXECUTOR_LEASE_SECONDS`. A batch starts inside the budget,
+  which is well under the lease (settings refuse budget >= lease), so the lease never lapses
+  under a working holder however long the tick as a whole. A holder that finds its lease
+  taken stops at once, before its next batch, with error `executor_locked`; what it committed
+  is complete (jobs, events, their messages), and row locks plus the idempotency key keep the
+  two evaluators apart meanwhile.
+
+The web server's timeout (Procfile) sits above the budget: the cron endpoint runs a tick inside
+its request.
 """
 
 from __future__ import annotations
@@ -24,7 +45,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -38,7 +59,13 @@ from billing.services import usage_add_runs
 from schedules import metrics
 from schedules.bulk import bulk_insert, bulk_update_columns
 from schedules.decisions import Decision, decide, event_row
-from schedules.lease import TICK_LEASE, lease_acquire, lease_holder_until, lease_release
+from schedules.lease import (
+    TICK_LEASE,
+    lease_acquire,
+    lease_holder_until,
+    lease_release,
+    lease_renew,
+)
 from schedules.models import (
     ErrorCode,
     EventKind,
@@ -54,6 +81,45 @@ from schedules.selectors import gate_context, schedule_due_page
 log = logging.getLogger(__name__)
 
 # --- The tick ------------------------------------------------------------------------------------
+
+
+class _Budget:
+    """The tick's time budget, measured with the injected clock (elapsed seconds)."""
+
+    def __init__(self, clock: Callable[[], float], seconds: float) -> None:
+        self._clock = clock
+        self._started = clock()
+        self.seconds = seconds
+        self._longest: dict[str, float] = {}
+
+    def elapsed(self) -> float:
+        return self._clock() - self._started
+
+    def fits(self, kind: str) -> bool:
+        """Room for one more step of `kind`, as long as the longest one so far."""
+        return self.elapsed() + self._longest.get(kind, 0.0) < self.seconds
+
+    def took(self, kind: str, since: float) -> None:
+        """Record a step of `kind` that started at elapsed() == `since`."""
+        self._longest[kind] = max(self._longest.get(kind, 0.0), self.elapsed() - since)
+
+
+@dataclass
+class _Lease:
+    """The executor lease this tick holds, kept alive between batches."""
+
+    holder: str
+    now: datetime
+    budget: _Budget
+    lost: bool = False
+
+    def renew(self) -> bool:
+        at = self.now + timedelta(seconds=self.budget.elapsed())
+        if not lease_renew(
+            name=TICK_LEASE, holder=self.holder, now=at, ttl_seconds=settings.EXECUTOR_LEASE_SECONDS
+        ):
+            self.lost = True
+        return not self.lost
 
 
 @dataclass
@@ -74,15 +140,22 @@ def run_tick(
     organization_id: UUID | None = None,
     use_executor_lock: bool = True,
     on_lease_acquired: Callable[[], None] | None = None,
+    budget_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Report:
     """Evaluate due schedules at `now`. `force` needs `schedule_id` (the API enforces it).
 
     `limit` caps how many due rows this call evaluates; None (the beat tick) means all of them,
-    bounded only by the tick's time budget. `on_lease_acquired` runs once the executor lease is
-    held (the beat task starts its helper evaluators there)."""
+    bounded only by the tick's time budget (`budget_seconds`, TICK_TIME_BUDGET_SECONDS unless
+    given). `on_lease_acquired` runs once the executor lease is held (the beat task starts its
+    helper evaluators there). `clock` gives elapsed seconds (monotonic) for the budget and the
+    lease renewals."""
     report = Report(dry_run=dry_run, evaluated_at=now)
     if force and schedule_id is None:
         raise ValueError("force requires schedule_id")
+    budget = _Budget(
+        clock, settings.TICK_TIME_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    )
     holder = None
     if use_executor_lock and not dry_run:
         holder = lease_acquire(
@@ -98,8 +171,9 @@ def run_tick(
             _record_health(now=now, locked=True)
             metrics.observe_report(report, full_tick=True)
             return report
+    lease = None if holder is None else _Lease(holder=holder, now=now, budget=budget)
     try:
-        if holder is not None:
+        if lease is not None:
             if on_lease_acquired is not None:
                 on_lease_acquired()
             _republish_owed(now=now, report=report)
@@ -112,6 +186,7 @@ def run_tick(
                 single=True,
                 organization_id=organization_id,
                 report=report,
+                budget=budget,
             )
         else:
             _walk_due(
@@ -120,8 +195,10 @@ def run_tick(
                 limit=limit,
                 organization_id=organization_id,
                 report=report,
+                budget=budget,
+                lease=lease,
             )
-        if holder is not None:
+        if lease is not None and not lease.lost:
             _record_health(now=now, locked=False)
     finally:
         if holder is not None:
@@ -130,13 +207,23 @@ def run_tick(
     return report
 
 
-def _walk_due(*, now, dry_run, limit, organization_id, report) -> None:
+def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) -> None:
     """Batches of due rows until `limit` rows were evaluated or the time budget is spent;
-    whatever is left is due at the next tick (oldest first, so nothing starves)."""
-    budget_ends = time.monotonic() + settings.TICK_TIME_BUDGET_SECONDS
+    whatever is left is due at the next tick (oldest first, so nothing starves). The lease, if
+    held, is renewed before each batch; a lease taken over stops the walk there."""
     cursor = None
     remaining = limit if limit is not None else float("inf")
-    while remaining > 0 and time.monotonic() < budget_ends:
+    while remaining > 0 and budget.fits("batch"):
+        if lease is not None and not lease.renew():
+            log.warning("event=tick_lease_lost elapsed=%.1f", budget.elapsed())
+            report.error(
+                None,
+                ErrorCode.EXECUTOR_LOCKED,
+                f"the executor lease was taken over {budget.elapsed():.0f} s into this tick; "
+                "it stopped there and what is left is due at the next tick",
+            )
+            return
+        started = budget.elapsed()
         size = int(min(settings.TICK_BATCH_SIZE, remaining))
         page = schedule_due_page(now=now, organization_id=organization_id, after=cursor, size=size)
         if not page:
@@ -151,12 +238,14 @@ def _walk_due(*, now, dry_run, limit, organization_id, report) -> None:
             single=False,
             organization_id=organization_id,
             report=report,
+            budget=budget,
         )
+        budget.took("batch", since=started)
         if len(page) < size:
             break
 
 
-def _process_batch(ids, *, now, dry_run, force, single, organization_id, report) -> None:
+def _process_batch(ids, *, now, dry_run, force, single, organization_id, report, budget) -> None:
     owed = _Dispatched()
     try:
         with transaction.atomic():
@@ -192,7 +281,7 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report)
                 f"{type(exc).__name__}: evaluation failed; nothing was written",
             )
         return
-    _after_commit(owed, now=now, report=report)
+    _after_commit(owed, now=now, report=report, budget=budget)
 
 
 def _decide_each(rows, ctx, *, now, force, report) -> list[Decision]:
@@ -289,11 +378,11 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
     return owed
 
 
-def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
+def _after_commit(owed: _Dispatched, *, now: datetime, report: Report, budget: _Budget) -> None:
     """Network side effects, after the rows are safely committed."""
     if not owed.jobs:
         return
-    failed_agents = _start_agents(owed.agents_to_start, now=now)
+    failed_agents = _start_agents(owed.agents_to_start, now=now, budget=budget)
     to_publish, error_events = [], []
     for job, s, notes in owed.jobs:
         if s.agent_id in failed_agents:
@@ -340,14 +429,23 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report) -> None:
     bulk_insert(ScheduleEvent, error_events)
 
 
-def _start_agents(agents: dict[UUID, Schedule], *, now: datetime) -> dict[UUID, str]:
-    """Start each offline agent once; returns agent id -> failure message."""
+def _start_agents(
+    agents: dict[UUID, Schedule], *, now: datetime, budget: _Budget
+) -> dict[UUID, str]:
+    """Start each offline agent once, while the tick's budget lasts; returns agent id ->
+    failure message."""
     if not agents:
         return {}
     from agents.controllers import AgentStartFailed, agent_start
 
     failed = {}
     for agent_id, s in agents.items():
+        if not budget.fits("agent_start"):
+            # Its jobs are committed; failing them now frees their slots and says why, where
+            # a job left queued would wait for an agent nobody starts.
+            failed[agent_id] = "the tick's time budget was spent before it could be started"
+            continue
+        started = budget.elapsed()
         try:
             agent_start(agent=s.agent, now=now)
         except AgentStartFailed as exc:
@@ -355,6 +453,8 @@ def _start_agents(agents: dict[UUID, Schedule], *, now: datetime) -> dict[UUID, 
         except Exception as exc:  # a controller bug must not take the tick down
             log.exception("event=agent_start_crashed agent=%s", agent_id)
             failed[agent_id] = f"{type(exc).__name__}"
+        finally:
+            budget.took("agent_start", since=started)
     return failed
 
 

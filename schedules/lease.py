@@ -3,6 +3,11 @@
 A lease is a row (name, holder, expires_at). Taking it is one atomic statement: insert it, or
 take it over if it has expired — `INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= now`
 on PostgreSQL; Django's update-then-insert elsewhere (the SQLite demo has one beat process).
+
+The holder keeps it by renewing it between steps of its work (`lease_renew`): a compare-and-swap
+on the holder token, so a holder whose lease expired and was taken over learns it there (zero
+rows updated) and stops. Times are the caller's: the tick renews at its `now` plus the time it
+has run, so the lease lives on the same timeline as the tick that took it.
 """
 
 from __future__ import annotations
@@ -52,6 +57,18 @@ def lease_acquire(*, name: str, now: datetime, ttl_seconds: int) -> str | None:
     except IntegrityError:
         return None
     return holder
+
+
+def lease_renew(*, name: str, holder: str, now: datetime, ttl_seconds: float) -> bool:
+    """Extend our lease to `now + ttl`; False when it is no longer ours (stop at once).
+
+    Renewing a lease that expired but was not taken over is sound: nobody else acted on it, and
+    a concurrent take-over is serialized by the row lock of this UPDATE (one of the two wins)."""
+    return bool(
+        ExecutorLease.objects.filter(name=name, holder=holder).update(
+            expires_at=now + timedelta(seconds=ttl_seconds)
+        )
+    )
 
 
 def lease_release(*, name: str, holder: str) -> None:

@@ -43,6 +43,11 @@ def evaluate_due_schedules() -> dict:
 
 @shared_task(name="schedules.tasks.evaluate_due_schedules_helper", ignore_result=True)
 def evaluate_due_schedules_helper(now_iso: str) -> dict:
-    """One more evaluator of a tick already running under the lease (see above)."""
-    report = run_tick(now=datetime.fromisoformat(now_iso), use_executor_lock=False)
+    """One more evaluator of a tick already running under the lease (see above). It ends
+    with that tick's budget, counted from the tick's `now`, not from when it was picked up."""
+    now = datetime.fromisoformat(now_iso)
+    left = settings.TICK_TIME_BUDGET_SECONDS - (timezone.now() - now).total_seconds()
+    if left <= 0:
+        return {"triggered": 0, "errors": 0}
+    report = run_tick(now=now, use_executor_lock=False, budget_seconds=left)
     return _log("tick_helper", report)
