@@ -157,17 +157,15 @@ def run(ctx: Context, *, job_id: str, worker: str) -> str:
     log.info("event=job_claimed job=%s attempt=%d/%s", job_id, attempt, job.get("maxAttempts"))
     started = time.monotonic()
     try:
-        report = _execute(ctx, running=running, claim=claim)
-    except Exception as exc:  # never leave a claimed job running because of the runtime's bug
-        log.exception("event=job_runtime_error job=%s", job_id)
-        report = {"exitCode": None, "error": f"agent runtime error: {type(exc).__name__}"}
+        try:
+            report = _execute(ctx, running=running, claim=claim)
+        except Exception as exc:  # never leave a claimed job running because of our own bug
+            log.exception("event=job_runtime_error job=%s", job_id)
+            report = {"exitCode": None, "error": f"agent runtime error: {type(exc).__name__}"}
+        answer = _report(ctx, running=running, report=report)
     finally:
         ctx.registry.remove(running)
-    try:
-        answer = ctx.client.finish(job_id=job_id, attempt=attempt, report=report)
-    except Unreachable as exc:
-        # The watchdog will call it lost (after the fence killed nothing: it already ended).
-        log.warning("event=job_finish_unreported job=%s error=%s", job_id, exc)
+    if answer is _UNREPORTED:
         return "unreported"
     status = answer.get("status", "?") if answer else "superseded"
     log.info(
@@ -179,6 +177,28 @@ def run(ctx: Context, *, job_id: str, worker: str) -> str:
         time.monotonic() - started,
     )
     return status
+
+
+_UNREPORTED = object()
+# How long a runtime keeps trying to report a finished attempt while the control plane is away.
+FINISH_PATIENCE_SECONDS = 3600.0
+
+
+def _report(ctx: Context, *, running: RunningJob, report: dict):
+    """Report the attempt until the control plane takes it. The attempt stays in the registry
+    meanwhile, so heartbeats keep it alive: a bot that finished while the control plane was away
+    is recorded as it ended when it comes back — never declared lost and run again. Gives up
+    when the attempt is no longer this runner's (drop) or after FINISH_PATIENCE_SECONDS."""
+    give_up = time.monotonic() + FINISH_PATIENCE_SECONDS
+    while True:
+        try:
+            return ctx.client.finish(job_id=running.job_id, attempt=running.attempt, report=report)
+        except Unreachable as exc:
+            if running.kill_reason == DROPPED or time.monotonic() >= give_up:
+                log.warning("event=job_finish_unreported job=%s error=%s", running.job_id, exc)
+                return _UNREPORTED
+            log.info("event=job_finish_retry job=%s error=%s", running.job_id, exc)
+            running.wake.wait(min(ctx.tuning.heartbeat_seconds, 30.0))
 
 
 def _execute(ctx: Context, *, running: RunningJob, claim: dict) -> dict:
