@@ -52,14 +52,22 @@ class AgentClient:
 
     # ------------------------------------------------------------------ the four calls
 
-    def heartbeat(self, *, running: list[tuple[str, int]], hostname: str, stopped: bool = False):
-        """-> {"status", "cancel", "drop", "stop", "fenceAfterSeconds", …}."""
+    def heartbeat(
+        self,
+        *,
+        running: list[tuple[str, int]],
+        hostname: str,
+        stopped: bool = False,
+        timeout: float | None = None,
+    ):
+        """-> {"status", "cancel", "drop", "stop", "fenceAfterSeconds", …}. `timeout`: a beat
+        that hangs must not delay fencing beyond its interval."""
         body = {
             "running": [{"jobId": job_id, "attempt": attempt} for job_id, attempt in running],
             "hostname": hostname,
             "stopped": stopped,
         }
-        answer = self._post("/heartbeat", body)
+        answer = self._post("/heartbeat", body, timeout=timeout)
         if answer.status != 200:
             raise Unreachable(f"heartbeat answered HTTP {answer.status}")
         return answer.body
@@ -117,7 +125,7 @@ class AgentClient:
             delay = min(delay * 2, 8.0)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _post(self, path: str, body: dict) -> Answer:
+    def _post(self, path: str, body: dict, timeout: float | None = None) -> Answer:
         request = urllib.request.Request(
             self.base + path,
             data=json.dumps(body).encode(),
@@ -130,7 +138,7 @@ class AgentClient:
             },
         )
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with self._opener.open(request, timeout=timeout or self.timeout) as response:
                 return Answer(response.status, _json(response.read()))
         except urllib.error.HTTPError as exc:
             status = exc.code

@@ -88,7 +88,11 @@ class Pulse(threading.Thread):
     def beat(self) -> None:
         running = self.registry.snapshot()
         try:
-            answer = self.client.heartbeat(running=running, hostname=self.hostname)
+            answer = self.client.heartbeat(
+                running=running,
+                hostname=self.hostname,
+                timeout=max(1.0, self.tuning.heartbeat_seconds),
+            )
         except Unauthorized as exc:
             log.error("event=agent_token_refused detail=%s: killing every script, exiting", exc)
             self.registry.kill_all(STOPPING)

@@ -15,7 +15,7 @@ class Answers:
         self.answers = list(answers)
         self.sent: list[list] = []
 
-    def heartbeat(self, *, running, hostname, stopped=False):
+    def heartbeat(self, *, running, hostname, stopped=False, timeout=None):
         self.sent.append(running)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
