@@ -6,6 +6,7 @@ import uuid
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 
@@ -205,6 +206,13 @@ class Job(models.Model):
             # Billing quota: jobs of an organization this month.
             models.Index(fields=["organization", "created_at"], name="job_org_created"),
             models.Index(fields=["status", "retry_at"], name="job_status_retry_at"),
+            # History purge (agents.services.jobs_purge_finished): finished jobs by the time
+            # they ended (created_at for those that never recorded it), oldest first.
+            models.Index(
+                Coalesce("finished_at", "created_at"),
+                name="job_finished_purge",
+                condition=Q(status__in=["succeeded", "failed", "timed_out", "canceled", "lost"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

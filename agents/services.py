@@ -577,3 +577,49 @@ def script_delete(*, script: Script) -> None:
             script.delete()
     except ProtectedError as exc:
         raise _protected(exc, "script") from None
+
+
+# --------------------------------------------------------------------------------- history
+
+
+def jobs_purge_finished(
+    *,
+    finished_before: datetime,
+    batch_size: int = 5000,
+    max_batches: int | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Delete finished jobs (with their attempts) that ended before `finished_before` — by
+    `finished_at`, or `created_at` for one that never recorded it; never an active job. Returns
+    how many were deleted (a dry run: how many would be, deleting nothing).
+
+    In batches of `batch_size`, one short transaction each, oldest first (index
+    job_finished_purge); at most `max_batches` of them (None: until none is left). The batch's
+    rows are locked (`FOR UPDATE SKIP LOCKED`) as they are chosen, so a transition racing on one
+    waits for the delete or is skipped. The events that name a deleted job keep their own
+    retention: Django sets their job to null (the schedules app's model, not imported here).
+    """
+    from django.db.models.functions import Coalesce
+
+    from agents.models import FINISHED_JOB_STATUSES
+
+    old = Job.objects.annotate(ended_at=Coalesce("finished_at", "created_at")).filter(
+        status__in=FINISHED_JOB_STATUSES, ended_at__lt=finished_before
+    )
+    if dry_run:
+        return old.count()
+    deleted, batches = 0, 0
+    while max_batches is None or batches < max_batches:
+        with transaction.atomic():
+            ids = list(
+                old.order_by("ended_at")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if ids:
+                # only("id"): the delete collects the jobs before cascading; never their logs.
+                Job.objects.filter(id__in=ids).only("id").delete()
+        deleted, batches = deleted + len(ids), batches + 1
+        if len(ids) < batch_size:
+            break
+    return deleted

@@ -204,6 +204,12 @@ if not 0 < TICK_TIME_BUDGET_SECONDS < EXECUTOR_LEASE_SECONDS:
     raise ImproperlyConfigured("TICK_TIME_BUDGET_SECONDS must be below EXECUTOR_LEASE_SECONDS.")
 JOB_LOG_MAX_BYTES = env.int("JOB_LOG_MAX_BYTES", default=64 * 1024)
 JOB_PICKUP_TIMEOUT_SECONDS = env.int("JOB_PICKUP_TIMEOUT_SECONDS", default=600)
+# History purge (SPEC §10; the daily beat entry `history-purge`, `manage.py purge_history`):
+# finished jobs with their attempts, and schedule events, older than these many days.
+JOB_RETENTION_DAYS = env.int("JOB_RETENTION_DAYS", default=90)
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
+if JOB_RETENTION_DAYS < 1 or EVENT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("JOB_RETENTION_DAYS and EVENT_RETENTION_DAYS must be at least 1.")
 JOB_DEADLINE_GRACE_SECONDS = env.int("JOB_DEADLINE_GRACE_SECONDS", default=60)
 # A `queued` job an alive agent with a free slot has not taken after this long has probably
 # lost its message (a Redis restarted without persistence): the watchdog checks the agent's
@@ -280,6 +286,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agents.tasks.run_watchdog",
         "schedule": timedelta(seconds=30),
         "options": {"expires": 25, "ignore_result": True},
+    },
+    # Daily, away from midnight's busy schedules. Dropped if no worker took it within the hour:
+    # the next day's run deletes what this one would have.
+    "history-purge": {
+        "task": "schedules.tasks.purge_history",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"queue": "celery", "expires": 3600, "ignore_result": True},
     },
 }
 

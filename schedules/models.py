@@ -200,7 +200,11 @@ class ScheduleEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["schedule", "-created_at"], name="event_schedule_recent")]
+        indexes = [
+            models.Index(fields=["schedule", "-created_at"], name="event_schedule_recent"),
+            # History purge (schedules.services.schedule_events_purge): oldest events first.
+            models.Index(fields=["created_at"], name="event_created_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.reason or '-'} @ {self.created_at:%Y-%m-%d %H:%M}Z"

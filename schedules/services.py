@@ -1,9 +1,14 @@
 """Writes to schedules. Views, admin and tasks call these; they never write rows themselves."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 
+from agents.models import ACTIVE_JOB_STATUSES, Job
+from agents.services import jobs_purge_finished
 from schedules.models import EventKind, Schedule, ScheduleEvent
 
 
@@ -102,3 +107,73 @@ def schedule_resume(*, schedule: Schedule, now: datetime) -> Schedule:
 def schedule_delete(*, schedule: Schedule) -> None:
     """Delete the schedule and its events; its jobs stay (schedule set to null) as history."""
     schedule.delete()
+
+
+# --- History (SPEC §10: old history is purged in batches by a daily task) ----------------------
+
+PURGE_BATCH_SIZE = 5000
+
+
+def schedule_events_purge(
+    *,
+    created_before: datetime,
+    batch_size: int = PURGE_BATCH_SIZE,
+    max_batches: int | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Delete schedule events created before `created_before`, except those whose job is still
+    active. Returns how many were deleted (a dry run: how many would be, deleting nothing).
+
+    One statement per batch, oldest first (index event_created_at):
+    `DELETE … WHERE id IN (SELECT id … ORDER BY created_at LIMIT n)`, each its own short
+    transaction; at most `max_batches` of them (None: until none is left)."""
+    active_job = Job.objects.filter(pk=OuterRef("job_id"), status__in=ACTIVE_JOB_STATUSES)
+    old = ScheduleEvent.objects.filter(created_at__lt=created_before).exclude(Exists(active_job))
+    if dry_run:
+        return old.count()
+    deleted, batches = 0, 0
+    while max_batches is None or batches < max_batches:
+        batch = old.order_by("created_at").values("id")[:batch_size]
+        with transaction.atomic():
+            count, _ = ScheduleEvent.objects.filter(id__in=Subquery(batch)).delete()
+        deleted, batches = deleted + count, batches + 1
+        if count < batch_size:
+            break
+    return deleted
+
+
+@dataclass(frozen=True)
+class HistoryPurged:
+    jobs: int
+    events: int
+    job_cutoff: datetime
+    event_cutoff: datetime
+    # False when `max_batches` stopped a purge with rows left: run it again.
+    done: bool
+
+
+def history_purge(
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+) -> HistoryPurged:
+    """Schedule events older than EVENT_RETENTION_DAYS, then finished jobs older than
+    JOB_RETENTION_DAYS, in batches of `batch_size` (PURGE_BATCH_SIZE). A schedule's
+    lastRunAt/lastRunStatus are its own columns: purging the jobs behind them changes neither."""
+    batch_size = batch_size or PURGE_BATCH_SIZE
+    event_cutoff = now - timedelta(days=settings.EVENT_RETENTION_DAYS)
+    job_cutoff = now - timedelta(days=settings.JOB_RETENTION_DAYS)
+    kw = {"batch_size": batch_size, "max_batches": max_batches, "dry_run": dry_run}
+    events = schedule_events_purge(created_before=event_cutoff, **kw)
+    jobs = jobs_purge_finished(finished_before=job_cutoff, **kw)
+    # Each stops early only on a full last batch, so "at the cap" means "maybe more".
+    cap = None if max_batches is None else max_batches * batch_size
+    return HistoryPurged(
+        jobs=jobs,
+        events=events,
+        job_cutoff=job_cutoff,
+        event_cutoff=event_cutoff,
+        done=dry_run or cap is None or (jobs < cap and events < cap),
+    )

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from schedules.engine import run_tick
+from schedules.services import history_purge
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +52,20 @@ def evaluate_due_schedules_helper(now_iso: str) -> dict:
         return {"triggered": 0, "errors": 0}
     report = run_tick(now=now, use_executor_lock=False, budget_seconds=left)
     return _log("tick_helper", report)
+
+
+# Batches of each kind one run of the purge deletes before it sends itself again: a backlog is
+# worked through in runs of seconds, between which the tick's messages get a worker process.
+PURGE_BATCHES_PER_RUN = 10
+
+
+@shared_task(name="schedules.tasks.purge_history", ignore_result=True)
+def purge_history() -> dict:
+    """The daily beat entry `history-purge`: old events and finished jobs (SPEC §10)."""
+    result = history_purge(now=timezone.now(), max_batches=PURGE_BATCHES_PER_RUN)
+    log.info(
+        "event=history_purge jobs=%d events=%d done=%s", result.jobs, result.events, result.done
+    )
+    if not result.done:
+        purge_history.apply_async(queue="celery", expires=3600)
+    return {"jobs": result.jobs, "events": result.events, "done": result.done}
