@@ -91,15 +91,21 @@ def test_it_starts_no_agent_once_the_budget_is_spent(now, make_due, org, setting
     assert "time budget" in job.error_message
 
 
-def test_a_helper_evaluator_ends_with_the_ticks_budget(now, make_due, settings):
+def test_a_helper_evaluator_ends_with_the_ticks_budget(now, make_due, settings, monkeypatch):
     settings.TICK_TIME_BUDGET_SECONDS = 40
     s = make_due()
+    # The budget is counted on the control plane's clock (the database's), not this host's.
+    clock = {"now": now + timedelta(seconds=45)}
+    monkeypatch.setattr("schedules.tasks.control_plane_now", lambda: clock["now"])
     # Picked up 45 s after the tick's instant: the tick's budget is spent, nothing to do.
-    with time_machine.travel(now + timedelta(seconds=45), tick=False):
+    with time_machine.travel(now, tick=False):  # this host's clock says no time has passed
         evaluate_due_schedules_helper(now.isoformat())
     assert not Job.objects.exists()
     # Picked up at once: it evaluates.
-    with time_machine.travel(now + timedelta(seconds=1), tick=False):
+    clock["now"] = now + timedelta(seconds=1)
+    with time_machine.travel(
+        now + timedelta(minutes=10), tick=False
+    ):  # however this host's clock runs
         evaluate_due_schedules_helper(now.isoformat())
     assert Job.objects.filter(schedule=s).count() == 1
 

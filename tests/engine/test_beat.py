@@ -31,4 +31,8 @@ def test_it_keeps_customer_schedules_out_of_the_beat_tables():
     assert names == set(settings.CELERY_BEAT_SCHEDULE)
     assert set(scheduler.schedule) >= names
     tasks = set(PeriodicTask.objects.filter(name__in=names).values_list("task", flat=True))
-    assert tasks == {"schedules.tasks.evaluate_due_schedules", "agents.tasks.run_watchdog"}
+    assert tasks == {
+        "schedules.tasks.evaluate_due_schedules",
+        "agents.tasks.run_watchdog",
+        "schedules.tasks.purge_history",
+    }
