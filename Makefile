@@ -6,7 +6,7 @@
 PYTHON      := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv test run lint format bench
+.PHONY: help venv test run lint format bench prod-smoke
 
 help:
 	@echo "make run     start web, worker, beat and the demo agent (http://127.0.0.1:$${PORT:-8000}/app/)"
@@ -14,6 +14,8 @@ help:
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make format  ruff format + ruff check --fix"
 	@echo "make bench   run benchmarks/*.py against throwaway PostgreSQL + Redis"
+	@echo "make prod-smoke  requirements.txt alone in a clean virtualenv: check --deploy, then web,"
+	@echo "                 worker, beat and an agent run jobs to succeeded (throwaway PostgreSQL + Redis)"
 
 venv:
 	@bin/ensure-venv
@@ -23,6 +25,10 @@ test: venv
 
 run: venv
 	@$(PYTHON) bin/devrun
+
+# The production install, proved (SPEC §13): needs no .venv, only python3 and PostgreSQL's binaries.
+prod-smoke:
+	@bin/prod-smoke
 
 lint: venv
 	$(PYTHON) -m ruff check .
