@@ -6,7 +6,7 @@
 PYTHON      := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv test run lint format bench prod-smoke
+.PHONY: help venv test run lint format bench prod-smoke chaos
 
 help:
 	@echo "make run     start web, worker, beat and the demo agent (http://127.0.0.1:$${PORT:-8000}/app/)"
@@ -16,6 +16,8 @@ help:
 	@echo "make bench   run benchmarks/*.py against throwaway PostgreSQL + Redis"
 	@echo "make prod-smoke  requirements.txt alone in a clean virtualenv: check --deploy, then web,"
 	@echo "                 worker, beat and an agent run jobs to succeeded (throwaway PostgreSQL + Redis)"
+	@echo "make chaos   the fault suite on real processes (throwaway PostgreSQL + Redis);"
+	@echo "             CHAOS_SCALE=0.3 shortens every duration (1.0 = 2-minute jobs), CHAOS_ARGS=\"a b\" picks faults"
 
 venv:
 	@bin/ensure-venv
@@ -29,6 +31,14 @@ run: venv
 # The production install, proved (SPEC §13): needs no .venv, only python3 and PostgreSQL's binaries.
 prod-smoke:
 	@bin/prod-smoke
+
+# The fault suite (SPEC §10, tests/chaos): agent killed, Redis and PostgreSQL restarted, the tick
+# killed after its commit, skewed agent clocks, the watchdog stopped, jobs waiting for a slot.
+# Its own runner and time bounds (not pytest's); CHAOS_SCALE scales every duration.
+CHAOS_SCALE ?= 1.0
+CHAOS_ARGS  ?=
+chaos: venv
+	@CHAOS_SCALE=$(CHAOS_SCALE) $(PYTHON) -m tests.chaos $(CHAOS_ARGS)
 
 lint: venv
 	$(PYTHON) -m ruff check .
