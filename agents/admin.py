@@ -33,6 +33,7 @@ from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
 from agents.models import ACTIVE_JOB_STATUSES, Agent, Job, JobAttempt, Script
 from agents.readiness import AgentState, effective_status
 from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedInlineMixin
+from config import clock
 
 _TIME = "%Y-%m-%d %H:%M:%S UTC"
 
@@ -187,7 +188,7 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         )
 
     def _control(self, request, queryset, verb: str):
-        now = timezone.now()
+        now = clock.control_plane_now()
         for agent in queryset:
             if not self.has_operate_permission(request, agent):
                 messages.error(request, f"{agent}: you may not {verb} agents of this organization.")
@@ -478,7 +479,7 @@ class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(permissions=["operate"], description="Cancel the selected jobs")
     def cancel_jobs(self, request, queryset):
-        now = timezone.now()
+        now = clock.control_plane_now()
         for job in queryset:
             ref = str(job.id)[:8]
             if not self.has_operate_permission(request, job):

@@ -9,14 +9,14 @@ import logging
 from celery import shared_task
 
 from agents import watchdog
-from config.clock import control_plane_now
+from config import clock
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="agents.tasks.run_watchdog", ignore_result=True)
 def run_watchdog() -> dict:
-    report = watchdog.watchdog_run(now=control_plane_now())
+    report = watchdog.watchdog_run(now=clock.control_plane_now())
     if any(report.values()):
         log.info(
             "event=watchdog timed_out=%d lost=%d republished=%d expired=%d",

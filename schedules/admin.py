@@ -39,6 +39,7 @@ from agents.models import Job
 from billing.admin_scoping import OrgScopedAdminMixin
 from billing.models import Role
 from billing.tenancy import organization_ids_with_role
+from config import clock
 from schedules import cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
 from schedules.engine import run_tick
@@ -228,7 +229,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the services: they validate, compute next_run_at from `now`, lock the row.
-        now = timezone.now()
+        now = clock.control_plane_now()
         values = {n: v for n, v in form.cleaned_data.items() if n in _MODEL_FIELDS}
         if change:
             changed = {n: values[n] for n in form.changed_data if n in values}
@@ -334,7 +335,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(permissions=["operate"], description="Run now (force)")
     def run_now(self, request, queryset):
-        now = timezone.now()
+        now = clock.control_plane_now()
         schedules = self._operable(request, queryset)
         for schedule in schedules:
             report = run_tick(
@@ -369,7 +370,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(permissions=["operate"], description="Dry run (show what would happen)")
     def dry_run(self, request, queryset):
-        now = timezone.now()
+        now = clock.control_plane_now()
         schedules = self._operable(request, queryset)
         if not schedules:
             return None
@@ -435,7 +436,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return None
         form = PauseForm(request.POST if request.POST.get("apply") else None)
         if form.is_bound and form.is_valid():
-            now = timezone.now()
+            now = clock.control_plane_now()
             note = form.cleaned_data["note"]
             for schedule in schedules:
                 services.schedule_pause(schedule=schedule, now=now, note=note)
@@ -460,7 +461,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(permissions=["operate"], description="Resume")
     def resume_schedules(self, request, queryset):
-        now = timezone.now()
+        now = clock.control_plane_now()
         schedules = self._operable(request, queryset)
         for schedule in schedules:
             resumed = services.schedule_resume(schedule=schedule, now=now)

@@ -3,10 +3,10 @@ latest job; a rejected credential, or too many failed runs in a row, pauses the 
 
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
-from django.utils import timezone
 
 from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus
 from agents.signals import job_status_changed
+from config import clock
 from schedules import metrics, services
 from schedules.models import Schedule
 
@@ -35,7 +35,7 @@ def pause_on_rejected_credential(sender, job, **kwargs) -> None:
     schedule = Schedule.objects.filter(pk=job.schedule_id, enabled=True).first()
     if schedule is not None:
         note = f"auto-paused: job {job.id} exited 77 (credential rejected); fix the vault entry, then resume"
-        services.schedule_pause(schedule=schedule, now=timezone.now(), note=note)
+        services.schedule_pause(schedule=schedule, now=clock.control_plane_now(), note=note)
 
 
 # A run that ended without succeeding (`lost` jobs are retried first; their last word is one of
@@ -64,4 +64,4 @@ def pause_after_consecutive_failures(sender, job, **kwargs) -> None:
     )
     if len(latest) == limit and all(status in FAILED_RUN_STATUSES for status in latest):
         note = f"auto-paused after {limit} failed run(s) in a row (latest: job {job.id}); resume when fixed"
-        services.schedule_pause(schedule=schedule, now=timezone.now(), note=note)
+        services.schedule_pause(schedule=schedule, now=clock.control_plane_now(), note=note)

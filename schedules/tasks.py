@@ -6,7 +6,7 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 
-from config.clock import control_plane_now
+from config import clock
 from schedules.engine import run_tick
 from schedules.services import history_purge
 
@@ -32,7 +32,7 @@ def evaluate_due_schedules() -> dict:
     same instant to other worker processes: they walk the same due rows, and row locks
     (SKIP LOCKED) split the work between them — a busy minute is evaluated in parallel.
     """
-    now = control_plane_now()
+    now = clock.control_plane_now()
 
     def start_helpers() -> None:
         for _ in range(settings.TICK_EVALUATORS - 1):
@@ -48,7 +48,7 @@ def evaluate_due_schedules_helper(now_iso: str) -> dict:
     with that tick's budget, counted from the tick's `now`, not from when it was picked up."""
     now = datetime.fromisoformat(now_iso)
     # Both instants on the database's clock: the helper's host may disagree with the tick's.
-    left = settings.TICK_TIME_BUDGET_SECONDS - (control_plane_now() - now).total_seconds()
+    left = settings.TICK_TIME_BUDGET_SECONDS - (clock.control_plane_now() - now).total_seconds()
     if left <= 0:
         return {"triggered": 0, "errors": 0}
     report = run_tick(now=now, use_executor_lock=False, budget_seconds=left)
@@ -63,7 +63,7 @@ PURGE_BATCHES_PER_RUN = 10
 @shared_task(name="schedules.tasks.purge_history", ignore_result=True)
 def purge_history() -> dict:
     """The daily beat entry `history-purge`: old events and finished jobs (SPEC §10)."""
-    result = history_purge(now=control_plane_now(), max_batches=PURGE_BATCHES_PER_RUN)
+    result = history_purge(now=clock.control_plane_now(), max_batches=PURGE_BATCHES_PER_RUN)
     log.info(
         "event=history_purge jobs=%d events=%d done=%s", result.jobs, result.events, result.done
     )

@@ -80,3 +80,12 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, list[str]]]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return names.update
+
+
+@pytest.fixture
+def control_plane_clock_is_time_machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that freeze time with time-machine at a request's or task's entry: the control
+    plane's clock (the database's, config.clock) follows the frozen process clock instead."""
+    from django.utils import timezone
+
+    monkeypatch.setattr("config.clock.control_plane_now", timezone.now)

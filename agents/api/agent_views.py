@@ -23,8 +23,8 @@ from agents import selectors, services
 from agents.models import Agent, ErrorKind, JobStatus
 from agents.outcomes import KILLED_REASONS, AttemptReport, Outcome
 from agents.readiness import AgentState, effective_status
+from config import clock
 from config.api_common import ErrorSerializer
-from config.clock import control_plane_now
 from vault.redaction import Redactor
 from vault.selectors import (
     VaultKeysMissing,
@@ -118,7 +118,7 @@ class AgentHeartbeatView(AgentTokenView):
         body = HeartbeatRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        now = control_plane_now()
+        now = clock.control_plane_now()
         services.agent_heartbeat(
             agent_id=agent.id, now=now, hostname=data.get("hostname"), stopped=data["stopped"]
         )
@@ -207,7 +207,7 @@ class JobClaimView(AgentTokenView):
         agent = self.agent(request, pk)
         body = ClaimRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        now = control_plane_now()
+        now = clock.control_plane_now()
         job = services.job_claim(
             job_id=job_id,
             agent_id=agent.id,
@@ -354,7 +354,7 @@ class JobFinishView(AgentTokenView):
         body = FinishRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        now = control_plane_now()
+        now = clock.control_plane_now()
         try:
             outcome = services.job_report_finish(
                 job_id=job_id,

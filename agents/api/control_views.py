@@ -23,8 +23,8 @@ from agents.controllers import runtime_environment
 from agents.models import Agent, Job
 from agents.watchdog import watchdog_run
 from billing.models import Role
+from config import clock
 from config.api_common import ApiViewMixin, ErrorSerializer, scoped
-from config.clock import control_plane_now
 from config.cron_auth import cron_key_error
 
 _START_FAILED = inline_serializer(
@@ -64,7 +64,7 @@ class AgentStartView(ApiViewMixin, APIView):
     def post(self, request, pk):
         agent = get_object_or_404(scoped(Agent.objects.all(), request), pk=pk)
         try:
-            controllers.agent_start(agent=agent, now=control_plane_now())
+            controllers.agent_start(agent=agent, now=clock.control_plane_now())
         except controllers.AgentStartFailed as exc:
             code = 409 if exc.code == "not_startable" else 502
             return Response({"detail": str(exc), "code": "agent_start_failed"}, status=code)
@@ -84,7 +84,7 @@ class AgentStopView(ApiViewMixin, APIView):
     def post(self, request, pk):
         agent = get_object_or_404(scoped(Agent.objects.all(), request), pk=pk)
         try:
-            controllers.agent_stop(agent=agent, now=control_plane_now())
+            controllers.agent_stop(agent=agent, now=clock.control_plane_now())
         except controllers.AgentStopFailed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return _agent_response(agent)
@@ -129,7 +129,7 @@ class JobCancelView(ApiViewMixin, APIView):
     def post(self, request, pk):
         job = get_object_or_404(scoped(Job.objects.all(), request), pk=pk)
         try:
-            result = services.job_cancel(job=job, now=control_plane_now())
+            result = services.job_cancel(job=job, now=clock.control_plane_now())
         except services.JobNotCancelable as exc:
             return Response(
                 {"detail": str(exc), "status": exc.status}, status=status.HTTP_409_CONFLICT
@@ -197,4 +197,4 @@ class JobWatchdogView(APIView):
         dry_run = _dry_run(request)
         if dry_run is None:
             return Response({"dryRun": ["Must be a boolean."]}, status=400)
-        return Response(watchdog_run(now=control_plane_now(), dry_run=dry_run))
+        return Response(watchdog_run(now=clock.control_plane_now(), dry_run=dry_run))

@@ -22,8 +22,8 @@ from rest_framework.views import APIView
 from billing.models import Role
 from billing.permissions import request_role
 from billing.tenancy import organization_from_request, role_at_least
+from config import clock
 from config.api_common import VALIDATION_ERROR_SCHEMA, ApiAutoSchema, ErrorSerializer
-from config.clock import control_plane_now
 from config.cron_auth import cron_key_error
 from schedules.engine import run_tick
 from schedules.lease import TICK_LEASE
@@ -137,7 +137,7 @@ class ExecuteView(APIView):
             )
             get_object_or_404(scope, pk=schedule_id)  # another organization's schedule: 404
         report = run_tick(
-            now=control_plane_now(),
+            now=clock.control_plane_now(),
             dry_run=data["dryRun"],
             force=data["force"],
             schedule_id=schedule_id,
@@ -182,7 +182,7 @@ class CronScheduledRunsView(APIView):
         body = CronRequestSerializer(data=_merged_input(request))
         body.is_valid(raise_exception=True)
         report = run_tick(
-            now=control_plane_now(),
+            now=clock.control_plane_now(),
             dry_run=body.validated_data["dryRun"],
             limit=body.validated_data["limit"],
             use_executor_lock=True,

@@ -13,6 +13,7 @@ from agents.api.serializers import JobSerializer
 from agents.api.views import job_list_queryset
 from agents.models import Job
 from billing.models import Role
+from config import clock
 from config.api_common import (
     ApiAutoSchema,
     ApiViewMixin,
@@ -105,7 +106,7 @@ class ScheduleViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelView
         return scoped(Schedule.objects.all(), self.request).order_by("name", "id")
 
     def perform_create(self, serializer):
-        now = timezone.now()
+        now = clock.control_plane_now()
         try:
             serializer.instance = services.schedule_create(
                 now=now,
@@ -116,7 +117,7 @@ class ScheduleViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelView
             raise _camel_validation_error(exc) from None
 
     def perform_update(self, serializer):
-        now = timezone.now()
+        now = clock.control_plane_now()
         try:
             serializer.instance = services.schedule_update(
                 schedule=serializer.instance, now=now, **serializer.validated_data
@@ -137,7 +138,7 @@ class ScheduleViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelView
         body = PauseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         schedule = services.schedule_pause(
-            schedule=schedule, now=timezone.now(), note=body.validated_data["note"]
+            schedule=schedule, now=clock.control_plane_now(), note=body.validated_data["note"]
         )
         return Response(self.get_serializer(schedule).data)
 
@@ -147,7 +148,9 @@ class ScheduleViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelView
         responses=ScheduleSerializer,
     )
     def resume(self, request, pk=None):
-        schedule = services.schedule_resume(schedule=self.get_object(), now=timezone.now())
+        schedule = services.schedule_resume(
+            schedule=self.get_object(), now=clock.control_plane_now()
+        )
         return Response(self.get_serializer(schedule).data)
 
 

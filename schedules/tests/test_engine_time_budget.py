@@ -96,7 +96,7 @@ def test_a_helper_evaluator_ends_with_the_ticks_budget(now, make_due, settings, 
     s = make_due()
     # The budget is counted on the control plane's clock (the database's), not this host's.
     clock = {"now": now + timedelta(seconds=45)}
-    monkeypatch.setattr("schedules.tasks.control_plane_now", lambda: clock["now"])
+    monkeypatch.setattr("config.clock.control_plane_now", lambda: clock["now"])
     # Picked up 45 s after the tick's instant: the tick's budget is spent, nothing to do.
     with time_machine.travel(now, tick=False):  # this host's clock says no time has passed
         evaluate_due_schedules_helper(now.isoformat())

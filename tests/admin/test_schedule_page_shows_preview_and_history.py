@@ -14,7 +14,11 @@ from billing.models import Role
 from schedules.models import Schedule
 from tests.factories import JobFactory
 
-pytestmark = pytest.mark.django_db
+# Time is frozen with time-machine: the control plane's clock follows it.
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("control_plane_clock_is_time_machines"),
+]
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 

@@ -12,7 +12,11 @@ from schedules.models import Schedule
 from tests.factories import AgentFactory, JobFactory, ScheduleFactory, ScriptFactory
 from vault.models import VaultEntry
 
-pytestmark = pytest.mark.django_db
+# Time is frozen with time-machine: the control plane's clock follows it.
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("control_plane_clock_is_time_machines"),
+]
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

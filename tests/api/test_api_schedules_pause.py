@@ -9,7 +9,11 @@ from billing.models import Role
 from schedules.models import EventKind, Schedule, ScheduleEvent
 from tests.factories import JobFactory, ScheduleFactory
 
-pytestmark = pytest.mark.django_db
+# Time is frozen with time-machine: the control plane's clock follows it.
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("control_plane_clock_is_time_machines"),
+]
 
 
 @time_machine.travel("2026-11-26T14:00:00Z", tick=False)
