@@ -243,13 +243,13 @@ def watchdog_stopped(h: Harness) -> Fault:
     heartbeats throughout), and another agent is killed with -9 mid-job and started again (its
     job can only be found lost once the watchdog is back; then it is retried)."""
     t = h.timing
-    fault = Fault("f", "watchdog stopped for 5 min, then started")
+    stop = t.seconds(300, 10)
+    fault = Fault("f", f"watchdog stopped for {_span(stop)}, then started")
     org, script = h.new_org("f")
     live = h.new_agent(org, "f-bot-live")
     doomed = h.new_agent(org, "f-bot-killed")
     _runtime(h, fault, live, "f-runtime-live")
     victim = _runtime(h, fault, doomed, "f-runtime-killed-1")
-    stop = t.seconds(300, 10)
     killed_seconds = t.seconds(60, 5)
     long_job = h.make_job(live, script, seconds=stop + 2 * t.online)
     killed_job = h.make_job(doomed, script, seconds=killed_seconds)
@@ -281,12 +281,15 @@ def waiting_for_a_slot(h: Harness) -> Fault:
     timeout: the jobs wait up to 4 minutes for a slot on a live agent, which is never a fault
     (SPEC §10) — none may fail for waiting, each runs once."""
     t = h.timing
-    fault = Fault("g", "2 agents x capacity 1, 5 overlapping 2-min jobs, 30 s pickup timeout")
+    seconds = t.seconds(120, 5)
+    fault = Fault(
+        "g",
+        f"2 agents x capacity 1, 5 overlapping {_span(seconds)} jobs, {t.pickup} s pickup timeout",
+    )
     org, script = h.new_org("g")
     agents = [h.new_agent(org, f"g-bot-{i}") for i in (1, 2)]
     for i, agent in enumerate(agents, 1):
         _runtime(h, fault, agent, f"g-runtime-{i}")
-    seconds = t.seconds(120, 5)
     pairs = [(h.make_job(agents[i % 2], script, seconds=seconds), agents[i % 2]) for i in range(5)]
     fault.jobs = [j for j, _ in pairs]
     fault.expected_runs = {j: 1 for j in fault.jobs}
@@ -304,6 +307,10 @@ def after_waiting_for_a_slot(fault: Fault, pickup: int) -> None:
     ]
     if waits:
         fault.note(f"longest wait for a slot {max(waits):.0f}s (pickup timeout {pickup}s)")
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _codes(report: dict | None) -> str:
