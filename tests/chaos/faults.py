@@ -128,6 +128,7 @@ def postgres_restarted(h: Harness) -> Fault:
     fault.schedule_job_runs = 1
     h.beat.pause_ticks()
     try:
+        h.wait_tick_lease_free()
         in_tx = h.make_schedule(agent, script, seconds=short, name="c: tick in transaction")
         fault.schedules.append(in_tx)
         tick = TickProcess(h, "in-transaction")
@@ -184,6 +185,7 @@ def tick_killed(h: Harness) -> Fault:
             h.make_schedule(agent, script, seconds=seconds, name=f"d: schedule {i}")
             for i in range(3)
         ]
+        h.wait_tick_lease_free()
         fault.started = time.monotonic()
         tick = TickProcess(h, "before-publish")
         tick.expect("PAUSED", 60)

@@ -761,6 +761,20 @@ class Harness:
             time.sleep(0.5)
         raise ChaosError(f"Redis could not be started again on port {port}")
 
+    def wait_tick_lease_free(self) -> None:
+        """Until no tick holds the executor lease (a tick killed by an earlier fault keeps it
+        until it expires): a full tick started now takes it."""
+        from config.clock import control_plane_now
+        from schedules.lease import TICK_LEASE, lease_holder_until
+
+        def free():
+            until = db(lease_holder_until, name=TICK_LEASE)
+            return until is None or until <= db(control_plane_now)
+
+        wait_until(
+            "the tick's executor lease to be free", self.timing.lease + 10, free, interval=0.5
+        )
+
     def redis_client(self):
         import redis
 
