@@ -22,11 +22,4 @@ def run_watchdog() -> dict:
             "event=watchdog timed_out=%d lost=%d republished=%d expired=%d",
             *(len(report[k]) for k in ("timedOut", "lost", "republished", "expired")),
         )
-    # The agents' Redis users (SPEC §7), re-created after a Redis restart without persistence.
-    from agents.broker import broker_users_sync
-
-    try:
-        broker_users_sync()  # logs its own broker errors
-    except Exception:  # the watchdog's report must not be lost to a broker-side problem
-        log.exception("event=broker_users_sync_failed")
     return report

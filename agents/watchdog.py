@@ -2,6 +2,7 @@
 
 Run every 30 s by beat (`agents.tasks.run_watchdog`) and by `POST /api/jobs/watchdog`:
 
+- first, the agents' Redis users are synced (agents.broker: re-created after a restart).
 - running past deadline + JOB_DEADLINE_GRACE_SECONDS -> `timed_out`. The runtime kills the
   process group at the deadline itself; reaching this means it did not report (stuck or dead).
   A live runtime is answered `drop` on its next heartbeat and kills the tree.
@@ -32,7 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from agents import selectors, services
+from agents import broker, selectors, services
 from agents.dispatch import jobs_republish_due, jobs_republish_vanished
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
     """One pass; returns the ids acted on (or that would be, for a dry run):
     `{"timedOut": [...], "lost": [...], "republished": [...], "expired": [...]}`."""
     report: dict[str, list[str]] = {"timedOut": [], "lost": [], "republished": [], "expired": []}
+    if not dry_run:
+        _sync_broker_users()
 
     grace = timedelta(seconds=settings.JOB_DEADLINE_GRACE_SECONDS)
     for job_id, attempt in selectors.jobs_past_deadline(now=now, grace=grace):
@@ -105,3 +108,13 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
     vanished = jobs_republish_vanished(candidates=candidates, dry_run=dry_run)
     report["republished"] += [str(i) for i in vanished.published]
     return report
+
+
+def _sync_broker_users() -> None:
+    """The agents' Redis users (SPEC §7), re-created after a Redis restart without persistence —
+    on every pass, whoever runs it (beat's task or an external cron's endpoint), before anything
+    is republished for them to consume."""
+    try:
+        broker.broker_users_sync()  # logs its own broker errors
+    except Exception:  # the watchdog's report must not be lost to a broker-side problem
+        log.exception("event=broker_users_sync_failed")

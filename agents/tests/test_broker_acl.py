@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 import redis
+from rest_framework.test import APIClient
 
 from agents import broker
 from agents.broker import (
@@ -238,6 +239,17 @@ def test_it_syncs_the_users_on_every_watchdog_run(a, admin):
 
     run_watchdog()
 
+    assert a.client().ping() is True
+
+
+def test_the_watchdog_endpoint_syncs_the_users_too(a, admin, settings):
+    # An installation driven by an external cron instead of beat (SPEC §10).
+    settings.CRON_SECRET = "cron-key-for-the-test"
+    admin.acl_deluser(broker_user_name(a.agent.id))
+
+    response = APIClient().post("/api/jobs/watchdog", HTTP_X_CRON_KEY="cron-key-for-the-test")
+
+    assert response.status_code == 200
     assert a.client().ping() is True
 
 
