@@ -8,7 +8,10 @@ running and does what the answer says.
 - 401: the token was rotated or the agent deleted — kill everything and exit.
 
 Fencing — never two runs of one job at once: when no heartbeat has been confirmed for
-`fenceAfterSeconds`, the runtime kills every script it runs. The control plane declares a job
+`fenceAfterSeconds`, the runtime kills every script it runs. Each confirmed heartbeat is also
+passed to every script's supervisor through a pipe, and a supervisor that hears nothing for a
+little longer kills its script itself — so a runtime that hangs instead of failing is fenced
+too (agents/runtime/process.py). The control plane declares a job
 lost only after a longer threshold, so by the time a retry can start the first run is dead.
 The silence is measured on CLOCK_BOOTTIME, which keeps counting while a VM is suspended (a
 monotonic clock that paused would let a resumed VM keep running a job already retried).
@@ -113,6 +116,7 @@ class Pulse(threading.Thread):
             return
         self.last_confirmed = boottime()
         apply_tuning(self.tuning, answer)
+        self.registry.confirm_all()
         for job_id in answer.get("cancel") or []:
             if self.registry.kill(str(job_id), CANCELED):
                 log.info("event=job_cancel_received job=%s", job_id)

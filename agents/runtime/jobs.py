@@ -58,11 +58,26 @@ class RunningJob:
     attempt: int
     kill_reason: str | None = None
     wake: threading.Event = field(default_factory=threading.Event)
+    # The write end of its supervisor's pulse pipe while the script runs; guarded so that the
+    # heartbeat thread never writes to a descriptor the job's thread closed (and the OS reused).
+    pulse: int | None = None
+    pulse_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def kill(self, reason: str) -> None:
         if self.kill_reason is None:
             self.kill_reason = reason
         self.wake.set()
+
+    def confirm(self) -> None:
+        with self.pulse_lock:
+            if self.pulse is not None:
+                process.confirm(self.pulse)
+
+    def close_pulse(self) -> None:
+        with self.pulse_lock:
+            pulse, self.pulse = self.pulse, None
+        if pulse is not None:
+            os.close(pulse)
 
 
 class Registry:
@@ -91,6 +106,13 @@ class Registry:
         if job is not None:
             job.kill(reason)
         return job is not None
+
+    def confirm_all(self) -> None:
+        """A heartbeat was answered: every supervisor may let its script run on."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.confirm()
 
     def kill_all(self, reason: str) -> int:
         with self._lock:
@@ -216,17 +238,24 @@ def _execute(ctx: Context, *, running: RunningJob, claim: dict) -> dict:
             workdir=workdir,
             passthrough=ctx.passthrough,
         )
+        # The supervisor's own fence: a little after the runtime's, so a runtime that works
+        # fences first; one that hangs is fenced by the supervisor, still before the control
+        # plane's lost threshold (fenceAfterSeconds leaves a heartbeat and the kill grace).
+        fence = ctx.tuning.fence_after_seconds + ctx.tuning.heartbeat_seconds / 2
         try:
-            proc = process.start(
+            proc, pulse = process.start(
                 runtime=script["runtime"],
                 path=path,
                 workdir=workdir,
                 env=env,
                 user=ctx.user,
                 python=ctx.python,
+                fence_seconds=fence,
             )
         except (OSError, ValueError) as exc:
             return {"exitCode": None, "error": f"could not start the script: {exc}"}
+        with running.pulse_lock:
+            running.pulse = pulse
         try:
             return _supervise(ctx, proc=proc, running=running, claim=claim)
         finally:
@@ -235,6 +264,7 @@ def _execute(ctx: Context, *, running: RunningJob, claim: dict) -> dict:
             process.signal_group(proc.pid, signal.SIGKILL)
             if proc.poll() is None:
                 proc.wait()
+            running.close_pulse()
     finally:
         process.remove_workdir(workdir)
 
@@ -289,6 +319,10 @@ def _supervise(ctx: Context, *, proc: subprocess.Popen, running: RunningJob, cla
         if sending and now >= next_flush:
             sending = _send(ctx, running, output.take())
             next_flush = now + LOG_FLUSH_SECONDS
+    if exit_code == -signal.SIGKILL and running.kill_reason is None:
+        # Nothing here killed it, and only a supervisor SIGKILLs itself (with its group): it
+        # fenced the script because this runtime confirmed nothing for too long (it hung).
+        running.kill(FENCED)
     process.signal_group(proc.pid, signal.SIGKILL)  # stragglers still holding the output pipe
     reader.join(timeout=5)
     writer.join(timeout=1)

@@ -24,25 +24,35 @@ from dataclasses import dataclass
 
 log = logging.getLogger("agents.runtime.process")
 
-# Runs as `python -I -c SUPERVISOR <argv…>`, leading the job's own session/process group:
+# Runs as `python -I -c SUPERVISOR <fence seconds> <pulse fd> <argv…>`, leading the job's own
+# session/process group:
 # - forwards nothing: a group signal reaches the script directly;
 # - survives SIGTERM (a no-op handler, which exec resets to default in the script) so the
 #   script gets its grace period while the supervisor waits for it;
 # - exits with the script's code (128+N if the script died of signal N);
-# - if its parent (the runtime) dies, SIGKILLs the whole group.
+# - SIGKILLs the whole group when the runtime is gone (its parent changed, or its end of the
+#   pulse pipe closed: kill -9 of an agent leaves no orphaned bot clicking through a portal), or
+#   when the runtime has confirmed nothing for <fence seconds> — a runtime that hangs (a frozen
+#   process, a stopped VM thread) cannot fence its scripts itself, so the supervisor does.
 SUPERVISOR = r"""
-import os, signal, subprocess, sys, threading, time
+import os, select, signal, subprocess, sys, threading, time
+fence, pulse = float(sys.argv[1]), int(sys.argv[2])
 parent = os.getppid()
 signal.signal(signal.SIGTERM, lambda *a: None)
 try:
-    child = subprocess.Popen(sys.argv[1:])
+    child = subprocess.Popen(sys.argv[3:])
 except OSError as exc:
     print("mimic: could not start the script: %s" % exc, file=sys.stderr, flush=True)
     sys.exit(127)
 def watch():
+    confirmed = time.monotonic()
     while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
+        ready = select.select([pulse], [], [], 0.25)[0]
+        if ready:
+            if not os.read(pulse, 4096):
+                os.killpg(0, signal.SIGKILL)
+            confirmed = time.monotonic()
+        if os.getppid() != parent or time.monotonic() - confirmed > fence:
             os.killpg(0, signal.SIGKILL)
 threading.Thread(target=watch, daemon=True).start()
 code = child.wait()
@@ -185,23 +195,48 @@ def start(
     env: dict[str, str],
     user: ScriptUser | None,
     python: str,
-) -> subprocess.Popen:
-    argv = [python, "-I", "-c", SUPERVISOR, *script_argv(runtime, path, python)]
+    fence_seconds: float,
+) -> tuple[subprocess.Popen, int]:
+    """Start the script under its supervisor. Returns the process and the write end of its
+    pulse pipe: write a byte to it after every confirmed heartbeat (confirm()), close it when
+    the job is over."""
+    pulse_read, pulse_write = os.pipe()
+    os.set_blocking(pulse_write, False)  # the heartbeat thread must never wait on a script
+    argv = [
+        python, "-I", "-c", SUPERVISOR, f"{fence_seconds:g}", str(pulse_read),
+        *script_argv(runtime, path, python),
+    ]  # fmt: skip
     extra: dict = {}
     if user is not None:
         extra = {"user": user.uid, "group": user.gid, "extra_groups": []}
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=workdir,
-        env=env,
-        start_new_session=True,  # its own process group: one killpg ends the tree
-        close_fds=True,
-        umask=0o077,
-        **extra,
-    )
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,  # its own process group: one killpg ends the tree
+            close_fds=True,
+            pass_fds=(pulse_read,),  # the supervisor's only inherited descriptor besides stdio
+            umask=0o077,
+            **extra,
+        )
+    except BaseException:
+        os.close(pulse_write)
+        raise
+    finally:
+        os.close(pulse_read)
+    return proc, pulse_write
+
+
+def confirm(pulse_write: int) -> None:
+    """Tell a supervisor its job's claim was just confirmed (a heartbeat answered)."""
+    try:
+        os.write(pulse_write, b".")
+    except OSError:  # the supervisor is gone, or its pipe is full (it is reading): fine
+        pass
 
 
 def signal_group(pgid: int, sig: int) -> bool:

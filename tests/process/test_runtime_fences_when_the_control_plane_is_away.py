@@ -2,11 +2,14 @@
 scripts — so by the time the control plane could call the job lost and retry it, the first run
 is dead. The runtime reaches the control plane through a loopback relay the test cuts; when the
 relay is restored, the runtime reports the fenced attempt itself and the job is retried once.
+A runtime that hangs instead (frozen with SIGSTOP) cannot fence: its scripts' supervisors do.
 Real runtime, real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import threading
 
@@ -131,3 +134,39 @@ def test_it_kills_its_script_when_it_cannot_confirm_its_claim(start_agent, contr
     ]
     assert attempts[0].error_kind == ErrorKind.LOST
     assert "second attempt ran" in job.log
+
+
+def test_a_frozen_runtimes_script_is_fenced_by_its_supervisor(start_agent, settings):
+    agent = make_agent(make_org())
+    job = make_job(agent, HANGS_ONCE, max_attempts=2, retry_delay_seconds=0)
+    runtime = start_agent(agent)
+    jobs_publish(jobs=[(job.id, agent.id)], now=timezone.now())
+    wait_for(
+        lambda: Job.objects.filter(id=job.id, log__contains="child=").exists(),
+        timeout=15,
+        what="the first attempt to run",
+    )
+    script_pid, child_pid = map(
+        int, re.search(r"script=(\d+) child=(\d+)", Job.objects.get(id=job.id).log).groups()
+    )
+
+    os.kill(runtime.pid, signal.SIGSTOP)  # hung: it heartbeats, fences, reports nothing
+    try:
+        lost_after = settings.AGENT_ONLINE_SECONDS
+        wait_for(
+            lambda: not pid_alive(script_pid) and not pid_alive(child_pid),
+            timeout=lost_after,  # dead before the control plane could call the job lost
+            what="the supervisor to fence the script of a frozen runtime",
+        )
+        assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+    finally:
+        os.kill(runtime.pid, signal.SIGCONT)
+
+    wait_for_status(job, JobStatus.RETRYING, timeout=30)  # reported by the thawed runtime
+    assert watchdog_run(now=timezone.now())["republished"] == [str(job.id)]
+    job = wait_for_status(job, JobStatus.SUCCEEDED, timeout=30)
+    attempts = list(job.attempts.order_by("number"))
+    assert [(a.number, a.status, a.error_kind) for a in attempts] == [
+        (1, JobStatus.FAILED, ErrorKind.LOST),
+        (2, JobStatus.SUCCEEDED, ""),
+    ]
