@@ -31,6 +31,7 @@ from django.conf import settings
 from agents import broker, controller_policy, netguard, services
 from agents.models import Agent, AgentStatus, Controller
 from agents.readiness import START_GRACE, AgentState, effective_status
+from agents.runtime.environment import host_passthrough
 
 log = logging.getLogger(__name__)
 
@@ -123,21 +124,11 @@ def runtime_environment(agent: Agent, token: str) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------- local
 
-# Harmless variables of this host a spawned runtime may keep (its scripts need a PATH and a
-# locale); never the control plane's own environment, which holds the platform's secrets.
-_LOCAL_RUNTIME_PASSTHROUGH = (
-    "PATH",
-    "LANG",
-    "LC_ALL",
-    "TZ",
-    "AGENT_SCRIPT_USER",
-    "AGENT_SCRIPT_PYTHON",
-)
-
 
 def _spawn_local(agent: Agent, environment: dict[str, str]) -> int:
-    env = {k: os.environ[k] for k in _LOCAL_RUNTIME_PASSTHROUGH if k in os.environ}
-    env.update(environment)
+    # This host's harmless variables (its scripts need a PATH and a locale) and the agent's own;
+    # never the control plane's environment, which holds the platform's secrets.
+    env = {**host_passthrough(os.environ), **environment}
     log_dir = Path(settings.AGENT_LOG_DIR)
     try:
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -22,6 +22,9 @@ OPTIONAL = (
 )
 # Harmless variables a desktop bot may need; scripts get these too.
 SCRIPT_PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "DISPLAY", "XAUTHORITY")
+# What whoever starts a runtime on this host (the `local` controller, `manage.py runagent`) passes
+# on besides the agent's MIMIC_* variables: the runtime's own knobs and the harmless variables.
+HOST_PASSTHROUGH = (*SCRIPT_PASSTHROUGH, *(name for name in OPTIONAL if name != "MIMIC_WORK_DIR"))
 # `python -m agents.runtime` must still find the package after a clean re-exec.
 ALLOWED = frozenset((*REQUIRED, *OPTIONAL, *SCRIPT_PASSTHROUGH, "PYTHONPATH"))
 
@@ -75,6 +78,10 @@ class Settings:
 
     def __repr__(self) -> str:  # never print the token or the broker password
         return f"Settings(url={self.url!r}, agent_id={self.agent_id!r})"
+
+
+def host_passthrough(environ: Mapping[str, str]) -> dict[str, str]:
+    return {key: environ[key] for key in HOST_PASSTHROUGH if key in environ}
 
 
 def script_passthrough(environ: Mapping[str, str]) -> dict[str, str]:

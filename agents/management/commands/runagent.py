@@ -21,9 +21,7 @@ from django.utils import timezone
 from agents import selectors, services
 from agents.controllers import runtime_environment
 from agents.models import AgentStatus
-
-# Harmless variables of this shell the runtime may keep (environment.ALLOWED filters the rest).
-PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "MIMIC_LOG_LEVEL", "AGENT_SCRIPT_USER")
+from agents.runtime.environment import host_passthrough
 
 
 class Command(BaseCommand):
@@ -42,8 +40,8 @@ class Command(BaseCommand):
         now = timezone.now()
         # grace 0: this start wins over any earlier one; a later tick sees `starting` and waits.
         services.agent_mark_starting(agent_id=row.id, now=now, grace=timedelta(0))
-        env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
-        env.update(runtime_environment(row, services.agent_token_issue(agent_id=row.id)))
+        token = services.agent_token_issue(agent_id=row.id)
+        env = {**host_passthrough(os.environ), **runtime_environment(row, token)}
         self.stdout.write(f"runagent: agent {row.slug} ({row.id}) -> python -m agents.runtime")
         self.stdout.flush()
         os.chdir(settings.BASE_DIR)
