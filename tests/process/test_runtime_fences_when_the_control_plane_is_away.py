@@ -43,6 +43,25 @@ print("second attempt ran")
 """
 
 
+def first_attempt_pids(job) -> tuple[int, int]:
+    """Wait for attempt 1 to log its pids (live log), then return (script, child)."""
+    wait_for(
+        lambda: Job.objects.filter(id=job.id, log__contains="child=").exists(),
+        timeout=15,
+        what="the first attempt to run",
+    )
+    log = Job.objects.get(id=job.id).log
+    return tuple(map(int, re.search(r"script=(\d+) child=(\d+)", log).groups()))
+
+
+def retried_once(job):
+    """The fenced attempt, reported by its runtime, is retried (republished by the watchdog)
+    and the retry succeeds."""
+    wait_for_status(job, JobStatus.RETRYING, timeout=30)
+    assert watchdog_run(now=timezone.now())["republished"] == [str(job.id)]
+    return wait_for_status(job, JobStatus.SUCCEEDED, timeout=30)
+
+
 class Relay:
     """A loopback TCP relay to the live server that the test can cut (connections refused
     by closing them at once) and restore."""
@@ -98,14 +117,7 @@ def test_it_kills_its_script_when_it_cannot_confirm_its_claim(start_agent, contr
         env = runtime_env(agent, MIMIC_URL=relay.url)
         start_agent(agent, env=env)
         jobs_publish(jobs=[(job.id, agent.id)], now=timezone.now())
-        wait_for(
-            lambda: Job.objects.filter(id=job.id, log__contains="child=").exists(),
-            timeout=15,
-            what="the first attempt to run",
-        )
-        script_pid, child_pid = map(
-            int, re.search(r"script=(\d+) child=(\d+)", Job.objects.get(id=job.id).log).groups()
-        )
+        script_pid, child_pid = first_attempt_pids(job)
 
         relay.cut.set()  # the control plane is away for the runtime
         fence = (
@@ -122,9 +134,7 @@ def test_it_kills_its_script_when_it_cannot_confirm_its_claim(start_agent, contr
         assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
 
         relay.cut.clear()  # back: the runtime reports the fenced attempt itself
-        wait_for_status(job, JobStatus.RETRYING, timeout=30)
-        assert watchdog_run(now=timezone.now())["republished"] == [str(job.id)]
-        job = wait_for_status(job, JobStatus.SUCCEEDED, timeout=30)
+        job = retried_once(job)
     finally:
         relay.close()
     attempts = list(job.attempts.order_by("number"))
@@ -141,14 +151,7 @@ def test_a_frozen_runtimes_script_is_fenced_by_its_supervisor(start_agent, setti
     job = make_job(agent, HANGS_ONCE, max_attempts=2, retry_delay_seconds=0)
     runtime = start_agent(agent)
     jobs_publish(jobs=[(job.id, agent.id)], now=timezone.now())
-    wait_for(
-        lambda: Job.objects.filter(id=job.id, log__contains="child=").exists(),
-        timeout=15,
-        what="the first attempt to run",
-    )
-    script_pid, child_pid = map(
-        int, re.search(r"script=(\d+) child=(\d+)", Job.objects.get(id=job.id).log).groups()
-    )
+    script_pid, child_pid = first_attempt_pids(job)
 
     os.kill(runtime.pid, signal.SIGSTOP)  # hung: it heartbeats, fences, reports nothing
     try:
@@ -162,9 +165,7 @@ def test_a_frozen_runtimes_script_is_fenced_by_its_supervisor(start_agent, setti
     finally:
         os.kill(runtime.pid, signal.SIGCONT)
 
-    wait_for_status(job, JobStatus.RETRYING, timeout=30)  # reported by the thawed runtime
-    assert watchdog_run(now=timezone.now())["republished"] == [str(job.id)]
-    job = wait_for_status(job, JobStatus.SUCCEEDED, timeout=30)
+    job = retried_once(job)  # reported by the thawed runtime
     attempts = list(job.attempts.order_by("number"))
     assert [(a.number, a.status, a.error_kind) for a in attempts] == [
         (1, JobStatus.FAILED, ErrorKind.LOST),
