@@ -32,6 +32,7 @@ from agents import broker, controller_policy, netguard, services
 from agents.models import Agent, AgentStatus, Controller
 from agents.readiness import START_GRACE, AgentState, effective_status
 from agents.runtime.environment import host_passthrough
+from config.clock import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def _post_webhook(agent: Agent, *, action: str, now: datetime, extra: dict | Non
             "agentId": str(agent.id),
             "slug": agent.slug,
             "action": action,
-            "ts": now.isoformat().replace("+00:00", "Z"),
+            "ts": iso_z(now),
             **(extra or {}),
         },
         separators=(",", ":"),

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.clock import iso_z
+
 
 class AgentStatus(models.TextChoices):
     ONLINE = "online"
@@ -272,4 +274,4 @@ class ControlPlanePulse(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"control plane up since {self.up_since:%Y-%m-%dT%H:%M:%SZ}"
+        return f"control plane up since {iso_z(self.up_since)}"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from billing.models import BillingStatus
+from config.clock import iso_z
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,6 @@ class BillingState:
     past_due_since: datetime | None
     monthly_run_quota: int | None  # None = unlimited
     runs_this_month: int  # jobs created since the start of the current UTC month, any trigger
-
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def billing_block_reason(state: BillingState, *, now: datetime, grace_days: int) -> str | None:
@@ -40,7 +37,7 @@ def billing_block_reason(state: BillingState, *, now: datetime, grace_days: int)
     elif status == BillingStatus.TRIALING:
         # A trial with no end date is open-ended (e.g. a design partner).
         if state.trial_ends_at is not None and now >= state.trial_ends_at:
-            return f"trial ended {_iso(state.trial_ends_at)}"
+            return f"trial ended {iso_z(state.trial_ends_at)}"
     elif status == BillingStatus.PAST_DUE:
         if state.past_due_since is None:
             # Without a start the grace period cannot be computed: deny rather than run free.
@@ -48,8 +45,8 @@ def billing_block_reason(state: BillingState, *, now: datetime, grace_days: int)
         grace_end = state.past_due_since + timedelta(days=grace_days)
         if now >= grace_end:
             return (
-                f"past due since {_iso(state.past_due_since)} "
-                f"(grace {grace_days} days ended {_iso(grace_end)})"
+                f"past due since {iso_z(state.past_due_since)} "
+                f"(grace {grace_days} days ended {iso_z(grace_end)})"
             )
     elif status in (BillingStatus.SUSPENDED, BillingStatus.CANCELED):
         return f"organization is {status}"

@@ -10,7 +10,8 @@ where a request or a task enters and passed down as `now` (tests still pass thei
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import overload
 
 from django.db import connection
 from django.utils import timezone
@@ -25,3 +26,36 @@ def control_plane_now() -> datetime:
         # statement_timestamp(), not now(): inside a transaction now() is its start time.
         cursor.execute("SELECT statement_timestamp()")
         return cursor.fetchone()[0]
+
+
+# --- The one ISO-8601 format ------------------------------------------------------------------
+# Every instant the product writes for a machine or a person to read back — API bodies, events,
+# reports, agent answers, webhook payloads, log messages — is UTC with a `Z` and whole seconds:
+# `2026-03-29T01:30:00Z`. DRF's DateTimeField writes the same (settings.REST_FRAMEWORK's
+# DATETIME_FORMAT, in the UTC time zone Django runs in).
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@overload
+def iso_z(instant: datetime) -> str: ...
+@overload
+def iso_z(instant: None) -> None: ...
+def iso_z(instant: datetime | None) -> str | None:
+    """`instant` in UTC as ISO-8601 with `Z`, whole seconds; None stays None. An aware instant in
+    any zone is converted first (a Tokyo 10:00 is 01:00Z); a naive one is refused — it would be
+    read as the host's local time."""
+    if instant is None:
+        return None
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"naive datetime {instant!r}: pass an aware instant")
+    return instant.astimezone(UTC).strftime(ISO_FORMAT)
+
+
+def parse_iso(text: str) -> datetime:
+    """The inverse of `iso_z`, lenient in what it reads: any ISO-8601 instant with an offset or
+    `Z` (fractions kept), returned aware in UTC. Naive text raises ValueError — the caller's
+    clock zone is not ours to guess."""
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{text!r} has no UTC offset: write it with Z or +hh:mm")
+    return instant.astimezone(UTC)

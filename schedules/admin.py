@@ -42,8 +42,10 @@ from billing.tenancy import organization_ids_with_role
 from config import clock
 from schedules import cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
+from schedules.report import Report
 from vault.models import VaultEntry
 from vault.selectors import vault_key_names_for
 
@@ -345,28 +347,28 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 organization_id=schedule.organization_id,
                 use_executor_lock=False,
             )
-            self._report_messages(request, schedule, report.as_dict())
+            self._report_messages(request, schedule, report)
         return self._back(request, schedules)
 
-    def _report_messages(self, request, schedule, report: dict) -> None:
-        for t in report["triggeredSchedules"]:
-            url = reverse("admin:agents_job_change", args=[t["jobId"]])
-            notes = f" ({', '.join(t['notes'])})" if t.get("notes") else ""
+    def _report_messages(self, request, schedule, report: Report) -> None:
+        for t in report.triggered:
+            url = reverse("admin:agents_job_change", args=[t.job_id])
+            notes = f" ({', '.join(t.notes)})" if t.notes else ""
             messages.success(
                 request,
                 format_html(
                     '“{}”: job <a href="{}">{}</a> dispatched{}.',
                     schedule,
                     url,
-                    t["jobId"][:8],
+                    str(t.job_id)[:8],
                     notes,
                 ),
             )
-        for s in report["skipped"]:
-            detail = f": {s['detail']}" if s.get("detail") else ""
-            messages.warning(request, f"“{schedule}”: not run — {s['reason']}{detail}")
-        for e in report["errors"]:
-            messages.error(request, f"“{schedule}”: error {e['code']}: {e['message']}")
+        for sk in report.skipped:
+            detail = f": {sk.detail}" if sk.detail else ""
+            messages.warning(request, f"“{schedule}”: not run — {sk.reason}{detail}")
+        for e in report.errors:
+            messages.error(request, f"“{schedule}”: error {e.code}: {e.message}")
 
     @admin.action(permissions=["operate"], description="Dry run (show what would happen)")
     def dry_run(self, request, queryset):
@@ -377,42 +379,34 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         if len(schedules) > DRY_RUN_MAX:
             messages.error(request, f"Dry-run at most {DRY_RUN_MAX} schedules at a time.")
             return None
-        names = {str(s.id): s for s in schedules}
+        names = {s.id: s for s in schedules}
         modes = []
         for title, force in (
             ("If the tick ran now", False),
             ("If you pressed “Run now” (force)", True),
         ):
-            merged = {"dryRun": True, "triggeredSchedules": [], "skipped": [], "errors": []}
+            merged = Report(dry_run=True, evaluated_at=now)
             for schedule in schedules:
-                report = run_tick(
-                    now=now,
-                    dry_run=True,
-                    force=force,
-                    schedule_id=schedule.id,
-                    organization_id=schedule.organization_id,
-                    use_executor_lock=False,
-                ).as_dict()
-                merged["evaluatedAt"] = report["evaluatedAt"]
-                for key in ("triggeredSchedules", "skipped", "errors"):
-                    merged[key].extend(report[key])
+                merged.merge(
+                    run_tick(
+                        now=now,
+                        dry_run=True,
+                        force=force,
+                        schedule_id=schedule.id,
+                        organization_id=schedule.organization_id,
+                        use_executor_lock=False,
+                    )
+                )
             modes.append(
                 {
                     "title": title,
                     "force": force,
                     "report": merged,
-                    "triggered": [
-                        {**t, "schedule": names.get(t["scheduleId"])}
-                        for t in merged["triggeredSchedules"]
-                    ],
-                    "skipped": [
-                        {**s, "schedule": names.get(s["scheduleId"])} for s in merged["skipped"]
-                    ],
-                    "errors": [
-                        {**e, "schedule": names.get(e["scheduleId"] or "")}
-                        for e in merged["errors"]
-                    ],
-                    "json": json.dumps(merged, indent=2),
+                    "triggered": [(t, names.get(t.schedule_id)) for t in merged.triggered],
+                    "skipped": [(sk, names.get(sk.schedule_id)) for sk in merged.skipped],
+                    "errors": [(e, names.get(e.schedule_id)) for e in merged.errors],
+                    # The same report as the API's execute endpoint answers it.
+                    "json": json.dumps(report_json(merged), indent=2),
                 }
             )
         context = {
@@ -422,7 +416,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             "opts": self.opts,
             "schedules": schedules,
             "modes": modes,
-            "evaluated_at": now,
+            "evaluated_at_iso": clock.iso_z(now),
             "single": schedules[0] if len(schedules) == 1 else None,
             "media": self.media,
         }

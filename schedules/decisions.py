@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agents.models import JobStatus, Trigger
+from config.clock import iso_z
 from schedules.due import ON_TIME_GRACE, resolve_due
 from schedules.gates import Candidate, GateContext, agent_needs_start, first_blocking_gate
 from schedules.models import EventKind, Schedule, SkipReason
-from schedules.report import iso_z
 
 
 @dataclass

@@ -56,6 +56,7 @@ from agents.dispatch import jobs_publish, jobs_republish_due
 from agents.models import Agent, Job, Script
 from agents.services import job_expire_unclaimed
 from billing.services import usage_add_runs
+from config.clock import iso_z
 from schedules import metrics
 from schedules.bulk import bulk_insert, bulk_update_columns
 from schedules.decisions import Decision, decide, event_row
@@ -75,7 +76,7 @@ from schedules.models import (
     SkipReason,
     TickHeartbeat,
 )
-from schedules.report import Report, iso_z
+from schedules.report import Report, Triggered
 from schedules.selectors import gate_context, schedule_due_page
 
 log = logging.getLogger(__name__)
@@ -467,15 +468,15 @@ def _fail_jobs_of_unstartable_agents(owed: _Dispatched, failed: dict[UUID, str],
             )
 
 
-def _triggered(s: Schedule, job: dict, notes: list[str], *, dry_run: bool) -> dict:
-    return {
-        "scheduleId": str(s.id),
-        "scheduleName": s.name,
-        "jobId": None if dry_run else str(job["id"]),
-        "scheduledFor": iso_z(job["scheduled_for"]),
-        "agentId": str(s.agent_id),
-        "notes": notes,
-    }
+def _triggered(s: Schedule, job: dict, notes: list[str], *, dry_run: bool) -> Triggered:
+    return Triggered(
+        schedule_id=s.id,
+        schedule_name=s.name,
+        job_id=None if dry_run else job["id"],
+        scheduled_for=job["scheduled_for"],
+        agent_id=s.agent_id,
+        notes=notes,
+    )
 
 
 def _republish_owed(*, now: datetime, report: Report) -> None:

@@ -13,6 +13,7 @@ from uuid import UUID
 from agents.models import AgentStatus
 from agents.readiness import AgentState, effective_status
 from billing.gate import BillingState, billing_block_reason
+from config.clock import iso_z
 from schedules.models import SkipReason
 
 
@@ -75,7 +76,7 @@ def idempotency_gate(c: Candidate, ctx: GateContext) -> Skip | None:
     if last is not None and ctx.now - last < window:
         return Skip(
             SkipReason.IDEMPOTENCY_WINDOW,
-            f"a job was created at {last:%Y-%m-%dT%H:%M:%SZ}, within the "
+            f"a job was created at {iso_z(last)}, within the "
             f"{c.idempotency_window_minutes}-minute window",
         )
     return None

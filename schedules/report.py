@@ -1,43 +1,63 @@
-"""The tick's report (SPEC §5 step 6): the body of the execute and cron endpoints."""
+"""The tick's report (SPEC §5 step 6): what one evaluation triggered, skipped and failed.
+
+Plain data: the engine fills it, the admin reads its attributes, the metrics count it, and the
+API's `TickReportSerializer` (schedules/api/serializers.py) turns it into the camelCase body of
+the execute and cron endpoints — the only place the wire format is written.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from schedules.models import ErrorCode
 
 
-def iso_z(instant: datetime | None) -> str | None:
-    return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+@dataclass(frozen=True)
+class Triggered:
+    schedule_id: UUID
+    schedule_name: str
+    job_id: UUID | None  # None in a dry run: nothing was written
+    scheduled_for: datetime
+    agent_id: UUID
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    schedule_id: UUID
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TickError:
+    schedule_id: UUID | None  # None: the tick as a whole (executor locked, republish failed)
+    code: str
+    message: str
 
 
 @dataclass
 class Report:
     dry_run: bool
     evaluated_at: datetime
-    triggered: list[dict] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)
+    triggered: list[Triggered] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    errors: list[TickError] = field(default_factory=list)
 
-    def skip(self, schedule_id, reason: str, detail: str = "") -> None:
-        self.skipped.append(
-            {"scheduleId": str(schedule_id), "reason": str(reason), "detail": detail}
-        )
+    def skip(self, schedule_id: UUID, reason: str, detail: str = "") -> None:
+        self.skipped.append(Skipped(schedule_id, str(reason), detail))
 
-    def error(self, schedule_id, code: str, message: str) -> None:
-        sid = None if schedule_id is None else str(schedule_id)
-        self.errors.append({"scheduleId": sid, "code": str(code), "message": message})
+    def error(self, schedule_id: UUID | None, code: str, message: str) -> None:
+        self.errors.append(TickError(schedule_id, str(code), message))
 
     @property
     def executor_locked(self) -> bool:
-        return any(e["code"] == ErrorCode.EXECUTOR_LOCKED for e in self.errors)
+        return any(e.code == ErrorCode.EXECUTOR_LOCKED for e in self.errors)
 
-    def as_dict(self) -> dict:
-        return {
-            "dryRun": self.dry_run,
-            "evaluatedAt": iso_z(self.evaluated_at),
-            "triggeredSchedules": self.triggered,
-            "skipped": self.skipped,
-            "errors": self.errors,
-        }
+    def merge(self, other: Report) -> None:
+        """Add another evaluation's lines (the admin's dry run of several schedules)."""
+        self.triggered.extend(other.triggered)
+        self.skipped.extend(other.skipped)
+        self.errors.extend(other.errors)

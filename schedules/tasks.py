@@ -1,7 +1,6 @@
 """Celery interface of the schedules app: fetch inputs, call the engine. No logic here."""
 
 import logging
-from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
@@ -37,7 +36,7 @@ def evaluate_due_schedules() -> dict:
     def start_helpers() -> None:
         for _ in range(settings.TICK_EVALUATORS - 1):
             # Expires with the minute: a helper that waited that long has nothing left to do.
-            evaluate_due_schedules_helper.apply_async(args=[now.isoformat()], expires=50)
+            evaluate_due_schedules_helper.apply_async(args=[clock.iso_z(now)], expires=50)
 
     return _log("tick", run_tick(now=now, use_executor_lock=True, on_lease_acquired=start_helpers))
 
@@ -46,7 +45,7 @@ def evaluate_due_schedules() -> dict:
 def evaluate_due_schedules_helper(now_iso: str) -> dict:
     """One more evaluator of a tick already running under the lease (see above). It ends
     with that tick's budget, counted from the tick's `now`, not from when it was picked up."""
-    now = datetime.fromisoformat(now_iso)
+    now = clock.parse_iso(now_iso)
     # Both instants on the database's clock: the helper's host may disagree with the tick's.
     left = settings.TICK_TIME_BUDGET_SECONDS - (clock.control_plane_now() - now).total_seconds()
     if left <= 0:

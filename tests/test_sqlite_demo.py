@@ -16,13 +16,14 @@ TICK = """
 import json
 from datetime import timedelta
 from django.utils import timezone
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import Schedule
 from agents.models import Agent, Job
 s = Schedule.objects.get()
 Agent.objects.update(status="online", last_heartbeat_at=s.next_run_at)
-report = run_tick(now=s.next_run_at + timedelta(seconds=1)).as_dict()
-again = run_tick(now=s.next_run_at + timedelta(seconds=2)).as_dict()
+report = report_json(run_tick(now=s.next_run_at + timedelta(seconds=1)))
+again = report_json(run_tick(now=s.next_run_at + timedelta(seconds=2)))
 print(json.dumps({"report": report, "again": again, "jobs": Job.objects.count(),
                   "status": Job.objects.get().status}))
 """

@@ -25,6 +25,7 @@ from agents.outcomes import KILLED_REASONS, AttemptReport, Outcome
 from agents.readiness import AgentState, effective_status
 from config import clock
 from config.api_common import ErrorSerializer
+from config.clock import iso_z
 from vault.redaction import Redactor
 from vault.selectors import (
     VaultKeysMissing,
@@ -36,10 +37,6 @@ from vault.selectors import (
 # What one log call may carry; the runtime sends about a second of output at a time.
 LOG_CHUNK_MAX_CHARS = 512 * 1024
 AGENT_TAG = ["agent API"]
-
-
-def _iso(instant) -> str | None:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if instant else None
 
 
 class AgentTokenView(APIView):
@@ -232,8 +229,8 @@ class JobClaimView(AgentTokenView):
                     "id": str(job.id),
                     "attempt": job.attempt,
                     "maxAttempts": job.max_attempts,
-                    "scheduledFor": _iso(job.scheduled_for),
-                    "deadline": _iso(job.deadline_at),
+                    "scheduledFor": iso_z(job.scheduled_for),
+                    "deadline": iso_z(job.deadline_at),
                     "maxRuntimeSeconds": int((job.deadline_at - job.started_at).total_seconds()),
                     "trigger": job.trigger,
                     "scheduleId": str(job.schedule_id) if job.schedule_id else None,

@@ -113,7 +113,7 @@ def test_it_posts_a_signed_start_request(db, endpoint):
         "agentId": str(agent.id),
         "slug": agent.slug,
         "action": "start",
-        "ts": now.isoformat().replace("+00:00", "Z"),
+        "ts": now.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),  # whole seconds, UTC
     }
     agent.refresh_from_db()
     assert agent.status == AgentStatus.STARTING and agent.start_requested_at == now

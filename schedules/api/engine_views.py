@@ -25,10 +25,10 @@ from billing.tenancy import organization_from_request, role_at_least
 from config import clock
 from config.api_common import VALIDATION_ERROR_SCHEMA, ApiAutoSchema, ErrorSerializer
 from config.cron_auth import cron_key_error
+from schedules.api.serializers import TickReportSerializer, report_json
 from schedules.engine import run_tick
 from schedules.lease import TICK_LEASE
 from schedules.models import Schedule, TickHeartbeat
-from schedules.report import iso_z
 
 # --- Request and report shapes (also the OpenAPI schema) --------------------------------------
 
@@ -52,45 +52,6 @@ class CronRequestSerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=None)
 
 
-TriggeredSerializer = inline_serializer(
-    "TriggeredSchedule",
-    {
-        "scheduleId": serializers.UUIDField(),
-        "scheduleName": serializers.CharField(),
-        "jobId": serializers.UUIDField(allow_null=True),
-        "scheduledFor": serializers.DateTimeField(),
-        "agentId": serializers.UUIDField(),
-        "notes": serializers.ListField(child=serializers.CharField()),
-    },
-)
-ReportSerializer = inline_serializer(
-    "TickReport",
-    {
-        "dryRun": serializers.BooleanField(),
-        "evaluatedAt": serializers.DateTimeField(),
-        "triggeredSchedules": TriggeredSerializer.__class__(many=True),
-        "skipped": inline_serializer(
-            "SkippedSchedule",
-            {
-                "scheduleId": serializers.UUIDField(),
-                "reason": serializers.CharField(),
-                "detail": serializers.CharField(),
-            },
-            many=True,
-        ),
-        "errors": inline_serializer(
-            "TickError",
-            {
-                "scheduleId": serializers.UUIDField(allow_null=True),
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-        ),
-    },
-)
-
-
 def _merged_input(request) -> dict:
     """`dryRun` and `limit` may come as query parameters or in a JSON body (body wins)."""
     data = {k: v for k, v in request.query_params.items()}
@@ -110,7 +71,7 @@ class ExecuteView(APIView):
     @extend_schema(
         request=ExecuteRequestSerializer,
         responses={
-            200: ReportSerializer,
+            200: TickReportSerializer,
             404: OpenApiResponse(
                 ErrorSerializer, description="scheduleId names no schedule of the organization."
             ),
@@ -147,7 +108,7 @@ class ExecuteView(APIView):
             # only an unscoped superuser run is a full tick.
             use_executor_lock=org_id is None and schedule_id is None,
         )
-        return Response(report.as_dict())
+        return Response(report_json(report))
 
 
 _CRON_PARAMETERS = [
@@ -156,10 +117,10 @@ _CRON_PARAMETERS = [
     OpenApiParameter("x-cron-key", str, OpenApiParameter.HEADER, required=False),
 ]
 _CRON_RESPONSES = {
-    200: ReportSerializer,
+    200: TickReportSerializer,
     400: OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid dryRun or limit."),
     401: OpenApiResponse(ErrorSerializer, description="Missing or invalid cron key."),
-    423: OpenApiResponse(ReportSerializer, description="Another tick holds the executor lock."),
+    423: OpenApiResponse(TickReportSerializer, description="Another tick holds the executor lock."),
     503: OpenApiResponse(ErrorSerializer, description="CRON_SECRET is not configured."),
 }
 
@@ -188,7 +149,7 @@ class CronScheduledRunsView(APIView):
             use_executor_lock=True,
         )
         code = status.HTTP_423_LOCKED if report.executor_locked else status.HTTP_200_OK
-        return Response(report.as_dict(), status=code)
+        return Response(report_json(report), status=code)
 
     @extend_schema(
         parameters=_CRON_PARAMETERS,
@@ -247,7 +208,7 @@ class HealthView(APIView):
         if beat is not None:
             body["consecutiveExecutorLockErrors"] = beat.consecutive_lock_errors
             if beat.last_success_at:
-                body["lastTickAt"] = iso_z(beat.last_success_at)
+                body["lastTickAt"] = clock.iso_z(beat.last_success_at)
                 body["lastTickAgeSeconds"] = int((now - beat.last_success_at).total_seconds())
             if (
                 beat.consecutive_lock_errors >= DEGRADED_AFTER_LOCK_ERRORS

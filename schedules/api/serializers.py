@@ -4,12 +4,14 @@ from rest_framework import serializers
 from agents.models import Agent, Script
 from config.api_common import (
     CamelModelSerializer,
+    CamelSerializer,
     NullIfBlankCharField,
     ScopedPrimaryKeyRelatedField,
     StrictCharField,
 )
 from schedules import cron
 from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
+from schedules.report import Report
 from vault.models import VaultEntry, key_name_validator
 
 
@@ -209,3 +211,54 @@ class ScheduleEventSerializer(CamelModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+# --- The tick's report: plain data from schedules.report, camelCase here --------------------
+
+
+class TriggeredSerializer(CamelSerializer):
+    schedule_id = serializers.UUIDField()
+    schedule_name = serializers.CharField()
+    job_id = serializers.UUIDField(allow_null=True)
+    scheduled_for = serializers.DateTimeField()
+    agent_id = serializers.UUIDField()
+    notes = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        ref_name = "TriggeredSchedule"
+
+
+class SkippedSerializer(CamelSerializer):
+    schedule_id = serializers.UUIDField()
+    reason = serializers.CharField()
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "SkippedSchedule"
+
+
+class TickErrorSerializer(CamelSerializer):
+    schedule_id = serializers.UUIDField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "TickError"
+
+
+class TickReportSerializer(CamelSerializer):
+    """The body of POST /api/schedules/execute and /api/cron/scheduled-runs."""
+
+    dry_run = serializers.BooleanField()
+    evaluated_at = serializers.DateTimeField()
+    triggered_schedules = TriggeredSerializer(source="triggered", many=True)
+    skipped = SkippedSerializer(many=True)
+    errors = TickErrorSerializer(many=True)
+
+    class Meta:
+        ref_name = "TickReport"
+
+
+def report_json(report: Report) -> dict:
+    """The wire form of a tick's report (camelCase, instants as ISO-8601 UTC)."""
+    return TickReportSerializer(report).data

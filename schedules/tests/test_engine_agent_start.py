@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from agents.models import AgentStatus, Controller, Job, JobStatus
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import ScheduleEvent
 from tests.factories import AgentFactory
@@ -32,7 +33,7 @@ def test_it_reports_agent_start_failed_when_the_webhook_fails(now, make_due, org
         },
     )
     s = make_due(agent=agent)
-    report = run_tick(now=now, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=False))
 
     assert report["triggeredSchedules"] == []
     (error,) = report["errors"]
@@ -51,7 +52,7 @@ def test_it_skips_an_offline_agent_without_auto_start(now, make_due, org):
         organization=org, status=AgentStatus.OFFLINE, auto_start=False, controller=Controller.LOCAL
     )
     s = make_due(agent=agent)
-    report = run_tick(now=now, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=False))
     assert report["skipped"] == [
         {
             "scheduleId": str(s.id),

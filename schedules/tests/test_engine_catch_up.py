@@ -4,6 +4,7 @@ window, the others recorded as `missed`; none when outside it."""
 import pytest
 
 from agents.models import Job
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import ScheduleEvent
 
@@ -23,7 +24,7 @@ def test_it_catches_up_once_inside_the_window(now, make_due):
         catch_up_window_minutes=60,
         next_run_at=now.replace(hour=11, second=0),
     )
-    report = run_tick(now=back_at, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=back_at, use_executor_lock=False))
 
     job = Job.objects.get(schedule=s)
     assert job.scheduled_for == now.replace(hour=14, second=0)
@@ -41,7 +42,7 @@ def test_it_does_not_catch_up_outside_the_window(now, make_due):
         catch_up_window_minutes=15,
         next_run_at=now.replace(hour=11, second=0),
     )
-    report = run_tick(now=back_at, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=back_at, use_executor_lock=False))
 
     assert report["triggeredSchedules"] == []
     assert not Job.objects.filter(schedule=s).exists()
@@ -61,6 +62,6 @@ def test_it_does_not_catch_up_outside_the_window(now, make_due):
 def test_it_never_bursts_on_the_next_tick(now, make_due):
     s = make_due(cron_expression="0 * * * *", next_run_at=now.replace(hour=11, second=0))
     run_tick(now=now.replace(minute=30), use_executor_lock=False)
-    report = run_tick(now=now.replace(minute=31), use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=now.replace(minute=31), use_executor_lock=False))
     assert report["triggeredSchedules"] == []
     assert Job.objects.filter(schedule=s).count() == 1

@@ -11,6 +11,7 @@ from django.db import connection
 
 from agents.dispatch import agent_queue
 from agents.models import Job
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import Schedule, ScheduleEvent
 from tests.factories import AgentFactory, OrganizationFactory, ScheduleFactory, ScriptFactory
@@ -53,7 +54,7 @@ def test_it_dispatches_every_due_occurrence_exactly_once(
             start.wait()
             mine = reports.setdefault(name, [])
             for _ in range(40):
-                report = run_tick(now=now, **kwargs).as_dict()
+                report = report_json(run_tick(now=now, **kwargs))
                 mine.append(report)
                 if (
                     not report["triggeredSchedules"]

@@ -8,6 +8,7 @@ from django.apps import apps
 
 from agents.dispatch import agent_queue
 from agents.models import AgentStatus, JobStatus
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from tests.factories import AgentFactory, JobFactory
 
@@ -35,7 +36,7 @@ def test_it_changes_nothing_in_any_table_or_queue(now, make_due, org, agent, red
     queues = [agent_queue(agent.id), agent_queue(offline.id)]
     before, lengths = snapshot(), [redis_client.llen(q) for q in queues]
 
-    report = run_tick(now=now, dry_run=True).as_dict()
+    report = report_json(run_tick(now=now, dry_run=True))
 
     assert snapshot() == before
     assert [redis_client.llen(q) for q in queues] == lengths

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from agents.models import AgentStatus, Job, JobStatus
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import ScheduleEvent
 from tests.factories import JobFactory
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def tick(now, **kw):
     kw.setdefault("use_executor_lock", False)
-    return run_tick(now=now, **kw).as_dict()
+    return report_json(run_tick(now=now, **kw))
 
 
 def only_skip(report):

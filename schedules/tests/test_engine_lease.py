@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from agents.models import Job
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.lease import TICK_LEASE, lease_acquire
 from schedules.models import ExecutorLease, TickHeartbeat
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_it_reports_executor_locked_while_another_tick_holds_the_lease(now, make_due):
     make_due()
     assert lease_acquire(name=TICK_LEASE, now=now, ttl_seconds=55) is not None  # a live holder
-    report = run_tick(now=now, use_executor_lock=True).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=True))
     assert report["triggeredSchedules"] == []
     assert [e["code"] for e in report["errors"]] == ["executor_locked"]
     assert not Job.objects.exists()
@@ -32,7 +33,7 @@ def test_it_takes_over_a_lease_left_by_a_dead_holder_once_it_expires(now, make_d
         acquired_at=now - timedelta(seconds=65),
         expires_at=now - timedelta(seconds=10),
     )
-    report = run_tick(now=now, use_executor_lock=True).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=True))
     assert report["errors"] == []
     assert Job.objects.filter(schedule=s).count() == 1
     assert not ExecutorLease.objects.exists()  # released after the tick
@@ -49,6 +50,6 @@ def test_it_does_not_take_over_a_lease_that_has_not_expired(now):
 def test_it_lets_scoped_executions_run_while_the_lease_is_held(now, make_due, org):
     s = make_due()
     lease_acquire(name=TICK_LEASE, now=now, ttl_seconds=55)
-    report = run_tick(now=now, organization_id=org.id, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=now, organization_id=org.id, use_executor_lock=False))
     assert report["errors"] == []
     assert Job.objects.filter(schedule=s).count() == 1

@@ -10,6 +10,7 @@ import pytest
 
 from agents.models import Job
 from schedules import engine
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.lease import TICK_LEASE, lease_acquire
 from schedules.models import ExecutorLease, Schedule, TickHeartbeat
@@ -60,7 +61,7 @@ def test_it_keeps_its_lease_through_batches_longer_than_the_lease(now, make_due,
         seen.append((elapsed, taken, expires_at - at))
 
     hooks.append(another_evaluator)
-    report = run_tick(now=now, use_executor_lock=True, clock=clock).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=True, clock=clock))
 
     assert report["errors"] == []
     assert Job.objects.filter(schedule__in=schedules).count() == 3
@@ -86,7 +87,7 @@ def test_it_stops_at_once_when_its_lease_was_taken_over(now, make_due, slow_batc
         )
 
     hooks.append(taken_over)
-    report = run_tick(now=now, use_executor_lock=True, clock=clock).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=True, clock=clock))
 
     # The batch in flight completed; no further batch was started.
     assert len(report["triggeredSchedules"]) == 1

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from agents.models import Job
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 
 pytestmark = pytest.mark.django_db
@@ -18,19 +19,19 @@ def test_it_takes_the_oldest_due_first_up_to_the_limit_across_batches(now, make_
         make_due(cron_expression="* * * * *", next_run_at=minute - timedelta(minutes=i))
         for i in range(10)
     ]
-    report = run_tick(now=now, limit=7, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=now, limit=7, use_executor_lock=False))
 
     oldest_seven = {str(s.id) for s in made[3:]}
     assert {t["scheduleId"] for t in report["triggeredSchedules"]} == oldest_seven
     assert Job.objects.count() == 7
-    rest = run_tick(now=now, use_executor_lock=False).as_dict()
+    rest = report_json(run_tick(now=now, use_executor_lock=False))
     assert {t["scheduleId"] for t in rest["triggeredSchedules"]} == {str(s.id) for s in made[:3]}
 
 
 def test_it_ignores_disabled_and_future_schedules(now, make_due):
     make_due(enabled=False)
     make_due(next_run_at=now + timedelta(minutes=1))
-    report = run_tick(now=now, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=False))
     assert report == {
         "dryRun": False,
         "evaluatedAt": "2026-11-26T14:00:05Z",
@@ -48,7 +49,7 @@ def test_it_reports_one_broken_schedule_and_dispatches_the_others(now, make_due)
     broken = make_due()
     # Written around validation (a raw UPDATE): the tick must not let it stop the batch.
     Schedule.objects.filter(pk=broken.pk).update(cron_expression="61 * * * *")
-    report = run_tick(now=now, use_executor_lock=False).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=False))
 
     assert {t["scheduleId"] for t in report["triggeredSchedules"]} == {str(s.id) for s in good}
     (error,) = report["errors"]

@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from agents import controllers
 from agents.models import AgentStatus, Controller, Job, JobStatus
 from schedules import engine
+from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import Schedule
 from schedules.tasks import evaluate_due_schedules_helper
@@ -46,7 +47,7 @@ def test_it_starts_no_batch_that_would_end_past_the_budget(now, make_due, settin
     monkeypatch.setattr(engine, "schedule_due_page", slow_page)
     for _ in range(5):
         make_due()
-    report = run_tick(now=now, use_executor_lock=True, clock=clock).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=True, clock=clock))
 
     # Batches at 0 s and 40 s; a third would have ended at 120 s, past the 100 s budget.
     assert len(report["triggeredSchedules"]) == 2
@@ -77,7 +78,7 @@ def test_it_starts_no_agent_once_the_budget_is_spent(now, make_due, org, setting
         for _ in range(2)
     ]
     first, second = (make_due(agent=a) for a in offline)
-    report = run_tick(now=now, use_executor_lock=True, clock=clock).as_dict()
+    report = report_json(run_tick(now=now, use_executor_lock=True, clock=clock))
 
     # The first start took 8 s; another as long would end at 16 s, past the 10 s budget.
     assert started == [offline[0].id]

@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
     from django.utils import timezone
 
     from schedules import engine
+    from schedules.api.serializers import report_json
 
     paused = []
 
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> int:
     report = engine.run_tick(
         now=timezone.now(), schedule_id=schedule_id, use_executor_lock=schedule_id is None
     )
-    print("REPORT " + json.dumps(report.as_dict()), flush=True)
+    print("REPORT " + json.dumps(report_json(report)), flush=True)
     return 0
 
 

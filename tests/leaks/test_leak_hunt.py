@@ -176,7 +176,7 @@ def test_it_finds_the_secret_nowhere_after_a_full_scheduled_run(start_agent, red
                 )
             )
             report = run_tick(now=now, use_executor_lock=False)
-            assert len(report.triggered) == 2 and not report.errors, report.as_dict()
+            assert len(report.triggered) == 2 and not report.errors, report
             ok_job = wait_for_status(succeeding.jobs.get(), FINISHED, timeout=30)
             failed_job = wait_for_status(failing.jobs.get(), FINISHED, timeout=30)
             agent_process.stop()

@@ -68,7 +68,7 @@ def test_it_runs_a_scheduled_job_end_to_end_through_the_tick(start_agent):
     schedule = due_schedule(agent, now)
 
     report = tick(now)
-    assert not report.errors and not report.skipped, report.as_dict()
+    assert not report.errors and not report.skipped, report
     [triggered] = report.triggered
     job = wait_for_status(schedule.jobs.get(id=triggered["jobId"]), JobStatus.SUCCEEDED, timeout=20)
 
@@ -88,7 +88,7 @@ def test_it_auto_starts_an_offline_local_agent_from_the_tick(control_plane, sett
     schedule = due_schedule(agent, now)
 
     report = tick(now)
-    assert not report.errors, report.as_dict()
+    assert not report.errors, report
     [triggered] = report.triggered
     assert "agent_auto_started" in triggered["notes"]
     agent.refresh_from_db()

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from schedules.report import iso_z
+from config.clock import iso_z
 from schedules.services import history_purge
 
 
