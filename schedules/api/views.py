@@ -1,5 +1,3 @@
-from datetime import UTC
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -32,11 +30,6 @@ from schedules.api.serializers import (
 from schedules.models import RunStatus, Schedule, ScheduleEvent
 
 
-def iso_z(instant) -> str:
-    """ISO-8601 UTC with `Z`, whole seconds — the API's one instant format."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class PreviewView(APIView):
     """The next N occurrences of any expression in any timezone after any instant."""
 
@@ -55,7 +48,7 @@ class PreviewView(APIView):
                 "cron": spec.expression,
                 "timezone": data["timezone"],
                 "description": cron.describe(spec),
-                "nextRuns": [iso_z(r) for r in runs],
+                "nextRuns": [clock.iso_z(r) for r in runs],
             }
         )
 
