@@ -9,7 +9,6 @@ jobs are read-only and can only be canceled, agents are started and stopped by t
 from __future__ import annotations
 
 import json
-from datetime import UTC
 
 from django import forms
 from django.conf import settings
@@ -17,29 +16,22 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from agents import controllers, services
-from agents.admin_ui import (
-    ADMIN_CSS,
-    OrgScopedRelatedFilter,
+from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
+from agents.models import ACTIVE_JOB_STATUSES, Agent, Job, JobAttempt, Script
+from agents.readiness import AgentState, effective_status
+from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedInlineMixin, OrgScopedRelatedFilter
+from config import clock
+from config.admin_common import (
     column,
     posted_from_change_page,
     redirect_to_change_page,
     relative,
     status_badge,
+    utc_text,
 )
-from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
-from agents.models import ACTIVE_JOB_STATUSES, Agent, Job, JobAttempt, Script
-from agents.readiness import AgentState, effective_status
-from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedInlineMixin
-from config import clock
-
-_TIME = "%Y-%m-%d %H:%M:%S UTC"
-
-
-def _utc(instant) -> str:
-    return instant.astimezone(UTC).strftime(_TIME) if instant else "—"
 
 
 def _effective_status(agent: Agent, now) -> str:
@@ -139,9 +131,6 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     actions = ["start_agents", "stop_agents", "rotate_tokens"]
     change_form_template = "admin/agents/agent/change_form.html"
 
-    class Media:
-        css = {"all": [ADMIN_CSS]}
-
     def get_list_display(self, request):
         now = timezone.now()  # once per page: every row's status is judged at the same instant
 
@@ -155,7 +144,7 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 return "never"
             return format_html(
                 '<span title="{}">{}</span>',
-                _utc(agent.last_heartbeat_at),
+                utc_text(agent.last_heartbeat_at, seconds=True),
                 relative(agent.last_heartbeat_at, now),
             )
 
@@ -169,9 +158,7 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def last_heartbeat(self, agent):
         if agent.last_heartbeat_at is None:
             return "never"
-        return (
-            f"{_utc(agent.last_heartbeat_at)} ({relative(agent.last_heartbeat_at, timezone.now())})"
-        )
+        return f"{utc_text(agent.last_heartbeat_at, seconds=True)} ({relative(agent.last_heartbeat_at, timezone.now())})"
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -417,9 +404,6 @@ class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "source_text",
     ]
 
-    class Media:
-        css = {"all": [ADMIN_CSS]}
-
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         match = getattr(request, "resolver_match", None)
@@ -507,32 +491,3 @@ class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             and self.has_operate_permission(request, obj)
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-def job_rows_html(jobs) -> str:
-    """A small read-only table of jobs (the schedule page's "recent jobs")."""
-    if not jobs:
-        return "No jobs yet."
-    rows = format_html_join(
-        "",
-        '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-        "<td>{}</td></tr>",
-        (
-            (
-                reverse("admin:agents_job_change", args=[job.id]),
-                str(job.id)[:8],
-                job.trigger,
-                _utc(job.scheduled_for),
-                status_badge(job.status),
-                f"{job.attempt}/{job.max_attempts}",
-                job.error_message[:200] or "",
-            )
-            for job in jobs
-        ),
-    )
-    return format_html(
-        '<table class="mimic-table"><thead><tr><th>job</th><th>trigger</th>'
-        "<th>scheduled for</th><th>status</th><th>attempt</th><th>error</th></tr></thead>"
-        "<tbody>{}</tbody></table>",
-        rows,
-    )

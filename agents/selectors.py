@@ -1,5 +1,5 @@
-"""Reads for agents and jobs: the agent a command names, a token's agent, and the watchdog's
-sets. Each watchdog set is one query over the small active part of the jobs table (the partial
+"""Reads for agents and jobs: jobs as lists show them, the agent a command names, a token's
+agent, and the watchdog's sets. Each watchdog set is one query over the small active part of the jobs table (the partial
 index `job_active_by_schedule` and `job_status_retry_at` cover the status filters)."""
 
 from __future__ import annotations
@@ -9,13 +9,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Q, When
+from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, When
 from django.db.models.functions import Coalesce, Greatest
 
 from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
 from agents.models import Agent, AgentStatus, Job, JobStatus, hash_token
 from agents.readiness import START_GRACE
 from agents.services import WAITING_JOB_STATUSES
+
+
+def job_list() -> QuerySet[Job]:
+    """Jobs as lists show them (the jobs API, a schedule's jobs in the API and the admin):
+    newest first, without the heavy text columns (script source, log, variables)."""
+    return Job.objects.defer("script_source", "log", "variables").order_by("-created_at", "-id")
 
 
 class AgentRefError(Exception):

@@ -21,6 +21,7 @@ organization and viewer in another cannot edit the second.
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import Http404
 
@@ -226,3 +227,17 @@ class OrgScopedInlineMixin(_RolePermissionsMixin):
 
     def has_add_permission(self, request, obj=None):
         return self._allowed(request, self.add_role, obj)
+
+
+class OrgScopedRelatedFilter(admin.RelatedFieldListFilter):
+    """A foreign-key filter whose choices are only the caller's organizations' objects.
+
+    Django's RelatedFieldListFilter lists every row of the related table, whoever asks.
+    """
+
+    def field_choices(self, field, request, model_admin):
+        queryset = scope_queryset(field.related_model._default_manager.all(), request.user)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        return [(obj.pk, str(obj)) for obj in queryset]

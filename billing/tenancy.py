@@ -1,15 +1,17 @@
 """Who is calling, for which organization, with which role — one answer for the API and admin.
 
-A user belongs to organizations through Membership. "The caller's organization" is the one named
-by the `X-Organization` header (slug or id) when the user has several, else their only (or
-oldest) membership. Superusers see every organization's objects; with the header they act for
-that organization even without a membership.
+A user belongs to organizations through Membership. "The caller's organization"
+(`organization_from_request`, the one resolver) is the one named by the `X-Organization` header
+(slug or id) when the user has several, else their only (or oldest) membership. Superusers see
+every organization's objects; with the header they act for that organization even without a
+membership.
 
 Two scopes, on purpose:
-- `scope_queryset(qs, user)` — every organization the user belongs to (the admin's lists);
-- `scope_queryset_for_request(qs, request)` — only the caller's organization (the API), so a
-  user who is admin in one organization and viewer in another never edits the second one
-  through a header naming the first.
+- `scope_queryset(qs, user)` — every organization the user belongs to: the admin's lists
+  (billing/admin_scoping.py), where each object's own organization then decides the role;
+- `scope_queryset_for_request(qs, request)` — only the caller's organization: every API view
+  (billing/api_scoping.py), so a user who is admin in one organization and viewer in another
+  never edits the second one through a header naming the first.
 Object-level role checks (`role_in_organization`) close the same gap for the admin.
 """
 

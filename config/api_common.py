@@ -1,5 +1,6 @@
-"""Shared pieces of the REST API (SPEC §6): camelCase JSON, tenancy-scoped querysets, JSON-only
-parsing, and the error responses every endpoint can give, declared once for the OpenAPI schema.
+"""Shared pieces of the REST API (SPEC §6): camelCase JSON, JSON-only parsing, and the error
+responses every endpoint can give, declared once for the OpenAPI schema. Tenancy (which
+organization, which role) is the billing app's: billing/api_scoping.py builds on this module.
 
 Field names stay snake_case in Python (``Meta.fields`` lists model field names); the serializer
 renames them to camelCase on the wire, so the JSON, the validation errors and the schema all use
@@ -11,16 +12,11 @@ from __future__ import annotations
 import re
 
 from django.db import models
-from django.db.models import QuerySet
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
-
-from billing.models import Organization
-from billing.permissions import HasOrganizationRole
-from billing.tenancy import organization_from_request, scope_queryset
 
 _CAMEL_RE = re.compile(r"_([a-z0-9])")
 _SNAKE_RE = re.compile(r"([A-Z])")
@@ -128,37 +124,6 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return queryset.filter(organization=organization)
 
 
-# --- Tenancy ---------------------------------------------------------------------------------
-
-
-def scoped(queryset: QuerySet, request) -> QuerySet:
-    """What the caller may see through the API: the organization they act for.
-
-    `scope_queryset` lets a user see every organization they belong to, but their role is the one
-    of the organization they act for (`X-Organization`); narrowing to that organization keeps a
-    viewer of org A who is admin of org B from editing A's objects with B's role. Superusers see
-    everything, or the one organization their `X-Organization` header names.
-    """
-    queryset = scope_queryset(queryset, request.user)
-    if request.user.is_superuser and not request.headers.get("X-Organization"):
-        return queryset
-    organization = organization_from_request(request)
-    if organization is None:
-        return queryset.none()
-    return queryset.filter(organization=organization)
-
-
-def acting_organization(request) -> Organization:
-    """The organization a new object belongs to: the caller's (billing.tenancy); a superuser
-    names one with `X-Organization: <slug or id>`. 400 when there is none."""
-    organization = organization_from_request(request)
-    if organization is None:
-        raise exceptions.ValidationError(
-            {"detail": "No organization: send X-Organization with the slug or id of one."}
-        )
-    return organization
-
-
 # --- Views -----------------------------------------------------------------------------------
 
 ErrorSerializer = inline_serializer(name="ApiError", fields={"detail": serializers.CharField()})
@@ -197,25 +162,9 @@ class ApiAutoSchema(AutoSchema):
 
 
 class ApiViewMixin:
-    """JSON in, JSON out; authenticated; roles per action (`required_roles`)."""
+    """JSON in, JSON out; authenticated. Views of organization-owned objects use
+    billing.api_scoping.OrganizationApiMixin, which adds the roles per action."""
 
     parser_classes = [JSONParser]
-    permission_classes = [IsAuthenticated, HasOrganizationRole]
+    permission_classes = [IsAuthenticated]
     schema = ApiAutoSchema()
-
-
-class OrganizationContextMixin:
-    """Writes are validated against the organization the object belongs to (or will): the
-    serializer context carries it, so references (scriptId, agentId…) resolve in that
-    organization only."""
-
-    def get_serializer(self, *args, **kwargs):
-        context = kwargs.setdefault("context", self.get_serializer_context())
-        instance = args[0] if args else kwargs.get("instance")
-        if getattr(self, "swagger_fake_view", False):
-            pass  # schema generation: no caller
-        elif self.action == "create":
-            context["organization"] = acting_organization(self.request)
-        elif instance is not None and hasattr(instance, "organization_id"):
-            context["organization"] = instance.organization_id
-        return super().get_serializer(*args, **kwargs)

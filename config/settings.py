@@ -137,6 +137,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The project's own static files (the staff UI's stylesheet); the apps' are found in each app.
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 # Until collectstatic has run (release), STATIC_ROOT does not exist; WhiteNoise's warning about
 # it says nothing actionable in development or tests.
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")

@@ -15,31 +15,29 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from agents.admin import job_rows_html
-from agents.admin_ui import (
-    ADMIN_CSS,
-    OrgScopedRelatedFilter,
+from agents.selectors import job_list
+from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedRelatedFilter
+from billing.models import Role
+from billing.tenancy import organization_ids_with_role
+from config import clock
+from config.admin_common import (
     column,
+    local_text,
     posted_from_change_page,
     redirect_to_change_page,
     relative,
     status_badge,
+    utc_text,
 )
-from agents.models import Job
-from billing.admin_scoping import OrgScopedAdminMixin
-from billing.models import Role
-from billing.tenancy import organization_ids_with_role
-from config import clock
 from schedules import cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
 from schedules.api.serializers import report_json
@@ -64,18 +62,6 @@ def describe_cron(expression: str) -> str:
         return expression
 
 
-def _local(instant, tz_name: str) -> str:
-    try:
-        zone = ZoneInfo(tz_name)
-    except (ValueError, KeyError):  # pragma: no cover — the model validates the name
-        zone = UTC
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _utc(instant) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _next_run_cell(schedule: Schedule, now):
     if not schedule.enabled:
         note = schedule.paused_note
@@ -86,8 +72,8 @@ def _next_run_cell(schedule: Schedule, now):
         return "—"
     return format_html(
         '<span class="mimic-nowrap" title="{}">{}</span><br><span class="mimic-muted">{}</span>',
-        _utc(schedule.next_run_at),
-        _local(schedule.next_run_at, schedule.timezone),
+        utc_text(schedule.next_run_at),
+        local_text(schedule.next_run_at, schedule.timezone),
         relative(schedule.next_run_at, now),
     )
 
@@ -100,11 +86,11 @@ def _events_html(events) -> str:
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                _utc(e.created_at),
+                utc_text(e.created_at),
                 status_badge(e.kind),
                 e.reason or "",
                 e.detail[:300],
-                _utc(e.scheduled_for) if e.scheduled_for else "",
+                utc_text(e.scheduled_for) if e.scheduled_for else "",
                 format_html(
                     '<a href="{}">{}</a>',
                     reverse("admin:agents_job_change", args=[e.job_id]),
@@ -142,9 +128,6 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "recent_events",
     ]
 
-    class Media:
-        css = {"all": [ADMIN_CSS]}
-
     # -- the list ----------------------------------------------------------------------------
     def get_list_display(self, request):
         now = timezone.now()  # once per page: every row is "in N min" from the same instant
@@ -169,7 +152,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return format_html(
                 '{}<br><span class="mimic-muted" title="{}">{}</span>',
                 badge,
-                _utc(schedule.last_run_at),
+                utc_text(schedule.last_run_at),
                 relative(schedule.last_run_at, now),
             )
 
@@ -253,7 +236,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         items = format_html_join(
             "",
             '<li>{} <span class="mimic-muted">({})</span></li>',
-            ((_local(r, schedule.timezone), _utc(r)) for r in runs),
+            ((local_text(r, schedule.timezone), utc_text(r)) for r in runs),
         )
         note = "" if schedule.enabled else " (paused: none of these runs until it is resumed)"
         return format_html(
@@ -272,14 +255,14 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         if schedule.last_run_at is None:
             return "never run"
         return format_html(
-            "{} {}", status_badge(schedule.last_run_status), _utc(schedule.last_run_at)
+            "{} {}", status_badge(schedule.last_run_status), utc_text(schedule.last_run_at)
         )
 
     @admin.display(description="paused")
     def paused(self, schedule):
         if schedule.paused_at is None:
             return "no" if schedule.enabled else "disabled"
-        return f"since {_utc(schedule.paused_at)}: {schedule.paused_note or '(no note)'}"
+        return f"since {utc_text(schedule.paused_at)}: {schedule.paused_note or '(no note)'}"
 
     @admin.display(description="saved: vault check")
     def vault_key_status(self, schedule):
@@ -301,12 +284,20 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="jobs")
     def recent_jobs(self, schedule):
-        jobs = list(
-            Job.objects.filter(schedule=schedule)
-            .defer("script_source", "log", "variables")
-            .order_by("-created_at", "-id")[:RECENT]
+        jobs = job_list().filter(schedule=schedule)[:RECENT]
+        return render_to_string(
+            "admin/includes/job_rows.html",
+            {
+                "jobs": [
+                    {
+                        "job": job,
+                        "status": status_badge(job.status),
+                        "scheduled_for": utc_text(job.scheduled_for, seconds=True),
+                    }
+                    for job in jobs
+                ]
+            },
         )
-        return job_rows_html(jobs)
 
     @admin.display(description="events")
     def recent_events(self, schedule):
@@ -460,7 +451,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         for schedule in schedules:
             resumed = services.schedule_resume(schedule=schedule, now=now)
             when = (
-                f" next run {_local(resumed.next_run_at, resumed.timezone)}"
+                f" next run {local_text(resumed.next_run_at, resumed.timezone)}"
                 if resumed.next_run_at
                 else ""
             )
@@ -484,9 +475,6 @@ class ScheduleEventAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "reason", ("schedule", OrgScopedRelatedFilter)]
     list_select_related = ["schedule"]
     search_fields = ["schedule__name", "detail"]
-
-    class Media:
-        css = {"all": [ADMIN_CSS]}
 
     @admin.display(description="decision", ordering="kind")
     def event_kind(self, event):

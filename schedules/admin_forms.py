@@ -9,7 +9,6 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 
-from agents.admin_ui import ADMIN_CSS
 from schedules.models import GUARDRAILS, Schedule
 
 VARIABLES_EXAMPLE = '{"region": "us-east"}'
@@ -111,7 +110,6 @@ class ScheduleAdminForm(forms.ModelForm):
         }
 
     class Media:
-        css = {"all": [ADMIN_CSS]}
         js = ["schedules/admin/cron_preview.js"]
 
     def __init__(self, *args, **kwargs):

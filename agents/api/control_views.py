@@ -22,9 +22,11 @@ from agents.api.serializers import AgentSerializer, AgentTokenSerializer, JobSer
 from agents.controllers import runtime_environment
 from agents.models import Agent, Job
 from agents.watchdog import watchdog_run
+from billing.api_scoping import OrganizationApiMixin
 from billing.models import Role
+from billing.tenancy import scope_queryset_for_request
 from config import clock
-from config.api_common import ApiViewMixin, ErrorSerializer, scoped
+from config.api_common import ErrorSerializer
 from config.cron_auth import cron_key_error
 
 _START_FAILED = inline_serializer(
@@ -41,7 +43,7 @@ def _agent_response(agent: Agent) -> Response:
     return Response(AgentSerializer(agent).data)
 
 
-class AgentStartView(ApiViewMixin, APIView):
+class AgentStartView(OrganizationApiMixin, APIView):
     required_roles = {"post": Role.OPERATOR}
 
     @extend_schema(
@@ -62,7 +64,7 @@ class AgentStartView(ApiViewMixin, APIView):
         tags=["agents"],
     )
     def post(self, request, pk):
-        agent = get_object_or_404(scoped(Agent.objects.all(), request), pk=pk)
+        agent = get_object_or_404(scope_queryset_for_request(Agent.objects.all(), request), pk=pk)
         try:
             controllers.agent_start(agent=agent, now=clock.control_plane_now())
         except controllers.AgentStartFailed as exc:
@@ -71,7 +73,7 @@ class AgentStartView(ApiViewMixin, APIView):
         return _agent_response(agent)
 
 
-class AgentStopView(ApiViewMixin, APIView):
+class AgentStopView(OrganizationApiMixin, APIView):
     required_roles = {"post": Role.OPERATOR}
 
     @extend_schema(
@@ -82,7 +84,7 @@ class AgentStopView(ApiViewMixin, APIView):
         tags=["agents"],
     )
     def post(self, request, pk):
-        agent = get_object_or_404(scoped(Agent.objects.all(), request), pk=pk)
+        agent = get_object_or_404(scope_queryset_for_request(Agent.objects.all(), request), pk=pk)
         try:
             controllers.agent_stop(agent=agent, now=clock.control_plane_now())
         except controllers.AgentStopFailed as exc:
@@ -90,7 +92,7 @@ class AgentStopView(ApiViewMixin, APIView):
         return _agent_response(agent)
 
 
-class AgentTokenRotateView(ApiViewMixin, APIView):
+class AgentTokenRotateView(OrganizationApiMixin, APIView):
     required_roles = {"post": Role.ADMIN}
 
     @extend_schema(
@@ -103,14 +105,14 @@ class AgentTokenRotateView(ApiViewMixin, APIView):
         tags=["agents"],
     )
     def post(self, request, pk):
-        agent = get_object_or_404(scoped(Agent.objects.all(), request), pk=pk)
+        agent = get_object_or_404(scope_queryset_for_request(Agent.objects.all(), request), pk=pk)
         token = services.agent_token_issue(agent_id=agent.id)
         response = Response(AgentTokenSerializer(runtime_environment(agent, token)).data)
         response["Cache-Control"] = "no-store"
         return response
 
 
-class JobCancelView(ApiViewMixin, APIView):
+class JobCancelView(OrganizationApiMixin, APIView):
     required_roles = {"post": Role.OPERATOR}
 
     @extend_schema(
@@ -127,7 +129,7 @@ class JobCancelView(ApiViewMixin, APIView):
         tags=["jobs"],
     )
     def post(self, request, pk):
-        job = get_object_or_404(scoped(Job.objects.all(), request), pk=pk)
+        job = get_object_or_404(scope_queryset_for_request(Job.objects.all(), request), pk=pk)
         try:
             result = services.job_cancel(job=job, now=clock.control_plane_now())
         except services.JobNotCancelable as exc:

@@ -24,6 +24,8 @@ urlpatterns = [
         name="job-detail",
     ),
     path("jobs/<uuid:pk>/log", views.JobViewSet.as_view({"get": "log"}), name="job-log"),
+    # One schedule's jobs: the jobs list, filtered (the schedules app's routes are beside it).
+    path("schedules/<uuid:pk>/jobs/", views.ScheduleJobListView.as_view(), name="schedule-jobs"),
 ]
 
 # Control endpoints: agents/api/control_views.py (start/stop/token, cancel, watchdog).

@@ -9,10 +9,10 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, viewsets
+from rest_framework import exceptions, generics, mixins, viewsets
 from rest_framework.response import Response
 
-from agents import services
+from agents import selectors, services
 from agents.api.serializers import (
     AgentCreatedSerializer,
     AgentSerializer,
@@ -22,7 +22,8 @@ from agents.api.serializers import (
 )
 from agents.controllers import runtime_environment
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script, Trigger
-from config.api_common import ApiViewMixin, OrganizationContextMixin, scoped
+from billing.api_scoping import OrganizationApiMixin, OrganizationContextMixin
+from billing.tenancy import scope_queryset_for_request
 
 IN_USE = OpenApiResponse(description="In use by schedules: delete or re-point them first.")
 
@@ -45,11 +46,11 @@ class Conflict(exceptions.APIException):
     partial_update=extend_schema(summary="Edit an agent"),
     destroy=extend_schema(summary="Delete an agent", responses={204: None, 409: IN_USE}),
 )
-class AgentViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
+class AgentViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.ModelViewSet):
     serializer_class = AgentSerializer
 
     def get_queryset(self):
-        return scoped(Agent.objects.all(), self.request).order_by("name", "id")
+        return scope_queryset_for_request(Agent.objects.all(), self.request).order_by("name", "id")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -83,11 +84,11 @@ class AgentViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet
     ),
     destroy=extend_schema(summary="Delete a script", responses={204: None, 409: IN_USE}),
 )
-class ScriptViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
+class ScriptViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.ModelViewSet):
     serializer_class = ScriptSerializer
 
     def get_queryset(self):
-        return scoped(Script.objects.all(), self.request).order_by("name", "id")
+        return scope_queryset_for_request(Script.objects.all(), self.request).order_by("name", "id")
 
     def perform_create(self, serializer):
         serializer.instance = services.script_create(
@@ -104,11 +105,6 @@ class ScriptViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSe
             services.script_delete(script=instance)
         except services.InUse as exc:
             raise Conflict(str(exc)) from None
-
-
-def job_list_queryset():
-    """Jobs as lists show them: without the heavy text columns (source, log)."""
-    return Job.objects.defer("script_source", "log", "variables").order_by("-created_at", "-id")
 
 
 class JobFilter(filters.FilterSet):
@@ -128,7 +124,7 @@ class JobFilter(filters.FilterSet):
     retrieve=extend_schema(summary="A job"),
 )
 class JobViewSet(
-    ApiViewMixin,
+    OrganizationApiMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -137,13 +133,31 @@ class JobViewSet(
     filterset_class = JobFilter
 
     def get_queryset(self):
-        return scoped(job_list_queryset(), self.request)
+        return scope_queryset_for_request(selectors.job_list(), self.request)
 
     @extend_schema(summary="A job's log and every attempt's", responses=JobLogSerializer)
     def log(self, request, pk=None):
-        queryset = scoped(
+        queryset = scope_queryset_for_request(
             Job.objects.only("id", "log", "organization_id"), request
         ).prefetch_related(Prefetch("attempts", queryset=JobAttempt.objects.order_by("number")))
         job = get_object_or_404(queryset, pk=pk)
         self.check_object_permissions(request, job)
         return Response(JobLogSerializer(job).data)
+
+
+@extend_schema(summary="A schedule's jobs, newest first")
+class ScheduleJobListView(OrganizationApiMixin, generics.ListAPIView):
+    """GET /api/schedules/{id}/jobs/ — the jobs list of one schedule; another organization's
+    schedule (or none) is a 404. Served here because the rows are jobs and JobSerializer is
+    their one shape; the schedule is found through Job's own foreign key, as imports flow
+    schedules → agents and never back."""
+
+    queryset = Job.objects.none()  # for the schema; get_queryset answers requests
+    serializer_class = JobSerializer
+
+    def get_queryset(self):
+        schedules = Job._meta.get_field("schedule").related_model._default_manager.all()
+        schedule = get_object_or_404(
+            scope_queryset_for_request(schedules, self.request), pk=self.kwargs["pk"]
+        )
+        return selectors.job_list().filter(schedule=schedule)

@@ -3,6 +3,7 @@ from django.urls import path
 from schedules.api import engine_views, views
 
 # Explicit routes (no router): each line is the SPEC §6 path; append new ones below.
+# A schedule's jobs (`schedules/<id>/jobs/`) are the jobs API's: agents/api/urls.py.
 # `schedules/preview` (and the engine's `schedules/execute`) come before `schedules/<id>/`.
 schedules = views.ScheduleViewSet.as_view({"get": "list", "post": "create"})
 schedule = views.ScheduleViewSet.as_view(
@@ -30,10 +31,5 @@ urlpatterns = [
         "schedules/<uuid:pk>/events/",
         views.ScheduleEventListView.as_view(),
         name="schedule-events",
-    ),
-    path(
-        "schedules/<uuid:pk>/jobs/",
-        views.ScheduleJobListView.as_view(),
-        name="schedule-jobs",
     ),
 ]

@@ -7,18 +7,11 @@ from rest_framework import generics, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.api.serializers import JobSerializer
-from agents.api.views import job_list_queryset
-from agents.models import Job
+from billing.api_scoping import OrganizationApiMixin, OrganizationContextMixin
 from billing.models import Role
+from billing.tenancy import scope_queryset_for_request
 from config import clock
-from config.api_common import (
-    ApiAutoSchema,
-    ApiViewMixin,
-    OrganizationContextMixin,
-    camel,
-    scoped,
-)
+from config.api_common import ApiAutoSchema, camel
 from schedules import cron, services
 from schedules.api.serializers import (
     PauseSerializer,
@@ -90,13 +83,15 @@ def _camel_validation_error(exc: DjangoValidationError) -> serializers.Validatio
     partial_update=extend_schema(summary="Edit a schedule"),
     destroy=extend_schema(summary="Delete a schedule (its jobs stay, as history)"),
 )
-class ScheduleViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelViewSet):
+class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.ModelViewSet):
     serializer_class = ScheduleSerializer
     filterset_class = ScheduleFilter
     required_roles = {"pause": Role.OPERATOR, "resume": Role.OPERATOR}
 
     def get_queryset(self):
-        return scoped(Schedule.objects.all(), self.request).order_by("name", "id")
+        return scope_queryset_for_request(Schedule.objects.all(), self.request).order_by(
+            "name", "id"
+        )
 
     def perform_create(self, serializer):
         now = clock.control_plane_now()
@@ -147,11 +142,13 @@ class ScheduleViewSet(OrganizationContextMixin, ApiViewMixin, viewsets.ModelView
         return Response(self.get_serializer(schedule).data)
 
 
-class _ScheduleChildListView(ApiViewMixin, generics.ListAPIView):
+class _ScheduleChildListView(OrganizationApiMixin, generics.ListAPIView):
     """A page of one schedule's children; another organization's schedule is a 404."""
 
     def schedule(self) -> Schedule:
-        return get_object_or_404(scoped(Schedule.objects.all(), self.request), pk=self.kwargs["pk"])
+        return get_object_or_404(
+            scope_queryset_for_request(Schedule.objects.all(), self.request), pk=self.kwargs["pk"]
+        )
 
 
 @extend_schema(summary="A schedule's history of decisions, newest first")
@@ -161,12 +158,3 @@ class ScheduleEventListView(_ScheduleChildListView):
 
     def get_queryset(self):
         return ScheduleEvent.objects.filter(schedule=self.schedule()).order_by("-created_at", "-id")
-
-
-@extend_schema(summary="A schedule's jobs, newest first")
-class ScheduleJobListView(_ScheduleChildListView):
-    queryset = Job.objects.none()  # for the schema; get_queryset answers requests
-    serializer_class = JobSerializer
-
-    def get_queryset(self):
-        return job_list_queryset().filter(schedule=self.schedule())

@@ -4,10 +4,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import exceptions, viewsets
 from rest_framework.renderers import JSONRenderer
 
+from billing.api_scoping import OrganizationApiMixin, acting_organization
 from billing.models import Role
-from billing.permissions import HasOrganizationRole
-from billing.tenancy import organization_from_request, scope_queryset_for_request
-from config.api_common import ApiAutoSchema
+from billing.tenancy import scope_queryset_for_request
 from vault.api.serializers import VaultEntrySerializer
 from vault.models import VaultEntry
 from vault.services import vault_delete, vault_entry_create, vault_entry_update
@@ -19,14 +18,12 @@ def _as_drf_error(exc: DjangoValidationError) -> exceptions.ValidationError:
 
 
 @method_decorator(sensitive_post_parameters("value"), name="dispatch")
-class VaultEntryViewSet(viewsets.ModelViewSet):
+class VaultEntryViewSet(OrganizationApiMixin, viewsets.ModelViewSet):
     """The caller's organization's vault: names and metadata; values are write-only."""
 
     serializer_class = VaultEntrySerializer
-    permission_classes = [HasOrganizationRole]
     # JSON only: the browsable API would echo a rejected POST's fields back into its form.
     renderer_classes = [JSONRenderer]
-    schema = ApiAutoSchema()  # documents its 400/401/403/404
     filterset_fields = ["key"]
     required_roles = {
         "list": Role.VIEWER,
@@ -42,11 +39,7 @@ class VaultEntryViewSet(viewsets.ModelViewSet):
         return scope_queryset_for_request(qs, self.request)
 
     def perform_create(self, serializer):
-        organization = organization_from_request(self.request)
-        if organization is None:
-            raise exceptions.ValidationError(
-                {"organization": "Name the organization with the X-Organization header."}
-            )
+        organization = acting_organization(self.request)
         data = serializer.validated_data
         try:
             serializer.instance = vault_entry_create(

@@ -1,23 +1,21 @@
-"""Small pieces the staff UI (Django admin) shares: status badges, relative times, the
-"one action button on a change page" helper, and the stylesheet that goes with them.
+"""Shared pieces of the staff UI (Django admin), as config/api_common.py is for the API: status
+badges, instants and relative times as people read them, the "one action button on a change
+page" helper, list columns built per request.
 
-Pure presentation: no queries. schedules.admin imports it too (imports flow schedules → agents).
+Pure presentation: no queries, no app of ours imported. Their stylesheet is config/static/mimic/
+admin.css, which templates/admin/base_site.html links on every admin page.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
-
-from billing.tenancy import scope_queryset
-
-# The stylesheet for badges and the change-page action buttons (ModelAdmin.Media).
-ADMIN_CSS = "agents/admin/mimic-admin.css"
 
 _GOOD = {"succeeded", "online", "triggered", "resumed"}
 _BAD = {"failed", "timed_out", "lost", "error", "disabled"}
@@ -46,6 +44,22 @@ def status_badge(status: str | None, *, empty: str = "—"):
         status,
         label,
     )
+
+
+def utc_text(instant: datetime | None, *, seconds: bool = False, empty: str = "—") -> str:
+    """An instant as staff read it in a list: `2026-03-29 01:30 UTC` (`:05` with seconds)."""
+    if instant is None:
+        return empty
+    return instant.astimezone(UTC).strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} UTC")
+
+
+def local_text(instant: datetime, tz_name: str) -> str:
+    """An instant in a schedule's own timezone: `2026-03-29 03:30 CEST`."""
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ValueError, KeyError):  # pragma: no cover — the model validates the name
+        zone = ZoneInfo("UTC")
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def relative(instant: datetime | None, now: datetime) -> str:
@@ -80,17 +94,3 @@ def column(description: str, *, order: str | None = None):
         return fn
 
     return wrap
-
-
-class OrgScopedRelatedFilter(admin.RelatedFieldListFilter):
-    """A foreign-key filter whose choices are only the caller's organizations' objects.
-
-    Django's RelatedFieldListFilter lists every row of the related table, whoever asks.
-    """
-
-    def field_choices(self, field, request, model_admin):
-        queryset = scope_queryset(field.related_model._default_manager.all(), request.user)
-        ordering = self.field_admin_ordering(field, request, model_admin)
-        if ordering:
-            queryset = queryset.order_by(*ordering)
-        return [(obj.pk, str(obj)) for obj in queryset]
