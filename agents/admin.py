@@ -1,6 +1,6 @@
 """Staff UI for agents, scripts and jobs (SPEC §11).
 
-Every admin here is organization-scoped (billing.admin_scoping): lists, forms' foreign-key
+Every admin here is organization-scoped (billing.tenancy_admin): lists, forms' foreign-key
 choices, filters, autocompletes and counts show only the caller's organizations. Writes go
 through the same services as the API: scripts bump their version, agents get a token once,
 jobs are read-only and can only be canceled, agents are started and stopped by their controller.
@@ -22,7 +22,7 @@ from agents import controllers, services
 from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
 from agents.models import ACTIVE_JOB_STATUSES, Agent, Job, JobAttempt, Script
 from agents.readiness import AgentState, effective_status
-from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedInlineMixin, OrgScopedRelatedFilter
+from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedInlineMixin, OrgScopedRelatedFilter
 from config import clock
 from config.admin_common import (
     column,

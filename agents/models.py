@@ -205,7 +205,9 @@ class Job(models.Model):
             ),
             # Idempotency-window gate and "latest job of a schedule".
             models.Index(fields=["schedule", "-created_at"], name="job_schedule_recent"),
-            # Billing quota: jobs of an organization this month.
+            # The jobs API's list: one organization's jobs, newest first (billing.tenancy's
+            # scope + agents.selectors.job_list's order). The billing quota counts runs in
+            # billing.MonthlyUsage, not here.
             models.Index(fields=["organization", "created_at"], name="job_org_created"),
             models.Index(fields=["status", "retry_at"], name="job_status_retry_at"),
             # History purge (agents.services.jobs_purge_finished): finished jobs by the time

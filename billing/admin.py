@@ -2,9 +2,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedInlineMixin, user_has_role
 from billing.models import Membership, Organization, Role
 from billing.tenancy import organization_ids_visible_to
+from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedInlineMixin, user_has_role
 
 BILLING_FIELDS = ["billing_status", "trial_ends_at", "past_due_since", "monthly_run_quota"]
 

@@ -8,9 +8,9 @@ membership.
 
 Two scopes, on purpose:
 - `scope_queryset(qs, user)` — every organization the user belongs to: the admin's lists
-  (billing/admin_scoping.py), where each object's own organization then decides the role;
+  (billing/tenancy_admin.py), where each object's own organization then decides the role;
 - `scope_queryset_for_request(qs, request)` — only the caller's organization: every API view
-  (billing/api_scoping.py), so a user who is admin in one organization and viewer in another
+  (billing/tenancy_api.py), so a user who is admin in one organization and viewer in another
   never edits the second one through a header naming the first.
 Object-level role checks (`role_in_organization`) close the same gap for the admin.
 """

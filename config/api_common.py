@@ -1,6 +1,6 @@
 """Shared pieces of the REST API (SPEC §6): camelCase JSON, JSON-only parsing, and the error
 responses every endpoint can give, declared once for the OpenAPI schema. Tenancy (which
-organization, which role) is the billing app's: billing/api_scoping.py builds on this module.
+organization, which role) is the billing app's: billing/tenancy_api.py builds on this module.
 
 Field names stay snake_case in Python (``Meta.fields`` lists model field names); the serializer
 renames them to camelCase on the wire, so the JSON, the validation errors and the schema all use
@@ -163,7 +163,7 @@ class ApiAutoSchema(AutoSchema):
 
 class ApiViewMixin:
     """JSON in, JSON out; authenticated. Views of organization-owned objects use
-    billing.api_scoping.OrganizationApiMixin, which adds the roles per action."""
+    billing.tenancy_api.OrganizationApiMixin, which adds the roles per action."""
 
     parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated]

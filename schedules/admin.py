@@ -8,7 +8,7 @@
 - The form: What / When (the next five runs previewed live through /api/schedules/preview, and
   server-side on the saved schedule) / Guardrails / Inputs (variables as a JSON object, vault keys
   picked from the organization's names, missing ones flagged); recent jobs and events below.
-- Everything is scoped to the caller's organizations (billing.admin_scoping).
+- Everything is scoped to the caller's organizations (billing.tenancy_admin).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from agents.selectors import job_list
-from billing.admin_scoping import OrgScopedAdminMixin, OrgScopedRelatedFilter
 from billing.models import Role
 from billing.tenancy import organization_ids_with_role
+from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedRelatedFilter
 from config import clock
 from config.admin_common import (
     column,

@@ -78,7 +78,8 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         active_jobs=active,
         last_job_at=last_job_at,
         vault_names=vault_names,
-        # Agents arrive with the schedules (select_related): no query here.
+        # The engine attached each schedule's agent (one in_bulk query per batch,
+        # engine._with_scripts_and_agents): no query here.
         agents={s.agent_id: AgentState.from_agent(s.agent) for s in schedules},
         online_seconds=settings.AGENT_ONLINE_SECONDS,
     )

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from billing.admin_scoping import OrgScopedAdminMixin
+from billing.tenancy_admin import OrgScopedAdminMixin
 from vault import crypto
 from vault.errors import VaultNotConfigured
 from vault.models import VaultEntry

@@ -22,9 +22,9 @@ from agents.api.serializers import AgentSerializer, AgentTokenSerializer, JobSer
 from agents.controllers import runtime_environment
 from agents.models import Agent, Job
 from agents.watchdog import watchdog_run
-from billing.api_scoping import OrganizationApiMixin
 from billing.models import Role
 from billing.tenancy import scope_queryset_for_request
+from billing.tenancy_api import OrganizationApiMixin
 from config import clock
 from config.api_common import ErrorSerializer
 from config.cron_auth import cron_key_error

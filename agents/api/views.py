@@ -22,8 +22,8 @@ from agents.api.serializers import (
 )
 from agents.controllers import runtime_environment
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script, Trigger
-from billing.api_scoping import OrganizationApiMixin, OrganizationContextMixin
 from billing.tenancy import scope_queryset_for_request
+from billing.tenancy_api import OrganizationApiMixin, OrganizationContextMixin
 
 IN_USE = OpenApiResponse(description="In use by schedules: delete or re-point them first.")
 

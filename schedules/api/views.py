@@ -7,9 +7,9 @@ from rest_framework import generics, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.api_scoping import OrganizationApiMixin, OrganizationContextMixin
 from billing.models import Role
 from billing.tenancy import scope_queryset_for_request
+from billing.tenancy_api import OrganizationApiMixin, OrganizationContextMixin
 from config import clock
 from config.api_common import ApiAutoSchema, camel
 from schedules import cron, services

@@ -4,9 +4,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import exceptions, viewsets
 from rest_framework.renderers import JSONRenderer
 
-from billing.api_scoping import OrganizationApiMixin, acting_organization
 from billing.models import Role
 from billing.tenancy import scope_queryset_for_request
+from billing.tenancy_api import OrganizationApiMixin, acting_organization
 from vault.api.serializers import VaultEntrySerializer
 from vault.models import VaultEntry
 from vault.services import vault_delete, vault_entry_create, vault_entry_update

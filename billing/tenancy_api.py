@@ -1,5 +1,5 @@
 """Organization scoping and role-based permissions for the API's views of organization-owned
-models — what billing/admin_scoping.py is for the admin. Every API view of every app takes its
+models — what billing/tenancy_admin.py is for the admin. Every API view of every app takes its
 tenancy from here, and "the caller's organization" from billing.tenancy's one resolver
 (`organization_from_request`).
 
