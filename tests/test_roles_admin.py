@@ -163,8 +163,8 @@ def test_it_lets_a_superuser_see_every_organizations_objects(world):
 def test_it_exposes_an_operate_permission_for_actions(world, rf):
     from django.contrib import admin
 
-    from billing.tenancy_admin import user_has_role
     from billing.models import Organization
+    from billing.tenancy_admin import user_has_role
     from vault.models import VaultEntry
 
     model_admin = admin.site._registry[VaultEntry]
