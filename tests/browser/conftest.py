@@ -50,13 +50,20 @@ def _chromium() -> str:
         return plan.detail
     if plan.action == "skip":
         pytest.skip(plan.detail)
-    subprocess.run(
+    installed = subprocess.run(
         APT_INSTALL,
         shell=True,
-        check=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    if installed.returncode != 0:
+        # A failure, not a skip: where apt should work (CI), the browser tests must not vanish.
+        pytest.fail(
+            f"`{APT_INSTALL}` failed ({installed.stderr.strip()[-300:]}): install Chromium or "
+            "Google Chrome, or set CHROMIUM_PATH to its executable"
+        )
     found = find_chromium()
     if not found:
         pytest.fail("apt-get installed chromium but it is not on PATH")
