@@ -24,6 +24,6 @@ def unsupported_python_message(version_info: "tuple[int, ...]", executable: str)
 
 
 def require_supported_python() -> None:
-    message = unsupported_python_message(tuple(sys.version_info), sys.executable)
+    message = unsupported_python_message(sys.version_info[:3], sys.executable)
     if message:
         sys.exit(message)

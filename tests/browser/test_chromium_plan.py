@@ -4,6 +4,8 @@ that says how to get one — never error on a machine without apt."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.browser.chromium import Plan, chromium_plan, find_chromium
@@ -37,7 +39,9 @@ def test_it_skips_without_root_or_apt() -> None:
     assert chromium_plan(None, is_root=False, has_apt=False).action == "skip"
 
 
-def test_chromium_path_wins_when_it_is_an_executable(tmp_path, monkeypatch) -> None:
+def test_chromium_path_wins_when_it_is_an_executable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     browser = tmp_path / "my-chrome"
     browser.write_text("#!/bin/sh\n")
     browser.chmod(0o755)
@@ -46,7 +50,7 @@ def test_chromium_path_wins_when_it_is_an_executable(tmp_path, monkeypatch) -> N
 
 
 def test_a_chromium_path_that_is_not_an_executable_is_an_error_not_a_skip(
-    tmp_path, monkeypatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHROMIUM_PATH", str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match="CHROMIUM_PATH"):
