@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import glob
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -226,6 +227,31 @@ class Redis:
 # ---------------------------------------------------------------------------------- PostgreSQL
 
 
+# Where PostgreSQL's server binaries live when they are not on PATH, most likely first: Debian and
+# Ubuntu's postgresql packages, Homebrew's postgresql@N (keg-only: never linked onto PATH) on Apple
+# silicon and on Intel Macs, and Postgres.app.
+POSTGRES_BINDIR_GLOBS = [
+    "/usr/lib/postgresql/*/bin",
+    "/opt/homebrew/opt/postgresql@*/bin",
+    "/usr/local/opt/postgresql@*/bin",
+    "/Applications/Postgres.app/Contents/Versions/*/bin",
+]
+
+
+def version_key(path: str) -> tuple[int, ...]:
+    """The numbers in a path, for ordering versions: .../postgresql/9.6 < .../postgresql/15."""
+    return tuple(int(number) for number in re.findall(r"\d+", path))
+
+
+def newest_bindir(patterns: list[str]) -> Path | None:
+    """The newest version's folder holding `initdb` under the first pattern that has one."""
+    for pattern in patterns:
+        found = [p for p in glob.glob(pattern) if (Path(p) / "initdb").exists()]
+        if found:
+            return Path(max(found, key=version_key))
+    return None
+
+
 def postgres_bindir() -> Path:
     try:
         out = subprocess.run(
@@ -238,10 +264,14 @@ def postgres_bindir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).resolve().parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    found = newest_bindir(POSTGRES_BINDIR_GLOBS)
     if found:
-        return Path(found[-1]).parent
-    raise ServiceError("no PostgreSQL server binaries (initdb, pg_ctl): install postgresql")
+        return found
+    raise ServiceError(
+        "no PostgreSQL server binaries (initdb, pg_ctl, postgres): install PostgreSQL "
+        "(Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15) "
+        "or put its bin folder on PATH"
+    )
 
 
 def as_postgres_user(cmd: list[str]) -> list[str]:

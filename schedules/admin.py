@@ -23,6 +23,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
 from agents.selectors import job_list
 from billing.models import Role
@@ -495,3 +502,12 @@ class ScheduleEventAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# django-celery-beat's admin pages would list the fixed beat entries (settings.CELERY_BEAT_SCHEDULE)
+# beside Schedules, where a superuser could disable or delete `scheduled-runs-tick` and silently
+# stop every schedule. The entries are configuration, not data: their health is on /api/health.
+# django_celery_beat comes before this app in INSTALLED_APPS, so its admin has registered them.
+admin.site.unregister(
+    [PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule]
+)

@@ -55,6 +55,21 @@ stays useful as an independent oracle in the tests, in UTC, for plain expression
 semantics and ours agree; a brute-force minute-by-minute walk applying the DST rules literally is
 the oracle around transitions. cron-descriptor is used for ``describe``; the day fields are
 worded one at a time so the OR day rule, ``L`` in a list and ``#`` in a list read right.
+
+Where cronsim differs (verified against cronsim 2.8; the tests' third oracle, asserted case by case
+in ``schedules/tests/test_cron_oracles.py``). cronsim models DST the way SPEC §4 does (interval vs
+fixed-time, the same day rule) and agrees everywhere else in those tests, but:
+
+- an ``after`` in the second pass of a repeated hour, fixed-time schedule: cronsim reads it as a
+  bare wall time (the first pass) and answers an instant *before* ``after``. ``30 1 * * *`` in
+  America/New_York after 2024-11-03 06:10Z (01:10 EST): ours 2024-11-04 06:30Z, cronsim
+  2024-11-03 05:30Z; likewise in Antarctica/Troll's 2-hour, Australia/Lord_Howe's 30-minute and
+  Pacific/Chatham's overlaps;
+- an interval schedule with an hour field across a 30-minute fall-back: ``*/30 2 * * *`` in
+  Australia/Lord_Howe on 2024-04-07 fires at 02:00 +10:30 (15:30Z) here; cronsim steps real hours
+  from 01:00 +11:00 to 01:30 and then 02:30 +10:30, and skips it;
+- macros: cronsim takes five fields only and rejects ``@weekly``, ``@monthly`` ... ("Wrong number
+  of fields"); written out (``0 0 * * 0``) it agrees.
 """
 
 from __future__ import annotations

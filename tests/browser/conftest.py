@@ -1,9 +1,11 @@
-"""Real headless Chromium for the staff UI tests: Debian's `chromium` driven by Playwright's
-Python package through `executable_path` — Playwright never downloads a browser here.
+"""Real headless Chromium for the staff UI tests: Debian's `chromium` (or any Chromium or Chrome
+found, or CHROMIUM_PATH) driven by Playwright's Python package through `executable_path` —
+Playwright never downloads a browser here.
 
-The browser is installed on first use when missing and we are root (CI is); otherwise the tests
-are skipped with the reason. The app is served by pytest-django's `live_server` (a thread of this
-process on the transactional test database)."""
+The browser is installed with apt-get on first use when missing and we are root on a machine with
+apt (CI is); otherwise the tests are skipped with the reason (tests/browser/chromium.py). The app
+is served by pytest-django's `live_server` (a thread of this process on the transactional test
+database)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from tests.browser.chromium import APT_INSTALL, chromium_plan, find_chromium
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -37,19 +41,30 @@ SCREENSHOTS = (
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        pytest.skip("Debian's chromium is not installed and we are not root to install it")
-    subprocess.run(
-        "apt-get update -qq && apt-get install -y -qq chromium",
+    try:
+        found = find_chromium()
+    except FileNotFoundError as error:
+        pytest.fail(str(error))
+    plan = chromium_plan(found, is_root=os.geteuid() == 0, has_apt=bool(shutil.which("apt-get")))
+    if plan.action == "use":
+        return plan.detail
+    if plan.action == "skip":
+        pytest.skip(plan.detail)
+    installed = subprocess.run(
+        APT_INSTALL,
         shell=True,
-        check=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    found = shutil.which("chromium")
+    if installed.returncode != 0:
+        # A failure, not a skip: where apt should work (CI), the browser tests must not vanish.
+        pytest.fail(
+            f"`{APT_INSTALL}` failed ({installed.stderr.strip()[-300:]}): install Chromium or "
+            "Google Chrome, or set CHROMIUM_PATH to its executable"
+        )
+    found = find_chromium()
     if not found:
         pytest.fail("apt-get installed chromium but it is not on PATH")
     return found
