@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -13,7 +14,8 @@ from agents.models import ACTIVE_JOB_STATUSES, Job
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
 from schedules.gates import GateContext
-from schedules.models import Schedule
+from schedules.lease import TICK_LEASE
+from schedules.models import Schedule, TickHeartbeat
 from vault.selectors import vault_key_names_for
 
 
@@ -82,4 +84,45 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         # engine._with_scripts_and_agents): no query here.
         agents={s.agent_id: AgentState.from_agent(s.agent) for s in schedules},
         online_seconds=settings.AGENT_ONLINE_SECONDS,
+    )
+
+
+# Executor-lock errors in a row after which the tick is reported degraded (another evaluator
+# keeps the lease: a stuck process, or two beats).
+DEGRADED_AFTER_LOCK_ERRORS = 3
+# A tick older than this is late: beat (or the external cron) is not running.
+TICK_LATE_AFTER_SECONDS = 180
+
+
+@dataclass(frozen=True)
+class TickHealth:
+    """The every-minute tick as /api/health and the admin index report it."""
+
+    last_tick_at: datetime | None
+    age_seconds: int | None
+    consecutive_lock_errors: int
+
+    @property
+    def state(self) -> str:
+        """degraded (the executor lock held elsewhere, tick after tick) · never (no tick has
+        succeeded yet) · late · ok"""
+        if self.consecutive_lock_errors >= DEGRADED_AFTER_LOCK_ERRORS:
+            return "degraded"
+        if self.last_tick_at is None or self.age_seconds is None:
+            return "never"
+        if self.age_seconds > TICK_LATE_AFTER_SECONDS:
+            return "late"
+        return "ok"
+
+
+def tick_health(*, now: datetime) -> TickHealth:
+    """One query: the tick lease's heartbeat row."""
+    beat = TickHeartbeat.objects.filter(name=TICK_LEASE).first()
+    if beat is None:
+        return TickHealth(last_tick_at=None, age_seconds=None, consecutive_lock_errors=0)
+    last = beat.last_success_at
+    return TickHealth(
+        last_tick_at=last,
+        age_seconds=None if last is None else int((now - last).total_seconds()),
+        consecutive_lock_errors=beat.consecutive_lock_errors,
     )

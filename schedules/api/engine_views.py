@@ -27,8 +27,8 @@ from config.api_common import VALIDATION_ERROR_SCHEMA, ApiAutoSchema, ErrorSeria
 from config.cron_auth import cron_key_error
 from schedules.api.serializers import TickReportSerializer, report_json
 from schedules.engine import run_tick
-from schedules.lease import TICK_LEASE
-from schedules.models import Schedule, TickHeartbeat
+from schedules.models import Schedule
+from schedules.selectors import tick_health
 
 # --- Request and report shapes (also the OpenAPI schema) --------------------------------------
 
@@ -160,9 +160,6 @@ class CronScheduledRunsView(APIView):
 
 
 # Alert when the tick could not take the executor lock this many times in a row.
-DEGRADED_AFTER_LOCK_ERRORS = 3
-
-
 _HEALTH = inline_serializer(
     "Health",
     {
@@ -201,19 +198,15 @@ class HealthView(APIView):
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
-            beat = TickHeartbeat.objects.filter(name=TICK_LEASE).first()
+            tick = tick_health(now=now)
         except Exception as exc:  # noqa: BLE001 - health reports, never raises
             body.update(status="down", database=f"error: {type(exc).__name__}")
-            beat = None
-        if beat is not None:
-            body["consecutiveExecutorLockErrors"] = beat.consecutive_lock_errors
-            if beat.last_success_at:
-                body["lastTickAt"] = clock.iso_z(beat.last_success_at)
-                body["lastTickAgeSeconds"] = int((now - beat.last_success_at).total_seconds())
-            if (
-                beat.consecutive_lock_errors >= DEGRADED_AFTER_LOCK_ERRORS
-                and body["status"] == "ok"
-            ):
+            tick = None
+        if tick is not None:
+            body["consecutiveExecutorLockErrors"] = tick.consecutive_lock_errors
+            body["lastTickAt"] = clock.iso_z(tick.last_tick_at)
+            body["lastTickAgeSeconds"] = tick.age_seconds
+            if tick.state == "degraded" and body["status"] == "ok":
                 body["status"] = "degraded"
         body["broker"] = _broker_health()
         if body["broker"] != "ok" and body["status"] == "ok":
