@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
 
     from schedules import engine
 
-    paused = []
+    paused: list[str] = []
 
     def pause() -> None:
         if paused:
