@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     start web, worker, beat and the demo agent (http://127.0.0.1:$${PORT:-8000}/app/)"
 	@echo "make test    run the whole suite on throwaway PostgreSQL + Redis (PYTEST_ARGS=... to narrow)"
-	@echo "make lint    ruff check + ruff format --check"
+	@echo "make lint    ruff check + ruff format --check + mypy (Django and DRF stubs; mypy.ini)"
 	@echo "make format  ruff format + ruff check --fix"
 	@echo "make bench   run benchmarks/*.py against throwaway PostgreSQL + Redis"
 	@echo "make prod-smoke  requirements.txt alone in a clean virtualenv: check --deploy, then web,"
@@ -40,9 +40,13 @@ CHAOS_ARGS  ?=
 chaos: venv
 	@CHAOS_SCALE=$(CHAOS_SCALE) $(PYTHON) -m tests.chaos $(CHAOS_ARGS)
 
+# mypy's Django plugin imports config.settings, which wants SECRET_KEY and VAULT_ENCRYPTION_KEYS
+# unless DEBUG is on. Reading types needs no secret: DEBUG=true, and ENV_FILE= so that a local
+# var/dev.env does not change what is checked.
 lint: venv
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+	DEBUG=true ENV_FILE= $(PYTHON) -m mypy
 
 format: venv
 	$(PYTHON) -m ruff format .

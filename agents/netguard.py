@@ -151,7 +151,9 @@ def vet_url(url: str, *, allow_private: bool) -> Target:
     return target
 
 
-def _connect_vetted(target: Target, *, timeout: float, allow_private: bool) -> socket.socket:
+# `timeout` is the connection's attribute, which http.client types float | None (the guarded
+# connections below are always given a number).
+def _connect_vetted(target: Target, *, timeout: float | None, allow_private: bool) -> socket.socket:
     """A TCP socket connected to an address vetted in this very call."""
     last_error: OSError | None = None
     for family, kind, proto, _name, sockaddr in resolve(target, allow_private=allow_private):
@@ -163,7 +165,7 @@ def _connect_vetted(target: Target, *, timeout: float, allow_private: bool) -> s
     raise last_error
 
 
-def _open_socket(family, kind, proto, sockaddr, *, timeout: float) -> socket.socket:
+def _open_socket(family, kind, proto, sockaddr, *, timeout: float | None) -> socket.socket:
     """The only place a webhook connection is opened (tests make it fail to prove none is)."""
     sock = socket.socket(family, kind, proto)
     try:

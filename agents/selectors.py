@@ -106,7 +106,7 @@ def jobs_unclaimed(
     as alive for START_GRACE after the start request. Waiting for a free slot on a live, busy
     agent is not a fault: such a job is never expired, however long it waits.
     """
-    stamp = DateTimeField()
+    stamp: DateTimeField[datetime, datetime] = DateTimeField()
     alive_until = Greatest(
         F("queued_at"),
         Coalesce(

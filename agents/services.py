@@ -209,7 +209,9 @@ def job_report_finish(
     if report.error:
         error = redact(job.organization_id, list(job.vault_keys or []))(report.error)
         report = replace(report, error=error)
-    runtime = (job.deadline_at - job.started_at).total_seconds() if job.deadline_at else 0.0
+    # job_claim sets both together; a job without them had no deadline to run to.
+    deadline, started = job.deadline_at, job.started_at
+    runtime = (deadline - started).total_seconds() if deadline and started else 0.0
     outcome = attempt_outcome(
         report,
         attempt=attempt,

@@ -68,6 +68,7 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
         if str(stale.id) in timed_out:
             continue  # a dry run sees the same row in both sets
         retry = stale.attempt < stale.max_attempts and not stale.cancel_requested
+        status: str | None  # None: someone else settled the job first (nothing to count)
         if dry_run:
             status = "retrying" if retry else "lost"
         else:

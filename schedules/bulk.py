@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models.options import Options
 
 
 @contextmanager
@@ -42,7 +43,19 @@ def _quoted(name: str) -> str:
 
 def _columns(model: type[models.Model]) -> list[models.Field]:
     # Database-generated keys (BigAutoField) are left to the database.
-    return [f for f in model._meta.concrete_fields if not f.primary_key or not f.db_returning]
+    return [
+        f
+        for f in model._meta.concrete_fields
+        # django-stubs declares db_returning on AutoFieldMixin only; Django has it on every Field.
+        if not f.primary_key or not f.db_returning  # type: ignore[attr-defined]
+    ]
+
+
+def _concrete_field(meta: Options[models.Model], name: str) -> models.Field:
+    field = meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.concrete:
+        raise ValueError(f"{meta.label}.{name} is not a column")
+    return field
 
 
 def _array(field: models.Field, rows: list[dict]):
@@ -84,7 +97,7 @@ def bulk_insert(
 def _bulk_insert_portable(model, rows, *, skip_conflicts_on) -> set:
     objs = [model(**row) for row in rows]
     if not skip_conflicts_on:
-        model.objects.bulk_create(objs)
+        model._default_manager.bulk_create(objs)
         return set()
     inserted = set()
     for obj in objs:
@@ -103,10 +116,10 @@ def bulk_update_columns(model: type[models.Model], objs: Iterable[models.Model],
     if not objs:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_update(objs, names)
+        model._default_manager.bulk_update(objs, names)
         return
     meta = model._meta
-    fields = [meta.pk] + [meta.get_field(n) for n in names]
+    fields = [meta.pk] + [_concrete_field(meta, n) for n in names]
     rows = [{f.attname: getattr(o, f.attname) for f in fields} for o in objs]
     arrays, casts = zip(*(_array(f, rows) for f in fields), strict=True)
     pk = _quoted(meta.pk.column)

@@ -532,8 +532,17 @@ def _next_wall(spec: CronSpec, start: datetime) -> datetime:
     raise CronError(f"'{spec.expression}' does not run in the {_SEARCH_YEARS} years searched.")
 
 
+def _utcoffset(tz: tzinfo, dt: datetime) -> timedelta:
+    """``tz``'s UTC offset at ``dt`` (its wall time and fold). A zone answers for every time;
+    a tzinfo that answers None (allowed by the protocol) has no instants for cron to fire at."""
+    offset = tz.utcoffset(dt)
+    if offset is None:
+        raise CronError(f"The time zone {tz!r} gives no UTC offset for {dt:%Y-%m-%d %H:%M}.")
+    return offset
+
+
 def _offset_at(tz: tzinfo, utc_naive: datetime) -> timedelta:
-    return tz.fromutc(utc_naive.replace(tzinfo=tz)).utcoffset()  # type: ignore[return-value]
+    return _utcoffset(tz, tz.fromutc(utc_naive.replace(tzinfo=tz)))
 
 
 def _gap_end(tz: tzinfo, wall: datetime, off0: timedelta, off1: timedelta) -> datetime:
@@ -572,8 +581,8 @@ def _next_fixed(spec: CronSpec, tz: tzinfo, after: datetime, wall: datetime) -> 
     """
     w = _next_wall(spec, _floor_minute(wall) + _MINUTE)
     while True:
-        off0 = tz.utcoffset(w)
-        off1 = tz.utcoffset(w.replace(fold=1))
+        off0 = _utcoffset(tz, w)
+        off1 = _utcoffset(tz, w.replace(fold=1))
         if off0 >= off1:  # exists: unique, or the first pass of an overlap (fold=0)
             instant = w - off0
         else:  # in a spring-forward gap: the first valid instant after it
@@ -593,7 +602,7 @@ def _next_interval(spec: CronSpec, tz: tzinfo, after: datetime, wall: datetime) 
     within the next few hours, the second pass replays wall times *below* ``wall``, so the
     search starts that much earlier.
     """
-    off_now = tz.utcoffset(wall)  # `wall` carries its fold, so this is the offset at `after`
+    off_now = _utcoffset(tz, wall)  # `wall` carries its fold, so this is the offset at `after`
     off_later = _offset_at(tz, after + _FALLBACK_LOOKAHEAD)
     start = wall
     if off_later < off_now:
@@ -601,8 +610,8 @@ def _next_interval(spec: CronSpec, tz: tzinfo, after: datetime, wall: datetime) 
     w = _next_wall(spec, _floor_minute(start) + _MINUTE)
     best: datetime | None = None
     while True:
-        off0 = tz.utcoffset(w)
-        off1 = tz.utcoffset(w.replace(fold=1))
+        off0 = _utcoffset(tz, w)
+        off1 = _utcoffset(tz, w.replace(fold=1))
         if off0 == off1:
             candidates: tuple[datetime, ...] = (w - off0,)
         elif off0 > off1:  # overlap: both passes are real instants with this wall time
@@ -677,7 +686,8 @@ def _cd(expression: str) -> str:
     options = Options()
     options.day_of_week_start_index_zero = True
     options.verbose = False
-    return get_description(expression, options)
+    description: str = get_description(expression, options)  # cron-descriptor is untyped
+    return description
 
 
 def _tail(expression: str) -> str:

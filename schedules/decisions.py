@@ -11,6 +11,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from agents.models import JobStatus, Trigger
 from config.clock import iso_z
@@ -18,15 +19,18 @@ from schedules.due import ON_TIME_GRACE, resolve_due
 from schedules.gates import Candidate, GateContext, agent_needs_start, first_blocking_gate
 from schedules.models import EventKind, Schedule, SkipReason
 
+# A row to insert, attname -> value (schedules.bulk writes a batch of them in one statement).
+Row = dict[str, Any]
+
 
 @dataclass
 class Decision:
     """What to do with one locked schedule. Built by `decide`, written by the engine (schedules.engine._apply)."""
 
     schedule: Schedule
-    job: dict | None = None  # a Job row (attname -> value), written by schedules.bulk
+    job: Row | None = None  # a Job row, written by schedules.bulk
     start_agent: bool = False
-    events: list[dict] = field(default_factory=list)  # ScheduleEvent rows
+    events: list[Row] = field(default_factory=list)  # ScheduleEvent rows
     report_skips: list[tuple[str, str]] = field(default_factory=list)
     new_next_run_at: datetime | None = None
     touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt changed
@@ -34,8 +38,8 @@ class Decision:
 
 
 def event_row(
-    s: Schedule, now: datetime, kind: str, reason: str = "", detail: str = "", **kw
-) -> dict:
+    s: Schedule, now: datetime, kind: str, reason: str = "", detail: str = "", **kw: object
+) -> Row:
     """A ScheduleEvent row; kw: scheduled_for, job_id, trigger."""
     return {
         "organization_id": s.organization_id,
@@ -48,7 +52,7 @@ def event_row(
     }
 
 
-def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str) -> dict:
+def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str) -> Row:
     job_id = uuid.uuid4()
     if trigger == Trigger.SCHEDULED:
         key = f"{s.id}:{iso_z(scheduled_for)}"  # one job per occurrence, ever
@@ -83,6 +87,8 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
     if force:
         scheduled_for, trigger = now, Trigger.FORCED
     else:
+        if s.next_run_at is None:  # the engine passes only due schedules (next_run_at <= now)
+            raise ValueError(f"schedule {s.id} is not due: it has no next run")
         due = resolve_due(
             spec=s.cron_spec,
             tz=s.timezone,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from uuid import UUID
 
 from django.conf import settings
@@ -42,7 +43,9 @@ def schedule_due_page(
         qs = qs.alias(
             after_cursor=RawSQL('("next_run_at", "id") > (%s, %s)', (at, pk), BooleanField())
         ).filter(after_cursor=True)
-    return list(qs.order_by("next_run_at", "id").values_list("id", "next_run_at")[:size])
+    page = qs.order_by("next_run_at", "id").values_list("id", "next_run_at")[:size]
+    # next_run_at__lte above leaves out NULLs, which the field's type cannot know.
+    return cast("list[tuple[UUID, datetime]]", list(page))
 
 
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:

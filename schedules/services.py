@@ -165,9 +165,12 @@ def history_purge(
     batch_size = batch_size or PURGE_BATCH_SIZE
     event_cutoff = now - timedelta(days=settings.EVENT_RETENTION_DAYS)
     job_cutoff = now - timedelta(days=settings.JOB_RETENTION_DAYS)
-    kw = {"batch_size": batch_size, "max_batches": max_batches, "dry_run": dry_run}
-    events = schedule_events_purge(created_before=event_cutoff, **kw)
-    jobs = jobs_purge_finished(finished_before=job_cutoff, **kw)
+    events = schedule_events_purge(
+        created_before=event_cutoff, batch_size=batch_size, max_batches=max_batches, dry_run=dry_run
+    )
+    jobs = jobs_purge_finished(
+        finished_before=job_cutoff, batch_size=batch_size, max_batches=max_batches, dry_run=dry_run
+    )
     # Each stops early only on a full last batch, so "at the cap" means "maybe more".
     cap = None if max_batches is None else max_batches * batch_size
     return HistoryPurged(

@@ -63,7 +63,7 @@ for name in (
 
 
 def pins(path: Path) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for raw in path.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if line:
@@ -110,9 +110,9 @@ def test_every_module_the_production_processes_import_is_pinned():
     assert done.returncode == 0, f"a production import needs an unpinned package:\n{done.stderr}"
 
 
-def test_the_lock_holds_every_requirement_of_what_it_pins():
+def test_the_lock_holds_every_requirement_of_what_it_pins() -> None:
     locked = pins(LOCK)
-    extras = {
+    extras: dict[str, set[str]] = {
         canonicalize_name(r.name): set(r.extras)
         for r in direct_requirements(ROOT / "requirements.in")
     }

@@ -10,6 +10,7 @@ the runtime killed the script, and the control plane decides.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -269,7 +270,14 @@ def _execute(ctx: Context, *, running: RunningJob, claim: dict) -> dict:
         process.remove_workdir(workdir)
 
 
-def _supervise(ctx: Context, *, proc: subprocess.Popen, running: RunningJob, claim: dict) -> dict:
+def _supervise(
+    ctx: Context, *, proc: subprocess.Popen[bytes], running: RunningJob, claim: dict
+) -> dict:
+    # process.start opens both pipes, buffered: stdout is a BufferedReader (read1 returns what
+    # is there, without waiting for a full chunk).
+    stdin, stdout = proc.stdin, proc.stdout
+    if stdin is None or not isinstance(stdout, io.BufferedReader):
+        raise TypeError("the script's process needs a stdin pipe and a buffered stdout pipe")
     payload = json.dumps(
         {"variables": claim.get("variables") or {}, "secrets": claim.get("secrets") or {}}
         | {"job": claim["job"]}
@@ -278,13 +286,13 @@ def _supervise(ctx: Context, *, proc: subprocess.Popen, running: RunningJob, cla
 
     def feed() -> None:
         try:
-            proc.stdin.write(payload)
-            proc.stdin.close()
+            stdin.write(payload)
+            stdin.close()
         except OSError:  # the script exited without reading stdin: fine
             pass
 
     def drain() -> None:
-        while chunk := proc.stdout.read1(65536):
+        while chunk := stdout.read1(65536):
             output.write(chunk)
 
     writer = threading.Thread(target=feed, name=f"job-stdin-{running.job_id}", daemon=True)

@@ -196,7 +196,7 @@ def start(
     user: ScriptUser | None,
     python: str,
     fence_seconds: float,
-) -> tuple[subprocess.Popen, int]:
+) -> tuple[subprocess.Popen[bytes], int]:
     """Start the script under its supervisor. Returns the process and the write end of its
     pulse pipe: write a byte to it after every confirmed heartbeat (confirm()), close it when
     the job is over."""
@@ -275,8 +275,10 @@ def script_python(*, configured: str | None, user: ScriptUser | None) -> str:
         system = shutil.which("python3", path=DEFAULT_PATH)
         if system and system not in candidates:
             candidates.append(system)
+    if user is None:
+        return candidates[0]
     for candidate in candidates:
-        if user is None or _runs_as(user, candidate):
+        if _runs_as(user, candidate):
             return candidate
     raise ScriptUserError(
         f"the script user {user.name!r} cannot run {' or '.join(candidates)}: set "

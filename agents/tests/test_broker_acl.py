@@ -53,7 +53,7 @@ class Provisioned:
     def __init__(self, org=None) -> None:
         self.token = secrets.token_urlsafe(32)
         fields = {"organization": org} if org else {}
-        self.agent = AgentFactory(token_hash=hash_token(self.token), **fields)
+        self.agent: Agent = AgentFactory.create(token_hash=hash_token(self.token), **fields)
         self.queue = agent_queue(self.agent.id)
         broker_user_provision(agent_id=self.agent.id, token_hash=self.agent.token_hash)
 

@@ -106,14 +106,14 @@ class Worker:
 
 def refused(admin: redis.Redis, user: str) -> list[tuple[str, str]]:
     """(reason, object) of what Redis refused `user` since the last ACL LOG RESET."""
-    entries = []
+    entries: list[tuple[str, str]] = []
     for entry in admin.acl_log():
         entry = {
             (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
             for k, v in entry.items()
         }
         if entry["username"] == user:
-            entries.append((entry["reason"], entry["object"]))
+            entries.append((str(entry["reason"]), str(entry["object"])))
     return entries
 
 

@@ -72,7 +72,7 @@ def endpoint():
 
 
 def webhook_agent(url: str, **kw) -> Agent:
-    return AgentFactory(
+    return AgentFactory.create(
         controller=Controller.WEBHOOK,
         auto_start=True,
         controller_config={"url": url, "secret": SECRET},

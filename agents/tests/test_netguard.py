@@ -137,7 +137,7 @@ def test_it_refuses_http_when_posting(fake_dns, no_connections):
 
 def test_it_posts_over_tls_to_the_vetted_address_under_the_urls_name(
     fake_dns, monkeypatch, tmp_path
-):
+) -> None:
     # Loopback only (allowed here): the socket goes to the address vetted at connection time,
     # while the Host header, SNI and the certificate check keep the URL's name.
     cert, key = _self_signed(tmp_path, "hooks.test")

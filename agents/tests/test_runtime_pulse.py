@@ -11,7 +11,7 @@ from agents.runtime.jobs import CANCELED, DROPPED, FENCED, STOPPING, Registry, R
 
 
 class Answers:
-    def __init__(self, *answers):
+    def __init__(self, *answers: dict) -> None:
         self.answers = list(answers)
         self.sent: list[list] = []
 

@@ -12,7 +12,14 @@ GRACE = 7
 ORG = uuid.UUID(int=1)
 
 
-def state(status, *, trial_ends_at=None, past_due_since=None, quota=None, runs=0):
+def state(
+    status: str,
+    *,
+    trial_ends_at: datetime | None = None,
+    past_due_since: datetime | None = None,
+    quota: int | None = None,
+    runs: int = 0,
+) -> BillingState:
     return BillingState(
         organization_id=ORG,
         status=status,
@@ -107,6 +114,6 @@ def test_it_reports_instants_in_utc_whatever_their_zone():
     ) == ("trial ended 2026-11-20T14:00:00Z")
 
 
-def test_it_is_frozen():
+def test_it_is_frozen() -> None:
     with pytest.raises(AttributeError):
         state("active").status = "suspended"  # type: ignore[misc]

@@ -159,8 +159,10 @@ def test_it_returns_hashable_cached_specs() -> None:
     assert parse("30 2 * * *") is spec  # lru_cache: the tick parses thousands per minute
     assert {spec: 1}[parse("30  2 * * *")] == 1  # equal value, equal hash
     sunday_0, sunday_7 = parse("0 0 * * 0"), parse("0 0 * * 7")
-    same_text = {"expression": sunday_0.expression, "fields": sunday_0.fields}
-    assert dataclasses.replace(sunday_7, **same_text) == sunday_0
+    relabeled = dataclasses.replace(
+        sunday_7, expression=sunday_0.expression, fields=sunday_0.fields
+    )
+    assert relabeled == sunday_0
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.minutes = (1,)  # type: ignore[misc]
 
@@ -309,7 +311,7 @@ def test_it_raises_a_value_error_subclass() -> None:
 
 def test_it_rejects_a_non_string() -> None:
     with pytest.raises(CronError, match="must be a string"):
-        parse(None)  # type: ignore[arg-type]
+        parse(None)
 
 
 TIMEZONES = [

@@ -42,7 +42,7 @@ def due_schedules(now):
 
 def test_it_dispatches_every_due_occurrence_exactly_once(
     now, due_schedules, settings, redis_client
-):
+) -> None:
     settings.TICK_BATCH_SIZE = 25  # many small batches: the evaluators interleave
     org_ids = list(Schedule.objects.values_list("organization_id", flat=True).distinct())
     start = threading.Barrier(8)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def snapshot() -> dict:
     return {
-        model._meta.label: sorted(map(repr, model.objects.order_by().values_list()))
+        model._meta.label: sorted(map(repr, model._default_manager.order_by().values_list()))
         for model in apps.get_models()
     }
 

@@ -2,7 +2,8 @@
 No database: the context is built by hand."""
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -26,8 +27,8 @@ NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 ORG, AGENT, SCHEDULE = uuid4(), uuid4(), uuid4()
 
 
-def make_agent(**kw) -> AgentState:
-    fields = dict(
+def make_agent(**kw: Any) -> AgentState:
+    fields: dict[str, Any] = dict(
         id=AGENT,
         organization_id=ORG,
         name="bot-1",
@@ -41,8 +42,8 @@ def make_agent(**kw) -> AgentState:
     return AgentState(**fields)
 
 
-def make_ctx(**kw) -> GateContext:
-    fields = dict(
+def make_ctx(**kw: Any) -> GateContext:
+    fields: dict[str, Any] = dict(
         now=NOW,
         billing={
             ORG: BillingState(
@@ -65,8 +66,8 @@ def make_ctx(**kw) -> GateContext:
     return GateContext(**fields)
 
 
-def make_candidate(**kw) -> Candidate:
-    fields = dict(
+def make_candidate(**kw: Any) -> Candidate:
+    fields: dict[str, Any] = dict(
         schedule_id=SCHEDULE,
         organization_id=ORG,
         agent_id=AGENT,
@@ -79,8 +80,8 @@ def make_candidate(**kw) -> Candidate:
     return Candidate(**fields)
 
 
-def billing(**kw) -> dict:
-    state = dict(
+def billing(**kw: Any) -> dict[UUID, BillingState]:
+    state: dict[str, Any] = dict(
         organization_id=ORG,
         status="active",
         trial_ends_at=None,

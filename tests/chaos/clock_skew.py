@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as _datetime
 import time as _time
+from datetime import date as _real_date
+from datetime import datetime as _real_datetime
 
 _installed: float | None = None
 
@@ -88,46 +90,45 @@ def install(offset: float) -> None:
     ):
         setattr(_time, name, _Unbound(function))
 
-    real_datetime, real_date = _datetime.datetime, _datetime.date
-
     # isinstance(x, datetime.datetime) must stay true for the datetimes C code and other
     # modules make (freezegun's trick): the replacement classes answer for the real ones.
     class _DatetimeMeta(type):
         def __instancecheck__(cls, obj):
-            return isinstance(obj, real_datetime)
+            return isinstance(obj, _real_datetime)
 
         def __subclasscheck__(cls, sub):
-            return issubclass(sub, real_datetime)
+            return issubclass(sub, _real_datetime)
 
     class _DateMeta(type):
         def __instancecheck__(cls, obj):
-            return isinstance(obj, real_date)
+            return isinstance(obj, _real_date)
 
         def __subclasscheck__(cls, sub):
-            return issubclass(sub, real_date)
+            return issubclass(sub, _real_date)
 
-    class SkewedDatetime(real_datetime, metaclass=_DatetimeMeta):
+    class SkewedDatetime(_real_datetime, metaclass=_DatetimeMeta):
         @classmethod
         def now(cls, tz=None):
-            return real_datetime.fromtimestamp(time(), tz)
+            return _real_datetime.fromtimestamp(time(), tz)
 
         @classmethod
         def utcnow(cls):
-            return real_datetime.fromtimestamp(time(), _datetime.UTC).replace(tzinfo=None)
+            return _real_datetime.fromtimestamp(time(), _datetime.UTC).replace(tzinfo=None)
 
         @classmethod
         def today(cls):
-            return real_datetime.fromtimestamp(time())
+            return _real_datetime.fromtimestamp(time())
 
-    class SkewedDate(real_date, metaclass=_DateMeta):
+    class SkewedDate(_real_date, metaclass=_DateMeta):
         @classmethod
         def today(cls):
-            return real_date.fromtimestamp(time())
+            return _real_date.fromtimestamp(time())
 
     SkewedDatetime.__name__ = SkewedDatetime.__qualname__ = "datetime"
     SkewedDate.__name__ = SkewedDate.__qualname__ = "date"
     SkewedDatetime.__module__ = SkewedDate.__module__ = "datetime"
-    _datetime.datetime, _datetime.date = SkewedDatetime, SkewedDate
+    # Replacing the module's classes is the point; mypy refuses assignments to a class.
+    _datetime.datetime, _datetime.date = SkewedDatetime, SkewedDate  # type: ignore[misc]
 
 
 def sitecustomize_source(offset: float) -> str:

@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+if TYPE_CHECKING:  # models are imported once the harness has set Django up
+    from agents.models import Agent
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable  # the project's virtualenv (make chaos runs .venv/bin/python)
@@ -219,6 +224,7 @@ class Collector:
 
     @property
     def url(self) -> str:
+        assert self.server is not None, "the collector is not started"
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def record(self, at: float, body: dict) -> None:
@@ -379,6 +385,7 @@ class TickProcess(Proc):
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        assert self.proc.stdout is not None  # stdio=True
         for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put("")  # EOF
@@ -398,6 +405,7 @@ class TickProcess(Proc):
                 )
 
     def go(self) -> None:
+        assert self.proc.stdin is not None  # stdio=True
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
 
@@ -566,8 +574,9 @@ class Harness:
         self.work_dir = self.tmp / "work"
         self.work_dir.mkdir(mode=0o755)
         self.procs: list[Proc] = []
-        self.postgres = None
-        self.redis = None
+        # bin/services.py's Postgres and Redis (loaded by path, so untyped here), set by start().
+        self.postgres: Any = None
+        self.redis: Any = None
         self.env: dict[str, str] = {}
         self.base = ""
         self.collector = Collector()
@@ -858,13 +867,13 @@ class Harness:
 
         return str(db(create).id)
 
-    def publish(self, jobs: list[tuple[str, object]]) -> None:
+    def publish(self, jobs: list[tuple[str, Agent]]) -> None:
         """Publish run_job for (job id, agent) pairs, as the tick does after its commit."""
         from agents.dispatch import jobs_publish
         from config.clock import control_plane_now
 
         result = db(
-            lambda: jobs_publish(jobs=[(j, a.id) for j, a in jobs], now=control_plane_now())
+            lambda: jobs_publish(jobs=[(UUID(j), a.id) for j, a in jobs], now=control_plane_now())
         )
         if result.failed:
             raise ChaosError(f"could not publish {len(result.failed)} job(s)")

@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     from schedules import engine
     from schedules.api.serializers import report_json
 
-    paused = []
+    paused: list[str] = []
 
     def pause() -> None:
         if paused:

@@ -52,7 +52,7 @@ def found(secrets: Iterable[Secret], text: str) -> list[str]:
 
 def database_rows_containing(needle: str) -> list[tuple[str, str]]:
     """(table, row as text) for every row of every table whose text form contains `needle`."""
-    hits = []
+    hits: list[tuple[str, str]] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
             quoted = connection.ops.quote_name(table)
@@ -87,7 +87,8 @@ def broker_dump(redis_url: str) -> tuple[int, str]:
 
 
 def _redis_value(client: redis.Redis, key: bytes) -> object:
-    kind = client.type(key).decode()
+    kind = client.type(key)
+    kind = kind.decode() if isinstance(kind, bytes) else kind
     if kind == "string":
         return client.get(key)
     if kind == "list":
@@ -109,7 +110,7 @@ def _redis_value(client: redis.Redis, key: bytes) -> object:
 class CapturingHandler(logging.Handler):
     """Every record at every level, formatted with its traceback, as text."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
         self.lines: list[str] = []
@@ -126,7 +127,7 @@ class capture_all_logs:  # noqa: N801 — a context manager
     """Attach one CapturingHandler to the root logger and to every logger that does not
     propagate, and open every level to DEBUG (restored on exit)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.handler = CapturingHandler()
         self._saved: list[tuple[logging.Logger, int]] = []
         self._attached: list[logging.Logger] = []

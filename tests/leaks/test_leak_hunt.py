@@ -102,7 +102,7 @@ def _api_client(user, org=None) -> APIClient:
 class Responses:
     """Every API response the hunt received: (method, url, status, body)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.seen: list[tuple[str, str, int, str]] = []
 
     def call(self, client, method: str, url: str, data=None, **extra):
@@ -319,9 +319,10 @@ def _request_every_api_route(responses: Responses, client: APIClient, *, org) ->
     assert post("/api/schedules/execute", {"dryRun": True}).status_code == 200
     get("/api/cron/scheduled-runs?dryRun=true", HTTP_X_CRON_KEY=CRON_SECRET)
     assert post("/api/jobs/watchdog?dryRun=true", HTTP_X_CRON_KEY=CRON_SECRET).status_code == 200
-    schedule = Schedule.objects.filter(organization=org).first()
-    post(f"/api/schedules/{schedule.id}/pause", {"note": "leak hunt"})
-    post(f"/api/schedules/{schedule.id}/resume")
+    paused = Schedule.objects.filter(organization=org).first()
+    assert paused is not None
+    post(f"/api/schedules/{paused.id}/pause", {"note": "leak hunt"})
+    post(f"/api/schedules/{paused.id}/resume")
     get("/api/health")
     get("/api/schema/")
     get("/api/docs/")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def drop_dir():
 
 
 @pytest.fixture
-def start_agent(control_plane, tmp_path):
+def start_agent(control_plane, tmp_path) -> Iterator[Callable[..., AgentProcess]]:
     """start_agent(agent, wait=True, user=None, env=None, python=None, **env_extra) ->
     AgentProcess, consuming its queue (`env` replaces the whole environment)."""
     started: list[AgentProcess] = []

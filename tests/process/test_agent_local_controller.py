@@ -29,7 +29,9 @@ from tests.process.helpers import (
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_it_starts_an_offline_local_agent_that_then_runs_the_job(control_plane, settings, tmp_path):
+def test_it_starts_an_offline_local_agent_that_then_runs_the_job(
+    control_plane, settings, tmp_path
+) -> None:
     settings.AGENT_LOCAL_CONTROLLER = True
     settings.AGENT_LOG_DIR = str(tmp_path)
     agent = make_agent(make_org(), controller=Controller.LOCAL, auto_start=True)

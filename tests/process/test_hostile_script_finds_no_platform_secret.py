@@ -194,18 +194,18 @@ def _system_python() -> str | None:
 
 def test_a_hostile_script_under_a_non_root_runtime_finds_no_platform_secret(
     start_agent, drop_dir, platform_folder, control_plane_sibling
-):
+) -> None:
     user = python = None
     extra: dict[str, str | None] = {"AGENT_SCRIPT_USER": None}
     if os.geteuid() == 0:
         user = ensure_system_user(RUNTIME_USER)
         site = sysconfig.get_paths()["purelib"]
-        extra["PYTHONPATH"] = os.pathsep.join([str(ROOT), site])
+        pythonpath = extra["PYTHONPATH"] = os.pathsep.join([str(ROOT), site])
         python = next(
             (
                 candidate
                 for candidate in (sys.executable, _system_python())
-                if candidate and _runs(user, candidate, extra["PYTHONPATH"])
+                if candidate and _runs(user, candidate, pythonpath)
             ),
             None,
         )

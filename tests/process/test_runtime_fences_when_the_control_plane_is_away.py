@@ -51,7 +51,9 @@ def first_attempt_pids(job) -> tuple[int, int]:
         what="the first attempt to run",
     )
     log = Job.objects.get(id=job.id).log
-    return tuple(map(int, re.search(r"script=(\d+) child=(\d+)", log).groups()))
+    pids = re.search(r"script=(\d+) child=(\d+)", log)
+    assert pids, log
+    return int(pids[1]), int(pids[2])
 
 
 def retried_once(job):

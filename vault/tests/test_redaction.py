@@ -43,7 +43,7 @@ def test_it_replaces_the_longest_secret_first():
     )
 
 
-def test_it_ignores_empty_values_and_empty_text():
+def test_it_ignores_empty_values_and_empty_text() -> None:
     assert redact("nothing to hide", ["", None]) == "nothing to hide"  # type: ignore[list-item]
     assert redact("", ["x"]) == ""
 
