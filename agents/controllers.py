@@ -167,6 +167,8 @@ def _post_webhook(agent: Agent, *, action: str, now: datetime, extra: dict | Non
     # never in a URL or a header a proxy might log.
     config = agent.controller_config or {}
     url, secret = config.get("url"), config.get("secret")
+    if not url or not isinstance(url, str):
+        raise AgentStartFailed("webhook controller needs a url in its config", code="not_startable")
     # agents.netguard: https to public addresses only (unless AGENT_WEBHOOK_ALLOW_PRIVATE),
     # vetted again when connecting. Its messages name no address of our network.
     allow_private = settings.AGENT_WEBHOOK_ALLOW_PRIVATE

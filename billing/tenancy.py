@@ -90,9 +90,8 @@ def _cached_roles(request) -> dict[uuid.UUID, str]:
 
 def role_in_organization(request, organization_id) -> str | None:
     """The caller's role in one organization (cached per request); None if not a member."""
-    if organization_id is None:
-        return None
-    return _cached_roles(request).get(_as_uuid(organization_id))
+    key = _as_uuid(organization_id)
+    return None if key is None else _cached_roles(request).get(key)
 
 
 def organization_ids_with_role(request, required: str) -> list[uuid.UUID]:
@@ -169,13 +168,14 @@ def scope_queryset_for_request(
     return queryset.filter(**{field: org.pk})
 
 
-def _as_uuid(value) -> uuid.UUID | object:
-    if isinstance(value, uuid.UUID):
+def _as_uuid(value) -> uuid.UUID | None:
+    """An organization id as the UUID memberships are keyed by; None for none or a non-id."""
+    if value is None or isinstance(value, uuid.UUID):
         return value
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        return value
+        return None
 
 
 def organization_id_of(obj, field: str = "organization") -> uuid.UUID | None:

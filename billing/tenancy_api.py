@@ -20,6 +20,9 @@ tenancy from here, and "the caller's organization" from billing.tenancy's one re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 
@@ -27,6 +30,9 @@ from billing.models import Organization
 from billing.permissions import HasOrganizationRole
 from billing.tenancy import ORGANIZATION_HEADER, organization_from_request
 from config.api_common import ApiViewMixin
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
 
 
 def acting_organization(request) -> Organization:
@@ -46,7 +52,7 @@ def acting_organization(request) -> Organization:
 class OrganizationApiMixin(ApiViewMixin):
     """JSON in, JSON out (config.api_common); authenticated; roles per action."""
 
-    permission_classes = [IsAuthenticated, HasOrganizationRole]
+    permission_classes: Sequence[_PermissionClass] = [IsAuthenticated, HasOrganizationRole]
 
 
 class OrganizationContextMixin:

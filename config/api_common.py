@@ -10,13 +10,19 @@ the same camelCase keys without a parallel list of names to keep in sync.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db import models
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import IsAuthenticated
+
+if TYPE_CHECKING:
+    # The stubs' name for what permission_classes holds (a class, or `A & B`, `A | B`).
+    from rest_framework.permissions import _PermissionClass
 
 _CAMEL_RE = re.compile(r"_([a-z0-9])")
 _SNAKE_RE = re.compile(r"([A-Z])")
@@ -165,6 +171,7 @@ class ApiViewMixin:
     """JSON in, JSON out; authenticated. Views of organization-owned objects use
     billing.tenancy_api.OrganizationApiMixin, which adds the roles per action."""
 
-    parser_classes = [JSONParser]
-    permission_classes = [IsAuthenticated]
+    # Typed as APIView declares them: the mixin's attributes must agree with the view's.
+    parser_classes: Sequence[type[BaseParser]] = [JSONParser]
+    permission_classes: Sequence[_PermissionClass] = [IsAuthenticated]
     schema = ApiAutoSchema()

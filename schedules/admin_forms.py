@@ -123,6 +123,7 @@ class ScheduleAdminForm(forms.ModelForm):
         """Offer the organization's vault key names; keys the schedule names that do not exist
         (deleted since) stay selectable and are flagged: runs are skipped until they are set."""
         field = self.fields["vault_keys"]
+        assert isinstance(field, forms.ChoiceField)  # a MultipleChoiceField (Meta.widgets)
         selected = list(self.instance.vault_keys or []) if self.instance.pk else []
         missing = [key for key in selected if key not in existing]
         field.choices = [(key, key) for key in sorted(existing)] + [

@@ -66,7 +66,8 @@ class _RunningSerializer(serializers.Serializer):
 
 
 class HeartbeatRequestSerializer(serializers.Serializer):
-    running = _RunningSerializer(many=True, required=False, default=list, max_length=1000)
+    # ListSerializer takes max_length (DRF 3.14+); the stubs' many=True overload does not.
+    running = _RunningSerializer(many=True, required=False, default=list, max_length=1000)  # type: ignore[call-arg]
     hostname = serializers.CharField(required=False, allow_blank=True, max_length=200)
     stopped = serializers.BooleanField(required=False, default=False)
 

@@ -253,7 +253,8 @@ class TickReportSerializer(CamelSerializer):
     evaluated_at = serializers.DateTimeField()
     triggered_schedules = TriggeredSerializer(source="triggered", many=True)
     skipped = SkippedSerializer(many=True)
-    errors = TickErrorSerializer(many=True)
+    # Shadows Serializer.errors only in the class body: DRF moves declared fields out of it.
+    errors = TickErrorSerializer(many=True)  # type: ignore[assignment]
 
     class Meta:
         ref_name = "TickReport"
