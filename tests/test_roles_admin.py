@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from billing.models import Membership, Role
-from billing.tests.factories import MembershipFactory, OrganizationFactory, UserFactory, member
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, member
 from vault.services import vault_set
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Role
-from billing.tests.factories import OrganizationFactory, member
+from tests.factories import OrganizationFactory, member
 from vault.services import vault_set
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_it_leaves_another_organizations_entry_untouched(world):
 
 
 def test_it_forbids_users_without_a_membership(world):
-    from billing.tests.factories import UserFactory
+    from tests.factories import UserFactory
 
     client = APIClient()
     client.force_authenticate(UserFactory())

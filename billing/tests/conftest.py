@@ -1,6 +1,6 @@
 import pytest
 
-from billing.tests.factories import OrganizationFactory
+from tests.factories import OrganizationFactory
 
 
 @pytest.fixture

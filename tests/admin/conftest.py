@@ -7,13 +7,13 @@ import pytest
 from django.test import Client
 
 from billing.models import Role
-from billing.tests.factories import member
 from tests.factories import (
     AgentFactory,
     JobFactory,
     OrganizationFactory,
     ScheduleFactory,
     ScriptFactory,
+    member,
 )
 from vault.services import vault_set
 

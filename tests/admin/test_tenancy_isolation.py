@@ -8,8 +8,8 @@ from django.contrib import admin
 
 from agents.models import Job
 from billing.models import Role
-from billing.tests.factories import UserFactory
 from schedules.models import Schedule
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
