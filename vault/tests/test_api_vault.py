@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db
 SECRET = "Sup3r-Secret-Value!"
 
 
-@pytest.fixture
-def api(org):
-    client = APIClient()
-    client.force_authenticate(member(org, Role.ADMIN))
-    return client
-
-
 def test_it_creates_an_entry_and_returns_metadata_only(api, org):
     response = api.post(
         "/api/vault/", {"key": "SAP_PASSWORD", "value": SECRET, "description": "SAP"}, format="json"
