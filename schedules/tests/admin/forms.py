@@ -1,5 +1,5 @@
-"""Fixtures for the staff UI tests (Django admin at /app/): the shared ones (organizations with
-a bit of everything, logged-in clients by role) are in tests/fixtures.py."""
+"""POST bodies for the schedule admin forms (the staff UI's fixtures — organizations with a bit
+of everything, logged-in clients by role — are the shared ones of tests/fixtures.py)."""
 
 from __future__ import annotations
 
