@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     start web, worker, beat and the demo agent (http://127.0.0.1:$${PORT:-8000}/app/)"
 	@echo "make test    run the whole suite on throwaway PostgreSQL + Redis (PYTEST_ARGS=... to narrow)"
+	@echo "make test-fast  the same without the real-process and browser tests (-m \"not slow and not browser\")"
 	@echo "make lint    ruff check + ruff format --check + mypy (Django and DRF stubs; mypy.ini)"
 	@echo "make format  ruff format + ruff check --fix"
 	@echo "make bench   run benchmarks/*.py against throwaway PostgreSQL + Redis"
@@ -24,6 +25,11 @@ venv:
 
 test: venv
 	@bin/testenv python -m pytest $(PYTEST_ARGS)
+
+# The edit-and-rerun loop: no agent runtime, worker or browser is started (CI runs `make test`).
+.PHONY: test-fast
+test-fast: venv
+	@bin/testenv python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 run: venv
 	@$(PYTHON) bin/devrun

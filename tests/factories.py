@@ -1,46 +1,63 @@
-"""factory_boy factories for every model tests commonly need. Generic on purpose: any test module
-may use them. Related objects are created in the same organization as their parent."""
+"""factory_boy factories for every model tests commonly need — the only ones: every app's tests
+and the cross-cutting suites import them from here. Generic on purpose: any test module may use
+them. Related objects are created in the same organization as their parent."""
 
 from __future__ import annotations
 
-import functools
-
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from agents.models import Agent, Job, JobStatus, Runtime, Script, Trigger
-from billing.models import Membership, Role
-
-# One organization factory (one slug sequence) for every test package.
-from billing.tests.factories import OrganizationFactory
+from billing.models import BillingStatus, Membership, Organization, Role
 from schedules import cron
 from schedules.models import Schedule
 
 
-@functools.cache
-def _password_hash() -> str:
-    return make_password("password")
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Org {n}")
+    slug = factory.Sequence(lambda n: f"org-{n}")
+    billing_status = BillingStatus.ACTIVE
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A staff user (the staff UI is the admin, so every member of an organization is staff);
+    pass is_staff=False for one who is not."""
+
     class Meta:
         model = get_user_model()
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    # Every user's password is "password"; hashed once per run (PBKDF2 costs ~0.3 s a call).
-    password = factory.LazyFunction(lambda: _password_hash())
+    is_staff = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # No usable password by default (tests log in with force_login): hashing one is slow.
+        kwargs.setdefault("password", None)
+        return model_class.objects.create_user(*args, **kwargs)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
+    """The least privileged role by default (the model's default too); a test that needs more
+    asks for it."""
+
     class Meta:
         model = Membership
 
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
-    role = Role.ADMIN
+    role = Role.VIEWER
+
+
+def member(organization, role: str, **user_fields):
+    """A staff user holding `role` in `organization`."""
+    return MembershipFactory(
+        organization=organization, role=role, user=UserFactory(**user_fields)
+    ).user
 
 
 class AgentFactory(factory.django.DjangoModelFactory):

@@ -1,4 +1,7 @@
-"""Project-wide fixtures (loaded for every test package by the root conftest.py).
+"""Project-wide fixtures (loaded for every test package by the root conftest.py): the servers,
+organizations and their rows, and callers by role — each defined here once, for every app's tests
+and the cross-cutting suites (config/tests/test_one_set_of_fixtures.py keeps it so). An app's
+conftest.py keeps only what that app's tests alone need.
 
 `make test` / `bin/testenv` run the suite against a throwaway PostgreSQL (DATABASE_URL) and Redis
 (REDIS_URL) started for the run, so tests may use both for real.
@@ -10,10 +13,30 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
 import redis
+from django.apps import apps
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from billing.models import Role
+from tests.factories import (
+    AgentFactory,
+    JobFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ScheduleFactory,
+    ScriptFactory,
+    UserFactory,
+    member,
+)
+from vault.services import vault_set
+
+OUR_APPS = ("billing", "vault", "agents", "schedules")
 
 
 def _where(url: str | None) -> str:
@@ -89,3 +112,145 @@ def control_plane_clock_is_time_machines(monkeypatch: pytest.MonkeyPatch) -> Non
     from django.utils import timezone
 
     monkeypatch.setattr("config.clock.control_plane_now", timezone.now)
+
+
+# --- organizations and their rows --------------------------------------------------------------
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def agent(org):
+    return AgentFactory(organization=org)
+
+
+@pytest.fixture
+def script(org):
+    return ScriptFactory(organization=org)
+
+
+def _world(organization, tag: str) -> dict:
+    """An agent, a script, a schedule with a job and an event, a vault entry — names tagged."""
+    agent = AgentFactory(organization=organization, name=f"{tag} agent", slug=f"{tag}-agent")
+    script = ScriptFactory(organization=organization, name=f"{tag} script")
+    schedule = ScheduleFactory(
+        organization=organization, name=f"{tag} schedule", agent=agent, script=script
+    )
+    job = JobFactory(schedule=schedule, idempotency_key=f"{tag}-job")
+    event = schedule.events.create(
+        organization=organization, kind="triggered", job=job, created_at=job.created_at
+    )
+    entry = vault_set(organization=organization, key=f"{tag.upper()}_PASSWORD", value="s3cret")
+    return {
+        "org": organization,
+        "agent": agent,
+        "script": script,
+        "schedule": schedule,
+        "job": job,
+        "event": event,
+        "vault": entry,
+    }
+
+
+@pytest.fixture
+def acme(org):
+    """`org` with a bit of everything (see _world), names tagged "acme"."""
+    return _world(org, "acme")
+
+
+@pytest.fixture
+def globex(other_org):
+    """`other_org` with a bit of everything, names tagged "globex"."""
+    return _world(other_org, "globex")
+
+
+# --- callers by role ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(org, role) -> an APIClient authenticated as a member of `org` with `role`
+    (its user as `.user`). The role is always named: what a caller may do is the point.
+    token=True sends a real DRF token instead, through the API's authentication as a script
+    would (one more query per request)."""
+
+    def make(organization, role: Role, *, token: bool = False) -> APIClient:
+        membership = MembershipFactory(organization=organization, role=role)
+        client = APIClient()
+        if token:
+            key = Token.objects.create(user=membership.user).key
+            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        else:
+            client.force_authenticate(membership.user)
+        client.user = membership.user
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(org, client_for):
+    """An admin of `org`, on the API."""
+    return client_for(org, Role.ADMIN)
+
+
+@pytest.fixture
+def superuser_client(db):
+    """A superuser on the API (no membership: sees every organization)."""
+    user = UserFactory(is_superuser=True, is_staff=True)
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(db):
+    """staff_client(org, role) -> a Client logged in to the staff UI (the admin) as a staff
+    member of `org` with `role` (its user as `.user`)."""
+
+    def make(organization, role: Role) -> Client:
+        client = Client()
+        client.user = member(organization, role)
+        client.force_login(client.user)
+        return client
+
+    return make
+
+
+def form_errors(response) -> dict:
+    """Field errors of an admin form on a re-rendered page ({} when it saved)."""
+    context = response.context
+    if context is None or "adminform" not in context:
+        return {}
+    return {k: [str(m) for m in v] for k, v in context["adminform"].form.errors.items()}
+
+
+# --- writes that must leave nothing ------------------------------------------------------------
+
+
+def row_counts() -> dict[str, int]:
+    """Rows of every model of our apps (and auth users), to show a failed write left nothing."""
+    models = [m for name in OUR_APPS for m in apps.get_app_config(name).get_models()]
+    models.append(apps.get_model("auth", "User"))
+    return {m._meta.label: m._default_manager.count() for m in models}
+
+
+@pytest.fixture
+def assert_no_rows_written(db):
+    """with assert_no_rows_written(): <a write that must fail> — counts rows before and after."""
+
+    @contextmanager
+    def check():
+        before = row_counts()
+        yield
+        assert row_counts() == before
+
+    return check

@@ -1,27 +1,15 @@
-"""Fixtures for the agents app's tests: rows built with tests.factories, callers by role."""
+"""Fixtures only the agents app's tests need (the shared ones — org, agent, client_for … — are in
+tests/fixtures.py)."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+import redis
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from agents.models import Job, JobAttempt, JobStatus, Trigger
-from billing.models import Role
-from tests.factories import AgentFactory, MembershipFactory, OrganizationFactory
-
-
-@pytest.fixture
-def org(db):
-    return OrganizationFactory()
-
-
-@pytest.fixture
-def agent(org):
-    return AgentFactory(organization=org)
-
 
 _AGENT = object()  # make_job's default target; None means "no agent" (deleted)
 
@@ -55,14 +43,25 @@ def make_job(agent):
     return make
 
 
+def agent_users(client: redis.Redis) -> set[str]:
+    """The agents' Redis users (ACL LIST names)."""
+    names = (n.decode() if isinstance(n, bytes) else n for n in client.acl_users())
+    return {name for name in names if name.startswith("agent-")}
+
+
 @pytest.fixture
-def client_for(db):
-    """client_for(org, role) -> an APIClient authenticated as a member of `org` with `role`."""
+def broker_admin(redis_client: redis.Redis, settings, redis_url):
+    """The control plane's Redis client in ACL mode; no agent user left over from other tests,
+    before or after, and an empty ACL LOG to start with."""
+    settings.REDIS_URL = redis_url
+    settings.BROKER_ACL_MODE = "acl"
+    settings.AGENT_BROKER_URL = ""
 
-    def make(organization, role=Role.OPERATOR) -> APIClient:
-        membership = MembershipFactory(organization=organization, role=role)
-        client = APIClient()
-        client.force_authenticate(membership.user)
-        return client
+    def clean() -> None:
+        for name in agent_users(redis_client):
+            redis_client.acl_deluser(name)
 
-    return make
+    clean()
+    redis_client.acl_log_reset()
+    yield redis_client
+    clean()

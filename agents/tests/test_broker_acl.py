@@ -23,30 +23,10 @@ from agents.broker import (
 from agents.dispatch import agent_queue
 from agents.models import Agent, hash_token
 from agents.tasks import run_watchdog
+from agents.tests.conftest import agent_users
 from tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _agent_users(client: redis.Redis) -> set[str]:
-    names = (n.decode() if isinstance(n, bytes) else n for n in client.acl_users())
-    return {name for name in names if name.startswith("agent-")}
-
-
-@pytest.fixture
-def admin(redis_client: redis.Redis, settings, redis_url):
-    """The control plane's client; no agent user left over from other tests, before or after."""
-    settings.REDIS_URL = redis_url
-    settings.BROKER_ACL_MODE = "acl"
-    settings.AGENT_BROKER_URL = ""
-
-    def clean() -> None:
-        for name in _agent_users(redis_client):
-            redis_client.acl_deluser(name)
-
-    clean()
-    yield redis_client
-    clean()
 
 
 class Provisioned:
@@ -63,12 +43,12 @@ class Provisioned:
 
 
 @pytest.fixture
-def a(admin):
+def a(broker_admin):
     return Provisioned()
 
 
 @pytest.fixture
-def b(admin):
+def b(broker_admin):
     return Provisioned()
 
 
@@ -80,10 +60,10 @@ def as_a(a):
 
 
 @pytest.fixture
-def b_queue_with_a_message(admin, b):
-    admin.lpush(b.queue, "b's job")
+def b_queue_with_a_message(broker_admin, b):
+    broker_admin.lpush(b.queue, "b's job")
     yield b.queue
-    admin.delete(b.queue)
+    broker_admin.delete(b.queue)
 
 
 def test_it_lets_an_agent_push_and_pop_its_own_queue(a, as_a):
@@ -107,18 +87,20 @@ def test_it_lets_an_agent_push_and_pop_its_own_queue(a, as_a):
     ],
     ids=lambda command: command[0],
 )
-def test_it_refuses_an_agent_the_queue_of_another(as_a, b_queue_with_a_message, admin, command):
+def test_it_refuses_an_agent_the_queue_of_another(
+    as_a, b_queue_with_a_message, broker_admin, command
+):
     name, *args = command
     args = [arg.format(q=b_queue_with_a_message) if isinstance(arg, str) else arg for arg in args]
     with pytest.raises(redis.exceptions.NoPermissionError):
         as_a.execute_command(name, *args)
-    assert admin.lrange(b_queue_with_a_message, 0, -1) == [b"b's job"]
+    assert broker_admin.lrange(b_queue_with_a_message, 0, -1) == [b"b's job"]
 
 
-def test_it_refuses_an_agent_a_push_to_the_control_planes_queue(as_a, admin):
+def test_it_refuses_an_agent_a_push_to_the_control_planes_queue(as_a, broker_admin):
     with pytest.raises(redis.exceptions.NoPermissionError):
         as_a.lpush("celery", "a forged task")
-    assert admin.llen("celery") == 0
+    assert broker_admin.llen("celery") == 0
 
 
 @pytest.mark.parametrize(
@@ -174,10 +156,10 @@ def test_it_makes_the_previous_token_fail_on_rotation(a, as_a):
     assert a.client(token=new_token).ping() is True
 
 
-def test_it_deletes_the_user_of_a_removed_agent(a, admin):
+def test_it_deletes_the_user_of_a_removed_agent(a, broker_admin):
     broker_user_remove(agent_id=a.agent.id)
 
-    assert broker_user_name(a.agent.id) not in _agent_users(admin)
+    assert broker_user_name(a.agent.id) not in agent_users(broker_admin)
     with pytest.raises(redis.exceptions.AuthenticationError):
         a.client().ping()
 
@@ -186,32 +168,32 @@ def test_it_changes_nothing_when_the_users_are_in_place(a, b):
     assert broker_users_sync() == 0
 
 
-def test_it_recreates_the_users_after_a_redis_restart(a, b, admin):
+def test_it_recreates_the_users_after_a_redis_restart(a, b, broker_admin):
     # A Redis restarted without persistence has no user but `default`.
-    for name in _agent_users(admin):
-        admin.acl_deluser(name)
+    for name in agent_users(broker_admin):
+        broker_admin.acl_deluser(name)
     no_token = AgentFactory(token_hash="")
 
     assert broker_users_sync() == 2
 
-    assert _agent_users(admin) == {broker_user_name(a.agent.id), broker_user_name(b.agent.id)}
-    assert broker_user_name(no_token.id) not in _agent_users(admin)
+    assert agent_users(broker_admin) == {broker_user_name(a.agent.id), broker_user_name(b.agent.id)}
+    assert broker_user_name(no_token.id) not in agent_users(broker_admin)
     assert a.client().ping() is True
     assert broker_users_sync() == 0
 
 
-def test_it_removes_the_users_of_agents_that_are_gone(a, b, admin):
+def test_it_removes_the_users_of_agents_that_are_gone(a, b, broker_admin):
     Agent.objects.filter(id=b.agent.id).delete()
-    admin.acl_setuser("agent-monitoring", enabled=False)  # not one of ours: left alone
+    broker_admin.acl_setuser("agent-monitoring", enabled=False)  # not one of ours: left alone
 
     try:
         assert broker_users_sync() == 1
-        assert _agent_users(admin) == {broker_user_name(a.agent.id), "agent-monitoring"}
+        assert agent_users(broker_admin) == {broker_user_name(a.agent.id), "agent-monitoring"}
     finally:
-        admin.acl_deluser("agent-monitoring")
+        broker_admin.acl_deluser("agent-monitoring")
 
 
-def test_it_repairs_a_rotation_whose_provisioning_failed(a, as_a, admin):
+def test_it_repairs_a_rotation_whose_provisioning_failed(a, as_a, broker_admin):
     assert as_a.ping() is True
     new_token = secrets.token_urlsafe(32)
     Agent.objects.filter(id=a.agent.id).update(token_hash=hash_token(new_token))
@@ -223,9 +205,9 @@ def test_it_repairs_a_rotation_whose_provisioning_failed(a, as_a, admin):
     assert a.client(token=new_token).ping() is True
 
 
-def test_it_restores_rules_changed_behind_its_back(a, as_a, admin):
+def test_it_restores_rules_changed_behind_its_back(a, as_a, broker_admin):
     assert as_a.ping() is True
-    admin.execute_command("ACL", "SETUSER", broker_user_name(a.agent.id), "+keys", "allkeys")
+    broker_admin.execute_command("ACL", "SETUSER", broker_user_name(a.agent.id), "+keys", "allkeys")
 
     assert broker_users_sync() == 1
 
@@ -234,18 +216,18 @@ def test_it_restores_rules_changed_behind_its_back(a, as_a, admin):
     assert as_a.ping() is True  # same password: the session stays
 
 
-def test_it_syncs_the_users_on_every_watchdog_run(a, admin):
-    admin.acl_deluser(broker_user_name(a.agent.id))
+def test_it_syncs_the_users_on_every_watchdog_run(a, broker_admin):
+    broker_admin.acl_deluser(broker_user_name(a.agent.id))
 
     run_watchdog()
 
     assert a.client().ping() is True
 
 
-def test_the_watchdog_endpoint_syncs_the_users_too(a, admin, settings):
+def test_the_watchdog_endpoint_syncs_the_users_too(a, broker_admin, settings):
     # An installation driven by an external cron instead of beat (SPEC §10).
     settings.CRON_SECRET = "cron-key-for-the-test"
-    admin.acl_deluser(broker_user_name(a.agent.id))
+    broker_admin.acl_deluser(broker_user_name(a.agent.id))
 
     response = APIClient().post("/api/jobs/watchdog", HTTP_X_CRON_KEY="cron-key-for-the-test")
 
@@ -253,7 +235,7 @@ def test_the_watchdog_endpoint_syncs_the_users_too(a, admin, settings):
     assert a.client().ping() is True
 
 
-def test_it_keeps_the_watchdog_report_when_the_sync_fails(admin, monkeypatch, caplog):
+def test_it_keeps_the_watchdog_report_when_the_sync_fails(broker_admin, monkeypatch, caplog):
     def broken():
         raise RuntimeError("boom")
 
@@ -285,7 +267,7 @@ def test_it_refuses_an_agent_id_that_is_not_a_uuid():
         broker_user_name("*")
 
 
-def test_it_makes_no_acl_call_in_manual_mode(admin, settings, monkeypatch):
+def test_it_makes_no_acl_call_in_manual_mode(broker_admin, settings, monkeypatch):
     settings.BROKER_ACL_MODE = "manual"
     settings.AGENT_BROKER_URL = "rediss://agents:given-by-the-operator@redis.example:6380/0"
 
@@ -299,18 +281,18 @@ def test_it_makes_no_acl_call_in_manual_mode(admin, settings, monkeypatch):
     assert broker_users_sync() == 0
     broker_user_remove(agent_id=agent.id)
 
-    assert _agent_users(admin) == set()
+    assert agent_users(broker_admin) == set()
     assert agent_broker_url(agent_id=agent.id, token="token") == settings.AGENT_BROKER_URL
 
 
-def test_it_logs_an_error_naming_the_mode_when_redis_refuses_acl(admin, settings, caplog):
+def test_it_logs_an_error_naming_the_mode_when_redis_refuses_acl(broker_admin, settings, caplog):
     # A managed Redis that refuses ACL SETUSER, as far as the control plane can tell.
     password = secrets.token_urlsafe(16)
-    admin.execute_command(
+    broker_admin.execute_command(
         "ACL", "SETUSER", "control-plane-without-acl", "on", f">{password}", "~*", "&*",
         "+@all", "-acl",
     )  # fmt: skip
-    port = admin.connection_pool.connection_kwargs["port"]
+    port = broker_admin.connection_pool.connection_kwargs["port"]
     settings.REDIS_URL = f"redis://control-plane-without-acl:{password}@127.0.0.1:{port}/0"
     agent = AgentFactory(token_hash=hash_token("token"))
     try:
@@ -318,10 +300,10 @@ def test_it_logs_an_error_naming_the_mode_when_redis_refuses_acl(admin, settings
             broker_user_provision(agent_id=agent.id, token_hash=agent.token_hash)  # never raises
             assert broker_users_sync() == 0
     finally:
-        admin.acl_deluser("control-plane-without-acl")
+        broker_admin.acl_deluser("control-plane-without-acl")
 
     refused = [r.getMessage() for r in caplog.records if "broker_acl_refused" in r.getMessage()]
     assert len(refused) == 2
     assert all("BROKER_ACL_MODE=acl" in message for message in refused)
     assert all("BROKER_ACL_MODE=manual" in message for message in refused)
-    assert _agent_users(admin) == set()
+    assert agent_users(broker_admin) == set()

@@ -104,10 +104,10 @@ class Worker:
         return self.proc.returncode
 
 
-def refused(admin: redis.Redis, user: str) -> list[tuple[str, str]]:
+def refused(broker_admin: redis.Redis, user: str) -> list[tuple[str, str]]:
     """(reason, object) of what Redis refused `user` since the last ACL LOG RESET."""
     entries: list[tuple[str, str]] = []
-    for entry in admin.acl_log():
+    for entry in broker_admin.acl_log():
         entry = {
             (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
             for k, v in entry.items()
@@ -118,16 +118,7 @@ def refused(admin: redis.Redis, user: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def admin(redis_client, settings, redis_url):
-    settings.REDIS_URL = redis_url
-    settings.BROKER_ACL_MODE = "acl"
-    settings.AGENT_BROKER_URL = ""
-    redis_client.acl_log_reset()
-    return redis_client
-
-
-@pytest.fixture
-def provisioned(admin):
+def provisioned(broker_admin):
     """provisioned() -> (agent, token), with the agent's Redis user; removed afterwards."""
     made = []
 
@@ -140,15 +131,15 @@ def provisioned(admin):
 
     yield make
     for agent in made:
-        admin.acl_deluser(broker_user_name(agent.id))
-        keys = admin.keys(f"{agent_queue(agent.id)}*") + admin.keys(
+        broker_admin.acl_deluser(broker_user_name(agent.id))
+        keys = broker_admin.keys(f"{agent_queue(agent.id)}*") + broker_admin.keys(
             f"_kombu.binding*.{agent_queue(agent.id)}"
         )
         if keys:
-            admin.delete(*keys)
+            broker_admin.delete(*keys)
 
 
-def test_it_consumes_its_own_queue_as_the_agents_redis_user(tmp_path, admin, provisioned):
+def test_it_consumes_its_own_queue_as_the_agents_redis_user(tmp_path, broker_admin, provisioned):
     agent, token = provisioned()
     url = agent_broker_url(agent_id=agent.id, token=token)
     worker = Worker(tmp_path, broker_url=url, queue=agent_queue(agent.id))
@@ -164,14 +155,14 @@ def test_it_consumes_its_own_queue_as_the_agents_redis_user(tmp_path, admin, pro
     finally:
         returncode = worker.stop()
     assert returncode == 0, worker.output()
-    assert admin.llen(agent_queue(agent.id)) == 0
+    assert broker_admin.llen(agent_queue(agent.id)) == 0
     # Nothing the worker asked for was refused, start to shutdown — but redis-py's optional
     # CLIENT SETINFO on connect (it ignores the refusal): a connection label, no data.
-    assert set(refused(admin, broker_user_name(agent.id))) <= {("command", "client")}
+    assert set(refused(broker_admin, broker_user_name(agent.id))) <= {("command", "client")}
     assert "NoPermissionError" not in worker.output()
 
 
-def test_it_cannot_consume_the_queue_of_another_agent(tmp_path, admin, provisioned):
+def test_it_cannot_consume_the_queue_of_another_agent(tmp_path, broker_admin, provisioned):
     agent, token = provisioned()
     other, _ = provisioned()
     jobs_send(jobs=[(uuid.uuid4(), other.id)])
@@ -185,6 +176,6 @@ def test_it_cannot_consume_the_queue_of_another_agent(tmp_path, admin, provision
 
     assert "NoPermissionError" in worker.output()
     assert not list(worker.out.iterdir())
-    assert admin.llen(agent_queue(other.id)) == 1
+    assert broker_admin.llen(agent_queue(other.id)) == 1
     # Refused at its first look at the queue (LLEN when declaring it).
-    assert ("key", agent_queue(other.id)) in refused(admin, broker_user_name(agent.id))
+    assert ("key", agent_queue(other.id)) in refused(broker_admin, broker_user_name(agent.id))

@@ -22,73 +22,82 @@ from tests.factories import AgentFactory
 
 
 @pytest.fixture
-def now():
+def wall_now():
+    """The wall clock at the test's start (the watchdog reads the database's clock)."""
     return timezone.now()
 
 
 @pytest.fixture(autouse=True)
-def _settings(settings, redis_url):
+def _watchdog_settings(settings, redis_url):
     settings.AGENT_ONLINE_SECONDS = 60
     settings.JOB_DEADLINE_GRACE_SECONDS = 60
     settings.JOB_PICKUP_TIMEOUT_SECONDS = 600
 
 
 @pytest.fixture(autouse=True)
-def _control_plane_up_for_an_hour(db, now):
+def _control_plane_up_for_an_hour(db, wall_now):
     ControlPlanePulse.objects.create(
-        id=1, last_seen_at=now - timedelta(seconds=30), up_since=now - timedelta(hours=1)
+        id=1, last_seen_at=wall_now - timedelta(seconds=30), up_since=wall_now - timedelta(hours=1)
     )
 
 
 @pytest.fixture
-def online(agent, now):
-    agent.status, agent.last_heartbeat_at = AgentStatus.ONLINE, now
+def online(agent, wall_now):
+    agent.status, agent.last_heartbeat_at = AgentStatus.ONLINE, wall_now
     agent.save()
     return agent
 
 
-def running(make_job, now, *, beat_ago=5, deadline_in=600, **fields):
+def running(make_job, wall_now, *, beat_ago=5, deadline_in=600, **fields):
     return make_job(
         status=JobStatus.RUNNING,
-        started_at=now - timedelta(seconds=beat_ago + 1),
-        heartbeat_at=now - timedelta(seconds=beat_ago),
-        deadline_at=now + timedelta(seconds=deadline_in),
+        started_at=wall_now - timedelta(seconds=beat_ago + 1),
+        heartbeat_at=wall_now - timedelta(seconds=beat_ago),
+        deadline_at=wall_now + timedelta(seconds=deadline_in),
         attempt_row=True,
         **fields,
     )
 
 
-def scenario(make_job, online, now):
+def scenario(make_job, online, wall_now):
     """One job of each kind the watchdog acts on, plus a healthy one it must leave alone."""
     return {
-        "healthy": running(make_job, now),
-        "overdue": running(make_job, now, deadline_in=-61),
-        "silent": running(make_job, now, beat_ago=61, max_attempts=2),
-        "silent_last": running(make_job, now, beat_ago=61, max_attempts=1),
-        "stale_pending": make_job(status=JobStatus.PENDING, created_at=now - timedelta(minutes=1)),
-        "fresh_pending": make_job(status=JobStatus.PENDING, created_at=now),
-        "due_retry": make_job(status=JobStatus.RETRYING, attempt=2, max_attempts=3, retry_at=now),
+        "healthy": running(make_job, wall_now),
+        "overdue": running(make_job, wall_now, deadline_in=-61),
+        "silent": running(make_job, wall_now, beat_ago=61, max_attempts=2),
+        "silent_last": running(make_job, wall_now, beat_ago=61, max_attempts=1),
+        "stale_pending": make_job(
+            status=JobStatus.PENDING, created_at=wall_now - timedelta(minutes=1)
+        ),
+        "fresh_pending": make_job(status=JobStatus.PENDING, created_at=wall_now),
+        "due_retry": make_job(
+            status=JobStatus.RETRYING, attempt=2, max_attempts=3, retry_at=wall_now
+        ),
         "later_retry": make_job(
             status=JobStatus.RETRYING,
             attempt=2,
             max_attempts=3,
-            retry_at=now + timedelta(minutes=5),
+            retry_at=wall_now + timedelta(minutes=5),
         ),
         # Queued behind a busy live agent for longer than the pickup timeout: it waits.
-        "waiting_for_slot": make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(hours=2)),
+        "waiting_for_slot": make_job(
+            status=JobStatus.QUEUED, queued_at=wall_now - timedelta(hours=2)
+        ),
         # Its agent's last heartbeat was 700 s ago: dead for 640 s > the 600 s timeout.
         "unclaimed": make_job(
             status=JobStatus.QUEUED,
-            queued_at=now - timedelta(hours=1),
-            target=agent_last_seen(online, now - timedelta(seconds=700)),
+            queued_at=wall_now - timedelta(hours=1),
+            target=agent_last_seen(online, wall_now - timedelta(seconds=700)),
         ),
         # Its agent went silent 100 s ago: it has been dead for 40 s only.
         "recently_offline": make_job(
             status=JobStatus.QUEUED,
-            queued_at=now - timedelta(hours=1),
-            target=agent_last_seen(online, now - timedelta(seconds=100)),
+            queued_at=wall_now - timedelta(hours=1),
+            target=agent_last_seen(online, wall_now - timedelta(seconds=100)),
         ),
-        "just_queued": make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(seconds=30)),
+        "just_queued": make_job(
+            status=JobStatus.QUEUED, queued_at=wall_now - timedelta(seconds=30)
+        ),
     }
 
 
@@ -102,10 +111,10 @@ def ids(*jobs) -> set[str]:
     return {str(j.id) for j in jobs}
 
 
-def test_it_acts_on_each_kind_of_stale_job(make_job, online, now):
-    jobs = scenario(make_job, online, now)
+def test_it_acts_on_each_kind_of_stale_job(make_job, online, wall_now):
+    jobs = scenario(make_job, online, wall_now)
 
-    report = watchdog_run(now=now)
+    report = watchdog_run(now=wall_now)
 
     assert report["timedOut"] == [str(jobs["overdue"].id)]
     assert set(report["lost"]) == ids(jobs["silent"], jobs["silent_last"])
@@ -137,15 +146,15 @@ def test_it_acts_on_each_kind_of_stale_job(make_job, online, now):
     assert Job.objects.get(id=jobs["unclaimed"].id).error_kind == ErrorKind.AGENT_UNAVAILABLE
     assert JobAttempt.objects.get(job=jobs["overdue"]).status == JobStatus.TIMED_OUT
 
-    again = watchdog_run(now=now)
+    again = watchdog_run(now=wall_now)
     assert again == {"timedOut": [], "lost": [], "republished": [], "expired": []}
 
 
-def test_it_changes_nothing_on_a_dry_run(make_job, online, now):
-    jobs = scenario(make_job, online, now)
+def test_it_changes_nothing_on_a_dry_run(make_job, online, wall_now):
+    jobs = scenario(make_job, online, wall_now)
     before = list(Job.objects.order_by("id").values())
 
-    report = watchdog_run(now=now, dry_run=True)
+    report = watchdog_run(now=wall_now, dry_run=True)
 
     assert list(Job.objects.order_by("id").values()) == before
     assert report["timedOut"] == [str(jobs["overdue"].id)]
@@ -156,65 +165,69 @@ def test_it_changes_nothing_on_a_dry_run(make_job, online, now):
     )
 
 
-def test_it_loses_running_jobs_of_an_agent_whose_heartbeat_is_stale(make_job, agent, now):
-    agent.status, agent.last_heartbeat_at = AgentStatus.ONLINE, now - timedelta(seconds=90)
+def test_it_loses_running_jobs_of_an_agent_whose_heartbeat_is_stale(make_job, agent, wall_now):
+    agent.status, agent.last_heartbeat_at = AgentStatus.ONLINE, wall_now - timedelta(seconds=90)
     agent.save()
-    job = running(make_job, now, beat_ago=1, max_attempts=1)
+    job = running(make_job, wall_now, beat_ago=1, max_attempts=1)
 
-    assert watchdog_run(now=now)["lost"] == [str(job.id)]
+    assert watchdog_run(now=wall_now)["lost"] == [str(job.id)]
     assert Job.objects.get(id=job.id).status == JobStatus.LOST
 
 
-def test_it_cancels_a_lost_job_that_was_asked_to_cancel(make_job, online, now):
-    job = running(make_job, now, beat_ago=61, max_attempts=3, cancel_requested_at=now)
+def test_it_cancels_a_lost_job_that_was_asked_to_cancel(make_job, online, wall_now):
+    job = running(make_job, wall_now, beat_ago=61, max_attempts=3, cancel_requested_at=wall_now)
 
-    report = watchdog_run(now=now)
+    report = watchdog_run(now=wall_now)
 
     assert report["lost"] == [str(job.id)] and report["republished"] == []
     job.refresh_from_db()
     assert (job.status, job.error_kind) == (JobStatus.CANCELED, ErrorKind.CANCELED)
 
 
-def test_it_expires_waiting_jobs_whose_agent_was_deleted(make_job, now):
-    job = make_job(status=JobStatus.PENDING, target=None, created_at=now - timedelta(minutes=5))
-    assert watchdog_run(now=now)["expired"] == [str(job.id)]
+def test_it_expires_waiting_jobs_whose_agent_was_deleted(make_job, wall_now):
+    job = make_job(
+        status=JobStatus.PENDING, target=None, created_at=wall_now - timedelta(minutes=5)
+    )
+    assert watchdog_run(now=wall_now)["expired"] == [str(job.id)]
     job.refresh_from_db()
     assert (job.status, job.error_message) == (JobStatus.FAILED, "Its agent was deleted.")
 
 
-def test_a_starting_agent_counts_as_alive_for_the_start_grace(make_job, agent, now):
+def test_a_starting_agent_counts_as_alive_for_the_start_grace(make_job, agent, wall_now):
     agent.status, agent.last_heartbeat_at = AgentStatus.STARTING, None
-    agent.start_requested_at = now - timedelta(minutes=2)  # within START_GRACE (3 min)
+    agent.start_requested_at = wall_now - timedelta(minutes=2)  # within START_GRACE (3 min)
     agent.save()
-    waiting = make_job(status=JobStatus.QUEUED, queued_at=now - timedelta(hours=1))
-    assert watchdog_run(now=now)["expired"] == []
-    later = now + timedelta(minutes=1, seconds=601)  # grace ended over 10 min ago
+    waiting = make_job(status=JobStatus.QUEUED, queued_at=wall_now - timedelta(hours=1))
+    assert watchdog_run(now=wall_now)["expired"] == []
+    later = wall_now + timedelta(minutes=1, seconds=601)  # grace ended over 10 min ago
     assert watchdog_run(now=later, dry_run=True)["expired"] == [str(waiting.id)]
 
 
 def test_it_calls_nothing_lost_until_the_control_plane_was_up_for_the_threshold(
-    make_job, online, now
+    make_job, online, wall_now
 ):
     # The control plane (its database) was down for 5 minutes: every runner looks silent.
-    ControlPlanePulse.objects.filter(id=1).update(last_seen_at=now - timedelta(minutes=5))
-    silent = running(make_job, now, beat_ago=300, max_attempts=2)
+    ControlPlanePulse.objects.filter(id=1).update(last_seen_at=wall_now - timedelta(minutes=5))
+    silent = running(make_job, wall_now, beat_ago=300, max_attempts=2)
 
-    assert watchdog_run(now=now)["lost"] == []  # back up just now
-    assert watchdog_run(now=now + timedelta(seconds=30))["lost"] == []
+    assert watchdog_run(now=wall_now)["lost"] == []  # back up just wall_now
+    assert watchdog_run(now=wall_now + timedelta(seconds=30))["lost"] == []
     assert Job.objects.get(id=silent.id).status == JobStatus.RUNNING
     # Still silent a full threshold after the control plane came back: lost, retried.
-    assert watchdog_run(now=now + timedelta(seconds=60))["lost"] == [str(silent.id)]
+    assert watchdog_run(now=wall_now + timedelta(seconds=60))["lost"] == [str(silent.id)]
 
 
-def test_a_runner_that_resumes_heartbeating_after_an_outage_is_never_lost(make_job, online, now):
-    ControlPlanePulse.objects.filter(id=1).update(last_seen_at=now - timedelta(minutes=5))
-    job = running(make_job, now, beat_ago=300)
-    assert watchdog_run(now=now)["lost"] == []
-    assert watchdog_run(now=now + timedelta(seconds=30))["lost"] == []
-    back = now + timedelta(seconds=45)  # its runner heartbeats again
+def test_a_runner_that_resumes_heartbeating_after_an_outage_is_never_lost(
+    make_job, online, wall_now
+):
+    ControlPlanePulse.objects.filter(id=1).update(last_seen_at=wall_now - timedelta(minutes=5))
+    job = running(make_job, wall_now, beat_ago=300)
+    assert watchdog_run(now=wall_now)["lost"] == []
+    assert watchdog_run(now=wall_now + timedelta(seconds=30))["lost"] == []
+    back = wall_now + timedelta(seconds=45)  # its runner heartbeats again
     Job.objects.filter(id=job.id).update(heartbeat_at=back)
     online.last_heartbeat_at = back
     online.save()
-    # Up for a full threshold now, and the job is alive: nothing lost.
-    assert watchdog_run(now=now + timedelta(seconds=61))["lost"] == []
+    # Up for a full threshold wall_now, and the job is alive: nothing lost.
+    assert watchdog_run(now=wall_now + timedelta(seconds=61))["lost"] == []
     assert Job.objects.get(id=job.id).status == JobStatus.RUNNING

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _settings(settings):
+def _broker_loss_settings(settings):
     settings.AGENT_ONLINE_SECONDS = 60
     settings.JOB_REQUEUE_AFTER_SECONDS = 60
     settings.JOB_PICKUP_TIMEOUT_SECONDS = 600

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 
 from billing.models import Role
 from billing.permissions import HasOrganizationRole
-from billing.tests.factories import MembershipFactory, UserFactory, member
+from tests.factories import MembershipFactory, UserFactory, member
 from vault.services import vault_set
 
 pytestmark = pytest.mark.django_db

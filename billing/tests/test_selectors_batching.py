@@ -8,7 +8,7 @@ import pytest
 from billing.gate import BillingState
 from billing.selectors import billing_states_for, month_start_utc
 from billing.services import usage_add_runs
-from billing.tests.factories import OrganizationFactory
+from tests.factories import OrganizationFactory
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 

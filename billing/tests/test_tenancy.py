@@ -13,7 +13,7 @@ from billing.tenancy import (
     scope_queryset_for_request,
     user_has_role,
 )
-from billing.tests.factories import MembershipFactory, OrganizationFactory, UserFactory, member
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 

@@ -1,12 +1,12 @@
-"""Fixtures for the tick's tests: a fixed `now`, a healthy organization with an online agent,
-and due schedules built around them."""
+"""Fixtures for the tick's tests: a fixed `now`, an agent of `org` online at that moment, and due
+schedules built around them (`org` and `script` are the shared ones of tests/fixtures.py)."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from agents.models import AgentStatus, Controller
-from tests.factories import AgentFactory, OrganizationFactory, ScheduleFactory, ScriptFactory
+from tests.factories import AgentFactory, ScheduleFactory
 
 NOW = datetime(2026, 11, 26, 14, 0, 5, tzinfo=UTC)
 
@@ -17,12 +17,7 @@ def now():
 
 
 @pytest.fixture
-def org(db):
-    return OrganizationFactory(billing_status="active")
-
-
-@pytest.fixture
-def agent(org):
+def online_agent(org):
     # Heartbeat at `now`: online for the engine's purposes (readiness uses the passed-in now).
     return AgentFactory(
         organization=org,
@@ -34,18 +29,13 @@ def agent(org):
 
 
 @pytest.fixture
-def script(org):
-    return ScriptFactory(organization=org)
-
-
-@pytest.fixture
-def make_due(org, agent, script):
+def make_due(org, online_agent, script):
     """A schedule whose next occurrence is exactly `now`'s minute (due)."""
 
     def make(**kw):
         fields = dict(
             organization=org,
-            agent=agent,
+            agent=online_agent,
             script=script,
             cron_expression="0 14 * * *",
             next_run_at=NOW.replace(second=0),

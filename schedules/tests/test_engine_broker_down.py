@@ -95,7 +95,7 @@ def broker(tmp_path):
 
 
 def test_it_keeps_jobs_pending_while_the_broker_is_down_and_publishes_them_later(
-    now, make_due, agent, broker
+    now, make_due, online_agent, broker
 ):
     schedules = [make_due() for _ in range(3)]
     broker.stop()
@@ -112,10 +112,10 @@ def test_it_keeps_jobs_pending_while_the_broker_is_down_and_publishes_them_later
 
     broker.start()
     later = now + timedelta(minutes=1)
-    agent.last_heartbeat_at = later
-    agent.save()
+    online_agent.last_heartbeat_at = later
+    online_agent.save()
     run_tick(now=later, use_executor_lock=True)
 
     assert set(jobs.values_list("status", flat=True)) == {JobStatus.QUEUED}
-    assert redis.Redis.from_url(broker.url).llen(agent_queue(agent.id)) == 3
+    assert redis.Redis.from_url(broker.url).llen(agent_queue(online_agent.id)) == 3
     assert Job.objects.count() == 3  # republished, never duplicated

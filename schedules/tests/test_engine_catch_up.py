@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def agent_alive_at_half_past(agent, now):
-    agent.last_heartbeat_at = now.replace(minute=30)
-    agent.save()
+def agent_alive_at_half_past(online_agent, now):
+    online_agent.last_heartbeat_at = now.replace(minute=30)
+    online_agent.save()
 
 
 def test_it_catches_up_once_inside_the_window(now, make_due):

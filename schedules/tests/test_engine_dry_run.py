@@ -22,7 +22,7 @@ def snapshot() -> dict:
     }
 
 
-def test_it_changes_nothing_in_any_table_or_queue(now, make_due, org, agent, redis_client):
+def test_it_changes_nothing_in_any_table_or_queue(now, make_due, org, online_agent, redis_client):
     offline = AgentFactory(
         organization=org, status=AgentStatus.OFFLINE, auto_start=True, controller="local"
     )
@@ -33,7 +33,7 @@ def test_it_changes_nothing_in_any_table_or_queue(now, make_due, org, agent, red
     missed = make_due(
         cron_expression="0 * * * *", next_run_at=now.replace(second=0) - timedelta(hours=3)
     )
-    queues = [agent_queue(agent.id), agent_queue(offline.id)]
+    queues = [agent_queue(online_agent.id), agent_queue(offline.id)]
     before, lengths = snapshot(), [redis_client.llen(q) for q in queues]
 
     report = report_json(run_tick(now=now, dry_run=True))

@@ -96,13 +96,13 @@ def test_it_blocks_on_missing_vault_keys_and_names_them(now, make_due, org):
     assert tick(now)["triggeredSchedules"][0]["scheduleId"] == str(s.id)
 
 
-def test_it_blocks_on_an_unavailable_agent(now, make_due, agent):
-    agent.status = AgentStatus.STOPPED
-    agent.save()
+def test_it_blocks_on_an_unavailable_agent(now, make_due, online_agent):
+    online_agent.status = AgentStatus.STOPPED
+    online_agent.save()
     s = make_due()
     skip = only_skip(tick(now))
     assert skip["reason"] == "agent_unavailable"
-    assert agent.name in skip["detail"]
+    assert online_agent.name in skip["detail"]
     assert ScheduleEvent.objects.get(schedule=s).reason == "agent_unavailable"
 
 

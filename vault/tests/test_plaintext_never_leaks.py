@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from billing.models import Role
-from billing.tests.factories import member
+from tests.factories import member
 from vault.models import VaultEntry
 
 pytestmark = pytest.mark.django_db

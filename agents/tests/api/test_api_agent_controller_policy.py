@@ -24,7 +24,8 @@ PRIVATE_URLS = [
 
 
 @pytest.fixture
-def api(org, client_for, settings, fake_dns, monkeypatch):
+def policy_api(org, client_for, settings, fake_dns, monkeypatch):
+    """An admin of `org` under production's controller policy, resolving names with fake_dns."""
     settings.DEBUG = False
     settings.AGENT_LOCAL_CONTROLLER = False
     settings.AGENT_WEBHOOK_ALLOW_PRIVATE = False
@@ -42,36 +43,40 @@ def webhook(url: str) -> dict:
 
 
 @pytest.mark.parametrize("url", PRIVATE_URLS)
-def test_it_refuses_a_webhook_url_that_is_not_public(api, url):
-    response = api.post("/api/agents/", webhook(url), format="json")
+def test_it_refuses_a_webhook_url_that_is_not_public(policy_api, url):
+    response = policy_api.post("/api/agents/", webhook(url), format="json")
 
     assert response.status_code == 400
     assert response.json() == {"controllerConfig": [netguard.NOT_PUBLIC]}
     assert not Agent.objects.exists()
 
 
-def test_it_names_no_resolved_address_in_the_error(api):
-    response = api.post("/api/agents/", webhook("https://internal.example.com/x"), format="json")
+def test_it_names_no_resolved_address_in_the_error(policy_api):
+    response = policy_api.post(
+        "/api/agents/", webhook("https://internal.example.com/x"), format="json"
+    )
 
     assert response.status_code == 400
     assert "10.1.2.3" not in response.content.decode()
 
 
-def test_it_refuses_a_plain_http_webhook(api):
-    response = api.post("/api/agents/", webhook("http://hooks.example.com/boot"), format="json")
+def test_it_refuses_a_plain_http_webhook(policy_api):
+    response = policy_api.post(
+        "/api/agents/", webhook("http://hooks.example.com/boot"), format="json"
+    )
 
     assert response.status_code == 400
     assert response.json() == {"controllerConfig": ["The webhook URL must start with https://."]}
 
 
-def test_it_refuses_a_private_url_on_update(api, org):
+def test_it_refuses_a_private_url_on_update(policy_api, org):
     agent = AgentFactory(
         organization=org,
         controller=Controller.WEBHOOK,
         controller_config={"url": "https://hooks.example.com/boot", "secret": "s"},
     )
 
-    response = api.patch(
+    response = policy_api.patch(
         f"/api/agents/{agent.id}/",
         {"controllerConfig": {"url": "https://169.254.169.254/latest/meta-data"}},
         format="json",
@@ -83,22 +88,26 @@ def test_it_refuses_a_private_url_on_update(api, org):
     assert agent.controller_config["url"] == "https://hooks.example.com/boot"
 
 
-def test_it_accepts_a_public_https_webhook(api):
-    response = api.post("/api/agents/", webhook("https://hooks.example.com/boot"), format="json")
+def test_it_accepts_a_public_https_webhook(policy_api):
+    response = policy_api.post(
+        "/api/agents/", webhook("https://hooks.example.com/boot"), format="json"
+    )
 
     assert response.status_code == 201, response.json()
 
 
-def test_it_accepts_a_loopback_webhook_where_private_addresses_are_allowed(api, settings):
+def test_it_accepts_a_loopback_webhook_where_private_addresses_are_allowed(policy_api, settings):
     settings.AGENT_WEBHOOK_ALLOW_PRIVATE = True
 
-    response = api.post("/api/agents/", webhook("http://127.0.0.1:8080/boot"), format="json")
+    response = policy_api.post("/api/agents/", webhook("http://127.0.0.1:8080/boot"), format="json")
 
     assert response.status_code == 201, response.json()
 
 
-def test_it_refuses_the_local_controller_where_it_is_not_allowed(api):
-    response = api.post("/api/agents/", {"name": "Here", "controller": "local"}, format="json")
+def test_it_refuses_the_local_controller_where_it_is_not_allowed(policy_api):
+    response = policy_api.post(
+        "/api/agents/", {"name": "Here", "controller": "local"}, format="json"
+    )
 
     assert response.status_code == 400
     [message] = response.json()["controller"]
@@ -107,10 +116,10 @@ def test_it_refuses_the_local_controller_where_it_is_not_allowed(api):
     assert not Agent.objects.exists()
 
 
-def test_it_refuses_switching_an_agent_to_local_where_it_is_not_allowed(api, org):
+def test_it_refuses_switching_an_agent_to_local_where_it_is_not_allowed(policy_api, org):
     agent = AgentFactory(organization=org, controller=Controller.MANUAL)
 
-    response = api.patch(f"/api/agents/{agent.id}/", {"controller": "local"}, format="json")
+    response = policy_api.patch(f"/api/agents/{agent.id}/", {"controller": "local"}, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == ["controller"]
@@ -118,27 +127,29 @@ def test_it_refuses_switching_an_agent_to_local_where_it_is_not_allowed(api, org
     assert agent.controller == Controller.MANUAL
 
 
-def test_it_allows_the_local_controller_where_the_setting_allows_it(api, settings):
+def test_it_allows_the_local_controller_where_the_setting_allows_it(policy_api, settings):
     settings.AGENT_LOCAL_CONTROLLER = True
 
-    response = api.post("/api/agents/", {"name": "Here", "controller": "local"}, format="json")
+    response = policy_api.post(
+        "/api/agents/", {"name": "Here", "controller": "local"}, format="json"
+    )
 
     assert response.status_code == 201, response.json()
     assert response.json()["controller"] == "local"
 
 
-def test_it_still_edits_other_fields_of_an_existing_local_agent(api, org):
+def test_it_still_edits_other_fields_of_an_existing_local_agent(policy_api, org):
     agent = AgentFactory(organization=org, controller=Controller.LOCAL)
 
-    response = api.patch(f"/api/agents/{agent.id}/", {"capacity": 3}, format="json")
+    response = policy_api.patch(f"/api/agents/{agent.id}/", {"capacity": 3}, format="json")
 
     assert response.status_code == 200, response.json()
 
 
-def test_it_refuses_to_start_a_local_agent_where_it_is_not_allowed(api, org):
+def test_it_refuses_to_start_a_local_agent_where_it_is_not_allowed(policy_api, org):
     agent = AgentFactory(organization=org, controller=Controller.LOCAL, auto_start=True)
 
-    response = api.post(f"/api/agents/{agent.id}/start")
+    response = policy_api.post(f"/api/agents/{agent.id}/start")
 
     assert response.status_code == 409
     assert "AGENT_LOCAL_CONTROLLER" in response.json()["detail"]

@@ -8,8 +8,8 @@ from django.contrib import admin
 
 from agents.models import Job
 from billing.models import Role
-from billing.tests.factories import UserFactory
 from schedules.models import Schedule
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,8 @@ def test_it_offers_only_own_scripts_agents_and_vault_keys_in_the_schedule_form(
 
 
 def test_it_refuses_another_organizations_agent_posted_into_the_form(acme, globex, staff_client):
-    from tests.admin.conftest import form_errors, schedule_form
+    from schedules.tests.admin.forms import schedule_form
+    from tests.fixtures import form_errors
 
     client = staff_client(acme["org"], Role.ADMIN)
     response = client.post(

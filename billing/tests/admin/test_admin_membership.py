@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from billing.models import Membership, Role
-from billing.tests.factories import MembershipFactory, member
+from tests.factories import MembershipFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def login(user) -> Client:
 
 
 def test_it_adds_a_member_into_the_admins_organization(org, other_org):
-    from billing.tests.factories import OrganizationFactory
+    from tests.factories import OrganizationFactory
 
     admin_user = member(org, Role.ADMIN)
     MembershipFactory(user=admin_user, organization=other_org, role=Role.VIEWER)

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Role
-from billing.tests.factories import MembershipFactory, member
+from tests.factories import MembershipFactory, member
 from vault import crypto
 from vault.models import VaultEntry
 from vault.services import vault_set
@@ -12,13 +12,6 @@ from vault.services import vault_set
 pytestmark = pytest.mark.django_db
 
 SECRET = "Sup3r-Secret-Value!"
-
-
-@pytest.fixture
-def api(org):
-    client = APIClient()
-    client.force_authenticate(member(org, Role.ADMIN))
-    return client
 
 
 def test_it_creates_an_entry_and_returns_metadata_only(api, org):
@@ -128,7 +121,7 @@ def test_it_uses_the_x_organization_header_for_users_of_several_organizations(or
 
 
 def test_it_lets_a_superuser_see_all_or_act_for_a_named_organization(org, other_org):
-    from billing.tests.factories import UserFactory
+    from tests.factories import UserFactory
 
     vault_set(organization=org, key="A", value="a")
     vault_set(organization=other_org, key="B", value="b")

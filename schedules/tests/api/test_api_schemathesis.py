@@ -102,7 +102,7 @@ class World:
 
 
 @pytest.fixture
-def world(db, settings) -> World:
+def api_world(db, settings) -> World:
     settings.CRON_SECRET = CRON_SECRET
     org = OrganizationFactory()
     membership = MembershipFactory(organization=org, role=Role.ADMIN)
@@ -155,10 +155,10 @@ BOUNDED = settings(
 @pytest.mark.slow
 @valid.parametrize()
 @BOUNDED
-def test_it_answers_valid_requests_as_the_schema_says(case, world):
-    world.aim(case)
+def test_it_answers_valid_requests_as_the_schema_says(case, api_world):
+    api_world.aim(case)
     case.call_and_validate(
-        headers=world.headers_for(case.path),
+        headers=api_world.headers_for(case.path),
         checks=[
             not_a_server_error,
             status_code_conformance,
@@ -171,8 +171,8 @@ def test_it_answers_valid_requests_as_the_schema_says(case, world):
 @pytest.mark.slow
 @invalid.parametrize()
 @BOUNDED
-def test_it_answers_invalid_requests_without_a_5xx(case, world):
+def test_it_answers_invalid_requests_without_a_5xx(case, api_world):
     # Invalid path parameters (`/api/agents/null,null/`) miss every route: the JSON 404 of
     # config.exceptions.not_found, which no operation documents, hence only "no 5xx" here.
-    world.aim(case)
-    case.call_and_validate(headers=world.headers_for(case.path), checks=[not_a_server_error])
+    api_world.aim(case)
+    case.call_and_validate(headers=api_world.headers_for(case.path), checks=[not_a_server_error])

@@ -2,26 +2,22 @@
 timezone after any instant, behind token auth; bad input is a 400 naming the field."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from billing.models import Role
-from tests.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/schedules/preview"
 
 
 @pytest.fixture
-def api():
-    user = MembershipFactory(organization=OrganizationFactory(), role=Role.VIEWER).user
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+def token_viewer(org, client_for):
+    """A viewer calling with a DRF token (the preview is behind token auth)."""
+    return client_for(org, Role.VIEWER, token=True)
 
 
-def test_it_previews_a_fixed_time_schedule_across_spring_forward(api):
-    response = api.get(
+def test_it_previews_a_fixed_time_schedule_across_spring_forward(token_viewer):
+    response = token_viewer.get(
         URL,
         {
             "cron": "30 2 * * *",
@@ -40,8 +36,8 @@ def test_it_previews_a_fixed_time_schedule_across_spring_forward(api):
     assert "02:30" in response.json()["description"]
 
 
-def test_it_defaults_to_utc_five_runs_after_now(api):
-    body = api.get(URL, {"cron": "@hourly"}).json()
+def test_it_defaults_to_utc_five_runs_after_now(token_viewer):
+    body = token_viewer.get(URL, {"cron": "@hourly"}).json()
     assert body["timezone"] == "UTC"
     assert len(body["nextRuns"]) == 5
     assert all(run.endswith(":00:00Z") for run in body["nextRuns"])
@@ -61,8 +57,8 @@ def test_it_defaults_to_utc_five_runs_after_now(api):
         ({"cron": "* * * * *", "count": "many"}, "count", "integer"),
     ],
 )
-def test_it_rejects_bad_input_naming_the_field(api, params, field, hint):
-    response = api.get(URL, params)
+def test_it_rejects_bad_input_naming_the_field(token_viewer, params, field, hint):
+    response = token_viewer.get(URL, params)
     assert response.status_code == 400
     errors = response.json()
     assert field in errors

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Role
-from billing.tests.factories import OrganizationFactory, member
+from tests.factories import UserFactory
 from vault.services import vault_set
 
 pytestmark = pytest.mark.django_db
@@ -41,12 +41,11 @@ TABLE = [
 
 
 @pytest.fixture
-def world(db):
-    own_org = OrganizationFactory(slug="acme")
-    other_org = OrganizationFactory(slug="globex")
-    own = vault_set(organization=own_org, key="OWN_KEY", value="own-value")
+def entry_ids(org, other_org):
+    """Ids of an entry of `org` (own) and one of `other_org` (other)."""
+    own = vault_set(organization=org, key="OWN_KEY", value="own-value")
     other = vault_set(organization=other_org, key="OTHER_KEY", value="other-value")
-    return {"org": own_org, "own": own.pk, "other": other.pk}
+    return {"own": own.pk, "other": other.pk}
 
 
 @pytest.mark.parametrize(
@@ -54,29 +53,27 @@ def world(db):
     TABLE,
     ids=[f"{r}-{m}-{u}-{e}" for r, m, u, _b, e in TABLE],
 )
-def test_it_allows_each_role_exactly_its_actions(world, role, method, url, body, expected):
-    client = APIClient()
-    client.force_authenticate(member(world["org"], role))
-    response = getattr(client, method)(url.format(**world), body, format="json")
+def test_it_allows_each_role_exactly_its_actions(
+    entry_ids, org, client_for, role, method, url, body, expected
+):
+    client = client_for(org, role)
+    response = getattr(client, method)(url.format(**entry_ids), body, format="json")
     assert response.status_code == expected, response.content
 
 
-def test_it_leaves_another_organizations_entry_untouched(world):
+def test_it_leaves_another_organizations_entry_untouched(entry_ids, org, client_for):
     from vault import crypto
     from vault.models import VaultEntry
 
-    client = APIClient()
-    client.force_authenticate(member(world["org"], Role.OWNER))
-    client.put(f"/api/vault/{world['other']}/", REPLACE, format="json")
-    client.delete(f"/api/vault/{world['other']}/")
-    other = VaultEntry.objects.get(pk=world["other"])
+    client = client_for(org, Role.OWNER)
+    client.put(f"/api/vault/{entry_ids['other']}/", REPLACE, format="json")
+    client.delete(f"/api/vault/{entry_ids['other']}/")
+    other = VaultEntry.objects.get(pk=entry_ids["other"])
     assert crypto.decrypt(other.ciphertext) == "other-value"
 
 
-def test_it_forbids_users_without_a_membership(world):
-    from billing.tests.factories import UserFactory
-
+def test_it_forbids_users_without_a_membership(entry_ids):
     client = APIClient()
     client.force_authenticate(UserFactory())
     assert client.get("/api/vault/").status_code == 403
-    assert client.get(f"/api/vault/{world['own']}/").status_code == 403
+    assert client.get(f"/api/vault/{entry_ids['own']}/").status_code == 403

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from billing.models import Role
-from billing.tests.factories import UserFactory, member
+from tests.factories import UserFactory, member
 
 pytestmark = pytest.mark.django_db
 

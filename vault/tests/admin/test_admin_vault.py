@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from billing.models import Role
-from billing.tests.factories import MembershipFactory, UserFactory, member
+from tests.factories import MembershipFactory, UserFactory, member
 from vault import crypto
 from vault.models import VaultEntry
 from vault.services import vault_set
@@ -79,7 +79,7 @@ def test_it_shows_a_viewer_metadata_only(org):
 
 
 def test_it_offers_only_organizations_the_user_administers(org, other_org):
-    from billing.tests.factories import OrganizationFactory
+    from tests.factories import OrganizationFactory
 
     third = OrganizationFactory(slug="initech")
     user = member(org, Role.ADMIN)

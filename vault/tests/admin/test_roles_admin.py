@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from billing.models import Membership, Role
-from billing.tests.factories import MembershipFactory, OrganizationFactory, UserFactory, member
+from tests.factories import MembershipFactory, UserFactory, member
 from vault.services import vault_set
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +24,8 @@ ORGS = "/app/billing/organization"
 MEMBERS = "/app/billing/membership"
 
 
-def _org_form(world):
-    n = Membership.objects.filter(organization_id=world["org_id"]).count()
+def _org_form(roles_world):
+    n = Membership.objects.filter(organization_id=roles_world["org_id"]).count()
     return {
         "name": "Renamed",
         "billing_status": "active",
@@ -83,27 +83,18 @@ TABLE = [
 
 
 @pytest.fixture
-def world(db):
-    org = OrganizationFactory(slug="acme")
-    other = OrganizationFactory(slug="globex")
+def roles_world(org, other_org):
+    """A colleague's membership and a vault entry in `org`, the same in `other_org`: ids."""
     colleague = MembershipFactory(organization=org, role=Role.VIEWER)
-    stranger = MembershipFactory(organization=other, role=Role.VIEWER)
+    stranger = MembershipFactory(organization=other_org, role=Role.VIEWER)
     return {
         "org_id": org.pk,
-        "other_org_id": other.pk,
+        "other_org_id": other_org.pk,
         "vault_own": vault_set(organization=org, key="OWN_KEY", value="own-value").pk,
-        "vault_other": vault_set(organization=other, key="OTHER_KEY", value="other-value").pk,
+        "vault_other": vault_set(organization=other_org, key="OTHER_KEY", value="other-value").pk,
         "membership_own": colleague.pk,
         "membership_other": stranger.pk,
     }
-
-
-def staff_client(world, role) -> Client:
-    from billing.models import Organization
-
-    client = Client()
-    client.force_login(member(Organization.objects.get(pk=world["org_id"]), role))
-    return client
 
 
 @pytest.mark.parametrize(
@@ -111,67 +102,65 @@ def staff_client(world, role) -> Client:
     TABLE,
     ids=[f"{r}-{m}-{u}-{e}" for r, m, u, _d, e in TABLE],
 )
-def test_it_allows_each_role_exactly_its_admin_actions(world, role, method, url, data, expected):
-    client = staff_client(world, role)
+def test_it_allows_each_role_exactly_its_admin_actions(
+    roles_world, org, staff_client, role, method, url, data, expected
+):
+    client = staff_client(org, role)
     if callable(data):
-        data = data(world)
-    response = getattr(client, method)(url.format(**world), data or {})
+        data = data(roles_world)
+    response = getattr(client, method)(url.format(**roles_world), data or {})
     assert response.status_code == expected
 
 
 @pytest.mark.parametrize("role", ALL)
-def test_it_lists_the_models_on_the_admin_index_for_every_role(world, role):
-    content = staff_client(world, role).get("/app/").content.decode()
+def test_it_lists_the_models_on_the_admin_index_for_every_role(org, staff_client, role):
+    content = staff_client(org, role).get("/app/").content.decode()
     for name in ("Vault entries", "Organizations", "Memberships"):
         assert name in content
 
 
 @pytest.mark.parametrize(("role", "can_delete"), [(V, False), (OP, False), (AD, True), (OW, True)])
-def test_it_offers_bulk_delete_only_to_writers(world, role, can_delete):
-    response = staff_client(world, role).get(f"{VAULT}/")
+def test_it_offers_bulk_delete_only_to_writers(roles_world, org, staff_client, role, can_delete):
+    response = staff_client(org, role).get(f"{VAULT}/")
     action_form = response.context["action_form"]  # None when no action is available
     choices = action_form.fields["action"].choices if action_form else []
     actions = [name for name, _label in choices]
     assert ("delete_selected" in actions) is can_delete
 
 
-def test_it_keeps_members_without_staff_status_out(world):
-    from billing.models import Organization
-
+def test_it_keeps_members_without_staff_status_out(roles_world, org):
     client = Client()
-    client.force_login(member(Organization.objects.get(pk=world["org_id"]), OW, is_staff=False))
+    client.force_login(member(org, OW, is_staff=False))
     response = client.get(f"{VAULT}/")
     assert response.status_code == 302 and "/app/login/" in response["Location"]
 
 
-def test_it_shows_staff_without_a_membership_nothing(world):
+def test_it_shows_staff_without_a_membership_nothing(roles_world):
     client = Client()
     client.force_login(UserFactory())
     assert client.get(f"{VAULT}/").status_code == 403
     assert "Vault entries" not in client.get("/app/").content.decode()
 
 
-def test_it_lets_a_superuser_see_every_organizations_objects(world):
+def test_it_lets_a_superuser_see_every_organizations_objects(roles_world):
     client = Client()
     client.force_login(UserFactory(is_superuser=True))
     content = client.get(f"{VAULT}/").content.decode()
     assert "OWN_KEY" in content and "OTHER_KEY" in content
-    assert client.get(f"{VAULT}/{world['vault_other']}/change/").status_code == 200
+    assert client.get(f"{VAULT}/{roles_world['vault_other']}/change/").status_code == 200
     assert client.get(f"{ORGS}/add/").status_code == 200
 
 
-def test_it_exposes_an_operate_permission_for_actions(world, rf):
+def test_it_exposes_an_operate_permission_for_actions(roles_world, org, rf):
     from django.contrib import admin
 
-    from billing.models import Organization
     from billing.tenancy_admin import user_has_role
     from vault.models import VaultEntry
 
     model_admin = admin.site._registry[VaultEntry]
-    org = Organization.objects.get(pk=world["org_id"])
     for role, expected in [(V, False), (OP, True), (AD, True), (OW, True)]:
         request = rf.get("/app/")
         request.user = member(org, role)
         assert model_admin.has_operate_permission(request) is expected
         assert user_has_role(request, Role.OPERATOR) is expected
-        assert user_has_role(request, Role.OPERATOR, world["other_org_id"]) is False
+        assert user_has_role(request, Role.OPERATOR, roles_world["other_org_id"]) is False

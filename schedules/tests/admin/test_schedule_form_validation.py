@@ -7,7 +7,8 @@ import pytest
 
 from billing.models import Role
 from schedules.models import Schedule
-from tests.admin.conftest import form_errors, schedule_form
+from schedules.tests.admin.forms import schedule_form
+from tests.fixtures import form_errors
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ import time_machine
 
 from billing.models import Role
 from schedules.models import Schedule
-from tests.admin.conftest import form_errors, schedule_form
+from schedules.tests.admin.forms import schedule_form
+from tests.fixtures import form_errors
 
 # Time is frozen with time-machine: the control plane's clock follows it.
 pytestmark = [

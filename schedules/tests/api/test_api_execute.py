@@ -5,19 +5,19 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agents.models import Job
 from billing.models import Role
-from tests.factories import AgentFactory, MembershipFactory, OrganizationFactory, ScheduleFactory
+from tests.factories import AgentFactory, OrganizationFactory, ScheduleFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def org():
-    return OrganizationFactory(billing_status="active")
+def operator(org, client_for):
+    """An operator of `org` calling with a DRF token, as a script would."""
+    return client_for(org, Role.OPERATOR, token=True)
 
 
 def due_schedule(org, **kw):
@@ -26,13 +26,6 @@ def due_schedule(org, **kw):
     return ScheduleFactory(
         organization=org, agent=agent, cron_expression="* * * * *", next_run_at=minute, **kw
     )
-
-
-def client(org, role=Role.OPERATOR) -> APIClient:
-    user = MembershipFactory(organization=org, role=role).user
-    c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return c
 
 
 @pytest.mark.parametrize(
@@ -47,35 +40,35 @@ def client(org, role=Role.OPERATOR) -> APIClient:
         ({"scheduleId": "not-a-uuid"}, "scheduleId"),
     ],
 )
-def test_it_rejects_bad_input_naming_the_field(org, body, field):
-    response = client(org).post("/api/schedules/execute", body, format="json")
+def test_it_rejects_bad_input_naming_the_field(operator, body, field):
+    response = operator.post("/api/schedules/execute", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
 
 
-def test_it_runs_only_the_callers_organization(org):
+def test_it_runs_only_the_callers_organization(org, operator):
     mine = due_schedule(org)
     theirs = due_schedule(OrganizationFactory(billing_status="active"))
-    report = client(org).post("/api/schedules/execute", {}, format="json").json()
+    report = operator.post("/api/schedules/execute", {}, format="json").json()
     assert [t["scheduleId"] for t in report["triggeredSchedules"]] == [str(mine.id)]
     assert set(report) == {"dryRun", "evaluatedAt", "triggeredSchedules", "skipped", "errors"}
     assert not Job.objects.filter(schedule=theirs).exists()
 
 
-def test_it_answers_404_for_another_organizations_schedule(org):
+def test_it_answers_404_for_another_organizations_schedule(operator):
     theirs = due_schedule(OrganizationFactory(billing_status="active"))
     for body in ({"scheduleId": str(theirs.id)}, {"scheduleId": str(theirs.id), "force": True}):
-        response = client(org).post("/api/schedules/execute", body, format="json")
+        response = operator.post("/api/schedules/execute", body, format="json")
         assert response.status_code == 404
     assert not Job.objects.exists()
 
 
-def test_it_forces_a_run_of_one_schedule(org):
+def test_it_forces_a_run_of_one_schedule(org, operator):
     s = due_schedule(org)
     s.next_run_at = timezone.now() + timedelta(hours=3)
     s.save()
     body = {"scheduleId": str(s.id), "force": True, "dryRun": False}
-    report = client(org).post("/api/schedules/execute", body, format="json").json()
+    report = operator.post("/api/schedules/execute", body, format="json").json()
     (t,) = report["triggeredSchedules"]
     assert t["jobId"] == str(Job.objects.get(schedule=s, trigger="forced").id)
     assert t["scheduleName"] == s.name and t["agentId"] == str(s.agent_id)
@@ -91,9 +84,11 @@ def test_it_forces_a_run_of_one_schedule(org):
         (Role.OWNER, False, 200),
     ],
 )
-def test_it_lets_viewers_dry_run_and_operators_execute(org, role, dry_run, status):
+def test_it_lets_viewers_dry_run_and_operators_execute(org, client_for, role, dry_run, status):
     due_schedule(org)
-    response = client(org, role).post("/api/schedules/execute", {"dryRun": dry_run}, format="json")
+    response = client_for(org, role, token=True).post(
+        "/api/schedules/execute", {"dryRun": dry_run}, format="json"
+    )
     assert response.status_code == status
     assert Job.objects.count() == (1 if status == 200 and not dry_run else 0)
 

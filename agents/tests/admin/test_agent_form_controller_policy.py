@@ -12,7 +12,7 @@ import pytest
 from agents import netguard
 from agents.models import Agent, Controller
 from billing.models import Role
-from tests.admin.conftest import form_errors
+from tests.fixtures import form_errors
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import time_machine
 
 from billing.models import Role
 from schedules.models import Schedule
-from tests.factories import AgentFactory, JobFactory, ScheduleFactory, ScriptFactory
+from tests.factories import AgentFactory, JobFactory, ScheduleFactory
 from vault.models import VaultEntry
 
 # Time is frozen with time-machine: the control plane's clock follows it.
@@ -40,16 +40,6 @@ SPEC_FIELDS = {
     "lastRunStatus",
     "nextRunAt",
 }
-
-
-@pytest.fixture
-def script(org):
-    return ScriptFactory(organization=org)
-
-
-@pytest.fixture
-def agent(org):
-    return AgentFactory(organization=org)
 
 
 def body(script, agent, **overrides):
