@@ -14,6 +14,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -119,32 +120,32 @@ def control_plane_clock_is_time_machines(monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.fixture
 def org(db):
-    return OrganizationFactory(slug="acme", name="Acme")
+    return OrganizationFactory.create(slug="acme", name="Acme")
 
 
 @pytest.fixture
 def other_org(db):
-    return OrganizationFactory(slug="globex", name="Globex")
+    return OrganizationFactory.create(slug="globex", name="Globex")
 
 
 @pytest.fixture
 def agent(org):
-    return AgentFactory(organization=org)
+    return AgentFactory.create(organization=org)
 
 
 @pytest.fixture
 def script(org):
-    return ScriptFactory(organization=org)
+    return ScriptFactory.create(organization=org)
 
 
 def _world(organization, tag: str) -> dict:
     """An agent, a script, a schedule with a job and an event, a vault entry — names tagged."""
-    agent = AgentFactory(organization=organization, name=f"{tag} agent", slug=f"{tag}-agent")
-    script = ScriptFactory(organization=organization, name=f"{tag} script")
-    schedule = ScheduleFactory(
+    agent = AgentFactory.create(organization=organization, name=f"{tag} agent", slug=f"{tag}-agent")
+    script = ScriptFactory.create(organization=organization, name=f"{tag} script")
+    schedule = ScheduleFactory.create(
         organization=organization, name=f"{tag} schedule", agent=agent, script=script
     )
-    job = JobFactory(schedule=schedule, idempotency_key=f"{tag}-job")
+    job = JobFactory.create(schedule=schedule, idempotency_key=f"{tag}-job")
     event = schedule.events.create(
         organization=organization, kind="triggered", job=job, created_at=job.created_at
     )
@@ -175,6 +176,18 @@ def globex(other_org):
 # --- callers by role ---------------------------------------------------------------------------
 
 
+class MemberApiClient(APIClient):
+    """An API client that knows the member it acts as (`.user`)."""
+
+    user: Any
+
+
+class MemberClient(Client):
+    """A staff UI client that knows the member it is logged in as (`.user`)."""
+
+    user: Any
+
+
 @pytest.fixture
 def client_for(db):
     """client_for(org, role) -> an APIClient authenticated as a member of `org` with `role`
@@ -182,9 +195,9 @@ def client_for(db):
     token=True sends a real DRF token instead, through the API's authentication as a script
     would (one more query per request)."""
 
-    def make(organization, role: Role, *, token: bool = False) -> APIClient:
-        membership = MembershipFactory(organization=organization, role=role)
-        client = APIClient()
+    def make(organization, role: Role, *, token: bool = False) -> MemberApiClient:
+        membership = MembershipFactory.create(organization=organization, role=role)
+        client = MemberApiClient()
         if token:
             key = Token.objects.create(user=membership.user).key
             client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
@@ -205,7 +218,7 @@ def api(org, client_for):
 @pytest.fixture
 def superuser_client(db):
     """A superuser on the API (no membership: sees every organization)."""
-    user = UserFactory(is_superuser=True, is_staff=True)
+    user = UserFactory.create(is_superuser=True, is_staff=True)
     client = APIClient()
     client.force_authenticate(user)
     return client
@@ -216,8 +229,8 @@ def staff_client(db):
     """staff_client(org, role) -> a Client logged in to the staff UI (the admin) as a staff
     member of `org` with `role` (its user as `.user`)."""
 
-    def make(organization, role: Role) -> Client:
-        client = Client()
+    def make(organization, role: Role) -> MemberClient:
+        client = MemberClient()
         client.user = member(organization, role)
         client.force_login(client.user)
         return client

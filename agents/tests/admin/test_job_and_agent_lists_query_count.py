@@ -20,11 +20,11 @@ def _queries(client, url: str) -> int:
 
 def _grow(world, start: int, count: int) -> None:
     for i in range(start, start + count):
-        job = JobFactory(schedule=world["schedule"], idempotency_key=f"grow-{i}")
+        job = JobFactory.create(schedule=world["schedule"], idempotency_key=f"grow-{i}")
         world["schedule"].events.create(
             organization=world["org"], kind="triggered", job=job, created_at=job.created_at
         )
-        AgentFactory(organization=world["org"])
+        AgentFactory.create(organization=world["org"])
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ ZONES = ["UTC", "America/New_York", "Europe/Paris", "Asia/Tokyo", "Australia/Syd
 
 
 def _make_schedules(org, count: int, start: int = 0) -> None:
-    agents = [AgentFactory(organization=org) for _ in range(3)]
-    scripts = [ScriptFactory(organization=org) for _ in range(3)]
+    agents = [AgentFactory.create(organization=org) for _ in range(3)]
+    scripts = [ScriptFactory.create(organization=org) for _ in range(3)]
     now = timezone.now()
     rows = []
     for i in range(start, start + count):

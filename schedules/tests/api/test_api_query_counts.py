@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 def seed(org, n: int, schedule, start: int = 0):
     """n more of everything, in `org`, around one `schedule` for the per-schedule lists."""
     for i in range(start, start + n):
-        s = ScheduleFactory(organization=org, vault_keys=[f"KEY_{i}", "SHARED"])
-        AgentFactory(organization=org)
-        ScriptFactory(organization=org)
-        job = JobFactory(schedule=schedule, agent=s.agent)
+        s = ScheduleFactory.create(organization=org, vault_keys=[f"KEY_{i}", "SHARED"])
+        AgentFactory.create(organization=org)
+        ScriptFactory.create(organization=org)
+        job = JobFactory.create(schedule=schedule, agent=s.agent)
         JobAttempt.objects.create(job=job, number=1, status="succeeded")
         ScheduleEvent.objects.create(
             organization=org,
@@ -48,7 +48,7 @@ LISTS = [
 
 @pytest.mark.parametrize("url", LISTS)
 def test_it_lists_with_a_constant_number_of_queries(api, org, django_assert_num_queries, url):
-    schedule = ScheduleFactory(organization=org)
+    schedule = ScheduleFactory.create(organization=org)
     url = url.format(schedule=schedule.id)
     sep = "&" if "?" in url else "?"
     seed(org, 3, schedule)

@@ -104,8 +104,8 @@ class World:
 @pytest.fixture
 def api_world(db, settings) -> World:
     settings.CRON_SECRET = CRON_SECRET
-    org = OrganizationFactory()
-    membership = MembershipFactory(organization=org, role=Role.ADMIN)
+    org = OrganizationFactory.create()
+    membership = MembershipFactory.create(organization=org, role=Role.ADMIN)
     agent, agent_token = agent_create(
         organization=org, name="Manual agent", slug="manual-agent", controller=Controller.MANUAL
     )
@@ -117,11 +117,11 @@ def api_world(db, settings) -> World:
         controller_config={"url": f"http://127.0.0.1:{_closed_port()}/", "secret": "s"},
         auto_start=True,
     )
-    script = ScriptFactory(organization=org)
-    schedule = ScheduleFactory(
+    script = ScriptFactory.create(organization=org)
+    schedule = ScheduleFactory.create(
         organization=org, agent=webhook_agent, script=script, vault_keys=["SAP_PASSWORD"]
     )
-    job = JobFactory(schedule=schedule)
+    job = JobFactory.create(schedule=schedule)
     entry = vault_set(organization=org, key="SAP_PASSWORD", value="not-the-point-here")
     token = Token.objects.create(user=membership.user)
     return World(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-BIN = Path(__file__).resolve().parent.parent / "bin"
+BIN = Path(__file__).resolve().parents[2] / "bin"
 
 
 @pytest.fixture
