@@ -26,7 +26,7 @@ test: venv
 	@bin/testenv python -m pytest $(PYTEST_ARGS)
 
 run: venv
-	@$(PYTHON) bin/devrun
+	@$(PYTHON) bin/dev-setup
 
 # The production install, proved (SPEC §13): needs no .venv, only python3 and PostgreSQL's binaries.
 prod-smoke:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import socket
 
-from celery import Celery
+from celery import Celery, signals
 
 from agents.runtime import jobs
 
@@ -61,6 +61,12 @@ def make_app(broker_url: str) -> Celery:
     return app
 
 
+@signals.setup_logging.connect
+def keep_the_runtime_logging(**_kwargs: object) -> None:
+    """The runtime configured logging at start (JSON lines, logformat): a receiver of this signal
+    keeps Celery from adding its own handlers and format (and `loglevel` below from applying)."""
+
+
 def start(app: Celery, *, context: jobs.Context, queue: str, agent_id: str, loglevel: str) -> int:
     """Consume `queue` until a warm shutdown; returns the worker's exit code."""
     global _context
@@ -73,6 +79,7 @@ def start(app: Celery, *, context: jobs.Context, queue: str, agent_id: str, logl
         prefetch_multiplier=1,
         optimization="fair",
         loglevel=loglevel,
+        quiet=True,  # no start-up banner: the output is JSON lines only
         without_mingle=True,
         without_gossip=True,
         without_heartbeat=True,
