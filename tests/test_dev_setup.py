@@ -53,15 +53,18 @@ def test_it_makes_the_secrets_once_owner_only_and_keeps_them(tmp_path):
 def test_the_environment_wins_over_the_development_defaults():
     given = {"PORT": "8765", "DEBUG": "false", "REDIS_URL": "redis://:pw@127.0.0.1:7000/0"}
 
-    run = dev_setup.run_env(given, redis_url=None)
+    run = dev_setup.run_env(given)
 
     assert run["DEBUG"] == "false"
     assert run["PORT"] == "8765"
     # honcho gives the other processes other PORTs: the control plane's URL is given outright.
     assert run["AGENT_CONTROL_PLANE_URL"] == "http://127.0.0.1:8765"
     assert "REDIS_URL" not in run  # the environment's own reaches the processes unchanged
-    embedded = dev_setup.run_env({}, redis_url="redis://:pw@127.0.0.1:6379/0")
+    embedded = dev_setup.run_env(
+        {}, redis_url="redis://:pw@127.0.0.1:6379/0", redis_server="/opt/redis-server"
+    )
     assert embedded["REDIS_URL"] == "redis://:pw@127.0.0.1:6379/0"
+    assert embedded["REDIS_SERVER_BINARY"] == "/opt/redis-server"
     assert (embedded["PORT"], embedded["DEBUG"]) == ("8000", "true")
 
 
