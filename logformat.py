@@ -51,12 +51,14 @@ class JsonFormatter(_LibraryJsonFormatter):
             json_ensure_ascii=False,
         )
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         moment = datetime.fromtimestamp(record.created, tz=UTC)
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def logging_config(*, level: str, loggers: dict[str, dict[str, Any]] | None = None) -> dict:
+def logging_config(
+    *, level: str, loggers: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A `logging.config.dictConfig` dict: every record to stderr through the JSON formatter,
     via the root logger (named loggers propagate to it and get no handler of their own)."""
     return {
