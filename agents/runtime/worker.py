@@ -61,16 +61,18 @@ def make_app(broker_url: str) -> Celery:
     return app
 
 
-@signals.setup_logging.connect
 def keep_the_runtime_logging(**_kwargs: object) -> None:
-    """The runtime configured logging at start (JSON lines, logformat): a receiver of this signal
-    keeps Celery from adding its own handlers and format (and `loglevel` below from applying)."""
+    """The runtime configured logging at start (JSON lines, logformat): a receiver of Celery's
+    setup_logging signal keeps Celery from adding its own handlers and format (and `loglevel`
+    below from applying). Connected by start(), not on import: a process that only borrows
+    CELERY_SETTINGS keeps Celery's logging."""
 
 
 def start(app: Celery, *, context: jobs.Context, queue: str, agent_id: str, loglevel: str) -> int:
     """Consume `queue` until a warm shutdown; returns the worker's exit code."""
     global _context
     _context = context
+    signals.setup_logging.connect(keep_the_runtime_logging)
     worker = app.Worker(
         hostname=f"agent-{agent_id[:8]}@{socket.gethostname()}",
         queues=[queue],
