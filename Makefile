@@ -32,7 +32,7 @@ test-fast: venv
 	@bin/testenv python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 run: venv
-	@$(PYTHON) bin/devrun
+	@$(PYTHON) bin/dev-setup
 
 # The production install, proved (SPEC §13): needs no .venv, only python3 and PostgreSQL's binaries.
 prod-smoke:

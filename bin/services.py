@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Throwaway PostgreSQL and Redis servers for tests, benchmarks and `make run` (stdlib only).
+"""Throwaway PostgreSQL and Redis servers for tests and benchmarks, and the helpers `make run`
+uses for its embedded Redis (stdlib only).
 
 `bin/testenv CMD...` (→ `python bin/services.py testenv CMD...`) starts a private PostgreSQL
 cluster and a private Redis on free loopback ports in a fresh temp dir, exports the connection
@@ -48,14 +49,15 @@ timezone = 'UTC'
 log_timezone = 'UTC'
 """
 
-REDIS_ARGS = [
-    "--bind", "127.0.0.1",
-    "--save", "",
-    "--appendonly", "no",
+REDIS_SETTINGS = {
+    "bind": "127.0.0.1",
+    "save": "",
+    "appendonly": "no",
     # SPEC: the broker must never drop a queued job to make room.
-    "--maxmemory-policy", "noeviction",
-    "--daemonize", "no",
-]  # fmt: skip
+    "maxmemory-policy": "noeviction",
+    "daemonize": "no",
+}
+REDIS_ARGS = [part for key, value in REDIS_SETTINGS.items() for part in (f"--{key}", value)]
 
 
 def log(message: str) -> None:
@@ -85,6 +87,14 @@ def port_is_free(port: int) -> bool:
 def fernet_key() -> str:
     # Exactly what cryptography's Fernet.generate_key() returns, without importing it.
     return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` readable by its owner only (it holds a password or a key)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was there before, with other modes
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
 
 
 def tail(path: Path, lines: int = 30) -> str:
@@ -152,6 +162,19 @@ def redis_config_quote(value: str) -> str:
     return f'"{escaped}"'
 
 
+def redis_config(*, password: str, port: int, workdir: Path) -> str:
+    """A whole redis.conf, for a redis-server that something else starts (`make run`'s honcho):
+    the settings the servers started here get on their command line, the port, the password."""
+    settings = {
+        "requirepass": password,
+        "port": str(port),
+        "dir": str(workdir),
+        "logfile": str(workdir / "redis.log"),
+        **REDIS_SETTINGS,
+    }
+    return "".join(f"{key} {redis_config_quote(value)}\n" for key, value in settings.items())
+
+
 class Redis:
     """A private redis-server that always requires a password (SPEC §7, "The broker").
 
@@ -173,10 +196,7 @@ class Redis:
 
     def write_config(self) -> Path:
         config = self.workdir / "redis.conf"
-        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # also when the file was there before, with other modes
-        with os.fdopen(fd, "w") as out:
-            out.write(f"requirepass {redis_config_quote(self.password)}\n")
+        write_private(config, f"requirepass {redis_config_quote(self.password)}\n")
         return config
 
     def start(self) -> None:

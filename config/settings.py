@@ -12,10 +12,12 @@ from urllib.parse import quote
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+import logformat
+
 from .env import BASE_DIR, env
 
 # Off unless set (SPEC §13): a forgotten variable must not leave tracebacks and settings on
-# public error pages. `make run` (bin/devrun) sets DEBUG=true.
+# public error pages. `make run` (bin/dev-setup) sets DEBUG=true.
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else "")
 if not SECRET_KEY:
@@ -298,20 +300,17 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Logging: one line per record, key=value, UTC --------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "kv": {
-            "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
-        }
+# --- Logging: JSON lines, the one format of every process (logformat) ------------------------
+# Django's loggers drop the handlers of Django's default configuration (plain text under DEBUG;
+# mail to ADMINS, not set here) and reach the root's; so do runserver's access lines.
+LOGGING = logformat.logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"),
+    loggers={
+        "django": {"level": "INFO"},
+        "django.server": {"level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+)
 
 # --- Agents (owned by agents/: the agent API, controllers, the runtime's tuning) -------------
 # The URL agent runtimes reach the control plane at (MIMIC_URL of a started runtime).

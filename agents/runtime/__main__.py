@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import logging.config
 import os
 import sys
 import time
@@ -48,11 +49,9 @@ def main() -> int:
         print(f"agent runtime: {exc}", file=sys.stderr)
         return 2
     environment.drop_credentials()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )
+    import logformat
+
+    logging.config.dictConfig(logformat.logging_config(level=settings.log_level.upper()))
     log = logging.getLogger("agents.runtime")
 
     from agents.runtime import heartbeat, jobs, process, worker

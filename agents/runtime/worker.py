@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import socket
 
-from celery import Celery
+from celery import Celery, signals
 
 from agents.runtime import jobs
 
@@ -61,10 +61,18 @@ def make_app(broker_url: str) -> Celery:
     return app
 
 
+def keep_the_runtime_logging(**_kwargs: object) -> None:
+    """The runtime configured logging at start (JSON lines, logformat): a receiver of Celery's
+    setup_logging signal keeps Celery from adding its own handlers and format (and `loglevel`
+    below from applying). Connected by start(), not on import: a process that only borrows
+    CELERY_SETTINGS keeps Celery's logging."""
+
+
 def start(app: Celery, *, context: jobs.Context, queue: str, agent_id: str, loglevel: str) -> int:
     """Consume `queue` until a warm shutdown; returns the worker's exit code."""
     global _context
     _context = context
+    signals.setup_logging.connect(keep_the_runtime_logging)
     worker = app.Worker(
         hostname=f"agent-{agent_id[:8]}@{socket.gethostname()}",
         queues=[queue],
@@ -73,6 +81,7 @@ def start(app: Celery, *, context: jobs.Context, queue: str, agent_id: str, logl
         prefetch_multiplier=1,
         optimization="fair",
         loglevel=loglevel,
+        quiet=True,  # no start-up banner: the output is JSON lines only
         without_mingle=True,
         without_gossip=True,
         without_heartbeat=True,

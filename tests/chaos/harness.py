@@ -15,7 +15,6 @@ import math
 import os
 import pwd
 import queue
-import re
 import secrets
 import shutil
 import signal
@@ -474,9 +473,14 @@ class Runtime:
         seconds; the suite checks a 5-minute offset to within a minute). Proof that the
         simulated host clock is in effect."""
         for line in self.proc.output().splitlines():
-            found = re.search(r"ts=(\S+) .*event=agent_start ", line)
-            if found:
-                stamp = datetime.strptime(found[1], "%Y-%m-%dT%H:%M:%S%z")
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # not a log record (a script's stray output)
+            if isinstance(record, dict) and record.get("message", "").startswith(
+                "event=agent_start "
+            ):
+                stamp = datetime.fromisoformat(record["timestamp"])
                 return stamp.timestamp() - self.proc.started_wall
         return None
 
