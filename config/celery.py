@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 
 @setup_logging.connect
 def use_django_logging(**_kwargs: object) -> None:
-    """Worker and beat log through Django's LOGGING (JSON lines, logformat), not Celery's own
+    """Worker and beat log through Django's LOGGING (JSON lines, agents/runtime/logformat.py), not Celery's own
     format: a receiver of this signal replaces Celery's whole logging set-up. Their level is
     LOG_LEVEL's, as for every other process (`-l` no longer applies)."""
     from logging.config import dictConfig

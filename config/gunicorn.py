@@ -1,21 +1,20 @@
 """gunicorn's settings that a command line cannot hold (`gunicorn -c config/gunicorn.py`, the
-Procfile's web line): its error and access logs in the one log format (logformat, JSON lines).
+Procfile's web line): its error and access logs in the one log format (JSON lines).
 
-gunicorn configures logging from `logconfig_dict` before it loads Django, whose LOGGING then
-configures the same way: the root logger's JSON handler, to which gunicorn's loggers propagate.
+gunicorn configures logging from `logconfig_dict` before it loads the application: Django's
+own LOGGING (config/settings.py), plus gunicorn's two loggers propagating to its root handler.
 """
 
-import os
+from config.settings import LOGGING
 
-import logformat
-
-logconfig_dict = logformat.logging_config(
-    level=os.environ.get("LOG_LEVEL", "INFO"),
-    loggers={
+logconfig_dict = {
+    **LOGGING,
+    "loggers": {
+        **LOGGING["loggers"],
         "gunicorn.error": {"level": "INFO", "propagate": True},
         "gunicorn.access": {"level": "INFO", "propagate": True},
     },
-)
+}
 # The Apache "combined" line without its own local-time timestamp (the record has one, in UTC),
 # plus the request's duration.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'

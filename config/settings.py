@@ -7,12 +7,11 @@ Everything comes through `config.env.env`; the defaults make `make run` work on 
 
 import warnings
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
-
-import logformat
 
 from .env import BASE_DIR, env
 
@@ -300,17 +299,25 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Logging: JSON lines, the one format of every process (logformat) ------------------------
-# Django's loggers drop the handlers of Django's default configuration (plain text under DEBUG;
-# mail to ADMINS, not set here) and reach the root's; so do runserver's access lines.
-LOGGING = logformat.logging_config(
-    level=env.str("LOG_LEVEL", default="INFO"),
-    loggers={
+# --- Logging: JSON lines, the one format of every process --------------------------------------
+# The formatter is agents/runtime/logformat.py: it lives with the agent runtime, the one program
+# that loads no Django and nothing of the control plane, and is named here by its path. Every
+# record goes to stderr through the root logger. Django's loggers drop the handlers of Django's
+# default configuration (plain text under DEBUG; mail to ADMINS, not set here) and reach the
+# root's; so do runserver's access lines. gunicorn (config/gunicorn.py) and Celery
+# (config/celery.py) take this same dict.
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "agents.runtime.logformat.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
         "django": {"level": "INFO"},
         "django.server": {"level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
     },
-)
+}
 
 # --- Agents (owned by agents/: the agent API, controllers, the runtime's tuning) -------------
 # The URL agent runtimes reach the control plane at (MIMIC_URL of a started runtime).

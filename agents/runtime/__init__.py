@@ -15,8 +15,8 @@ broker URL whose Redis user can read nothing but this agent's queue:
     heartbeat.py  the agent's pulse: reports running jobs, obeys cancel/drop/stop, fences
     process.py    one script: its OS user, environment, work folder, process group, kill
 
-It logs JSON lines through the top-level `logformat` module (standard library and
-python-json-logger only), in the control plane's format.
+It logs JSON lines through `logformat` (standard library and python-json-logger only): the
+one log format, which the control plane's settings name too.
 
 Everything that decides — claims, outcomes, deadlines, retries — is decided by the control plane;
 the runtime reports what happened (an exit code, a timeout it enforced) and does what it is told.

@@ -49,7 +49,7 @@ def main() -> int:
         print(f"agent runtime: {exc}", file=sys.stderr)
         return 2
     environment.drop_credentials()
-    import logformat
+    from agents.runtime import logformat
 
     logging.config.dictConfig(logformat.logging_config(level=settings.log_level.upper()))
     log = logging.getLogger("agents.runtime")

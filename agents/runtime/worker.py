@@ -62,7 +62,7 @@ def make_app(broker_url: str) -> Celery:
 
 
 def keep_the_runtime_logging(**_kwargs: object) -> None:
-    """The runtime configured logging at start (JSON lines, logformat): a receiver of Celery's
+    """The runtime configured logging at start (JSON lines, agents/runtime/logformat.py): a receiver of Celery's
     setup_logging signal keeps Celery from adding its own handlers and format (and `loglevel`
     below from applying). Connected by start(), not on import: a process that only borrows
     CELERY_SETTINGS keeps Celery's logging."""

@@ -1,4 +1,4 @@
-"""One log format (logformat.py): JSON lines with the same fields from every process — a Django
+"""One log format (agents/runtime/logformat.py): JSON lines with the same fields from every process — a Django
 process (LOGGING, applied by django.setup()), Celery's worker and beat (its setup_logging signal
 hands logging to LOGGING), gunicorn (config/gunicorn.py) and the agent runtime (no Django).
 

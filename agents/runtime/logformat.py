@@ -8,10 +8,11 @@ management commands and the agent runtime write JSON lines, one object per recor
 name (Celery's pool workers are `ForkPoolWorker-<n>`), then whatever the call passed as
 `extra={...}`, and `exception` with the traceback when there is one.
 
-It lives outside `config` and every app because two programs use it that share nothing else:
-the control plane (Django's LOGGING, Celery through it, gunicorn's `config/gunicorn.py`) and the
-agent runtime, which loads no Django and nothing of the control plane (agents/runtime). So:
-standard library and python-json-logger only.
+It lives with the agent runtime because two programs use it that share nothing else: the agent
+runtime, which loads no Django and nothing of the control plane, and the control plane
+(config/settings.py's LOGGING names `JsonFormatter` by its dotted path — config imports no app —
+and Celery and gunicorn's config/gunicorn.py take that LOGGING). So: standard library and
+python-json-logger only.
 """
 
 from __future__ import annotations
