@@ -70,7 +70,7 @@ def test_it_runs_a_scheduled_job_end_to_end_through_the_tick(start_agent):
     report = tick(now)
     assert not report.errors and not report.skipped, report
     [triggered] = report.triggered
-    job = wait_for_status(schedule.jobs.get(id=triggered["jobId"]), JobStatus.SUCCEEDED, timeout=20)
+    job = wait_for_status(schedule.jobs.get(id=triggered.job_id), JobStatus.SUCCEEDED, timeout=20)
 
     assert "region eu-west token [REDACTED:API_TOKEN]" in job.log
     assert "tok-9f8e7d6c5b" not in job.log
@@ -90,12 +90,12 @@ def test_it_auto_starts_an_offline_local_agent_from_the_tick(control_plane, sett
     report = tick(now)
     assert not report.errors, report
     [triggered] = report.triggered
-    assert "agent_auto_started" in triggered["notes"]
+    assert "agent_auto_started" in triggered.notes
     agent.refresh_from_db()
     assert agent.status == AgentStatus.STARTING
     try:
         job = wait_for_status(
-            schedule.jobs.get(id=triggered["jobId"]), JobStatus.SUCCEEDED, timeout=30
+            schedule.jobs.get(id=triggered.job_id), JobStatus.SUCCEEDED, timeout=30
         )
         assert "[REDACTED:API_TOKEN]" in job.log
         wait_for(
