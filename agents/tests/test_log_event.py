@@ -100,7 +100,7 @@ def test_the_record_names_the_caller_not_the_helper(written):
 
 
 @pytest.mark.parametrize("name", ["name", "msg", "args", "process", "message", "lineno",
-                                  "exc_info", "level", "timestamp", "logger", "event", "request"])  # fmt: skip
+                                  "level", "timestamp", "logger", "event", "request"])  # fmt: skip
 def test_a_reserved_field_name_is_refused(written, name):
     logger, lines = written
 
