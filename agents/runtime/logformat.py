@@ -81,7 +81,7 @@ def logging_config(
 
 # Names a field of `log_event` cannot have: the record's own attributes (logging raises KeyError
 # for them in `extra`), the names the formatter writes its fields under (a field would overwrite
-# or duplicate them), and those the formatter drops.
+# or duplicate them), those the formatter drops, and `event`, which the helper sets itself.
 RESERVED_FIELDS = frozenset(
     {
         *logging.makeLogRecord({}).__dict__,
