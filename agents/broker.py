@@ -44,6 +44,7 @@ from django.conf import settings
 
 from agents.dispatch import agent_queue
 from agents.models import Agent
+from agents.runtime.logformat import log_event
 
 log = logging.getLogger(__name__)
 
@@ -120,24 +121,27 @@ def _admin() -> redis.Redis:
     )
 
 
-def _log_failure(action: str, exc: Exception, **fields: object) -> None:
-    where = " ".join(f"{key}={value}" for key, value in fields.items())
+def _log_failure(action: str, exc: Exception, *, user: str | None = None) -> None:
     if isinstance(exc, redis.ResponseError):  # NOPERM, unknown command: refused, not unreachable
-        log.error(
-            "event=broker_acl_refused action=%s %s error=%r (BROKER_ACL_MODE=%s: %s)",
-            action,
-            where,
-            str(exc),
-            settings.BROKER_ACL_MODE,
-            _REFUSED_HINT,
+        log_event(
+            log,
+            logging.ERROR,
+            "broker_acl_refused",
+            action=action,
+            user=user,
+            error=str(exc),
+            broker_acl_mode=settings.BROKER_ACL_MODE,
+            note=_REFUSED_HINT,
         )
     else:
-        log.warning(
-            "event=broker_acl_failed action=%s %s error=%s: %s (the watchdog's sync retries)",
-            action,
-            where,
-            type(exc).__name__,
-            exc,
+        log_event(
+            log,
+            logging.WARNING,
+            "broker_acl_failed",
+            action=action,
+            user=user,
+            error=f"{type(exc).__name__}: {exc}",
+            note="the watchdog's sync retries",
         )
 
 
@@ -242,5 +246,5 @@ def broker_users_sync() -> int:
         _log_failure("sync", exc)
         return 0
     if changed:
-        log.info("event=broker_users_synced changed=%d agents=%d", changed, len(wanted))
+        log_event(log, logging.INFO, "broker_users_synced", changed=changed, agents=len(wanted))
     return changed

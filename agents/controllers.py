@@ -32,6 +32,7 @@ from agents import broker, controller_policy, netguard, services
 from agents.models import Agent, AgentStatus, Controller
 from agents.readiness import START_GRACE, AgentState, effective_status
 from agents.runtime.environment import host_passthrough
+from agents.runtime.logformat import log_event
 from config.clock import iso_z
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ def agent_start(*, agent: Agent, now: datetime) -> None:
     if agent.controller == Controller.LOCAL and not controller_policy.local_controller_allowed():
         raise AgentStartFailed(controller_policy.LOCAL_DISABLED, code="not_startable")
     if not services.agent_mark_starting(agent_id=agent.id, now=now, grace=START_GRACE):
-        log.info("event=agent_start_skipped agent=%s reason=already_starting", agent.slug)
+        log_event(
+            log, logging.INFO, "agent_start_skipped", agent=agent.slug, reason="already_starting"
+        )
         return
     previous = agent.status
     try:
@@ -83,10 +86,16 @@ def agent_start(*, agent: Agent, now: datetime) -> None:
             raise AgentStartFailed(f"unknown controller {agent.controller!r}", code="not_startable")
     except AgentStartFailed as exc:
         services.agent_start_failed(agent_id=agent.id, now=now, previous_status=previous)
-        log.warning("event=agent_start_failed agent=%s error=%s", agent.slug, exc)
+        log_event(log, logging.WARNING, "agent_start_failed", agent=agent.slug, error=exc)
         raise
     agent.status, agent.start_requested_at = AgentStatus.STARTING, now
-    log.info("event=agent_start_requested agent=%s controller=%s", agent.slug, agent.controller)
+    log_event(
+        log,
+        logging.INFO,
+        "agent_start_requested",
+        agent=agent.slug,
+        controller=agent.controller,
+    )
 
 
 def agent_stop(*, agent: Agent, now: datetime) -> None:
@@ -105,7 +114,7 @@ def agent_stop(*, agent: Agent, now: datetime) -> None:
     if state in (AgentStatus.ONLINE, AgentStatus.STARTING):
         services.agent_request_stop(agent_id=agent.id, now=now)
         agent.stop_requested_at = now
-        log.info("event=agent_stop_requested agent=%s", agent.slug)
+        log_event(log, logging.INFO, "agent_stop_requested", agent=agent.slug)
         return
     # Nothing is running (never started, or killed without a trace): record it as stopped.
     services.agent_mark_stopped(agent_id=agent.id)
@@ -149,7 +158,7 @@ def _spawn_local(agent: Agent, environment: dict[str, str]) -> int:
         raise AgentStartFailed(f"could not spawn the agent runtime: {exc}") from None
     # Reap it when it exits, so a long-lived web/worker process collects no zombies.
     threading.Thread(target=proc.wait, name=f"reap-agent-{proc.pid}", daemon=True).start()
-    log.info("event=agent_spawned agent=%s pid=%d log=%s", agent.slug, proc.pid, log_path)
+    log_event(log, logging.INFO, "agent_spawned", agent=agent.slug, pid=proc.pid, log=log_path)
     return proc.pid
 
 

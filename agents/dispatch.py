@@ -19,6 +19,7 @@ from django.db.models import CharField
 from django.db.models.functions import Cast
 
 from agents.models import Job, JobStatus
+from agents.runtime.logformat import log_event
 from config.celery import app
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,12 @@ def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
                 result.published.extend(job_id for job_id, _ in chunk)
     except Exception as exc:  # kombu OperationalError, redis errors, DNS…: all mean "not sent"
         message = f"broker publish failed: {type(exc).__name__}: {exc}"[:500]
-        log.warning(
-            "event=publish_failed jobs=%d error=%s", len(jobs) - len(result.published), message
+        log_event(
+            log,
+            logging.WARNING,
+            "publish_failed",
+            jobs=len(jobs) - len(result.published),
+            error=message,
         )
         sent = set(result.published)
         result.failed = {job_id: message for job_id, _ in jobs if job_id not in sent}
@@ -171,7 +176,7 @@ def jobs_republish_vanished(
                 pipe.lrange(agent_queue(agent_id), 0, VANISHED_SCAN_MAX - 1)
             queues = dict(zip(agents, pipe.execute(), strict=True))
     except redis.RedisError as exc:
-        log.warning("event=vanished_scan_failed error=%s", type(exc).__name__)
+        log_event(log, logging.WARNING, "vanished_scan_failed", error=type(exc).__name__)
         return PublishResult()
     finally:
         client.close()
@@ -184,5 +189,5 @@ def jobs_republish_vanished(
         return PublishResult(published=[job_id for job_id, _ in vanished])
     result = jobs_send(jobs=vanished)
     if result.published:
-        log.warning("event=vanished_messages_republished jobs=%d", len(result.published))
+        log_event(log, logging.WARNING, "vanished_messages_republished", jobs=len(result.published))
     return result

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from agents.runtime.logformat import log_event
+
 log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -127,7 +129,14 @@ def resolve(target: Target, *, allow_private: bool) -> list[tuple]:
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError) as exc:
-        log.warning("event=webhook_refused host=%s reason=unresolved error=%r", target.host, exc)
+        log_event(
+            log,
+            logging.WARNING,
+            "webhook_refused",
+            host=target.host,
+            reason="unresolved",
+            error=repr(exc),
+        )
         raise WebhookURLRefused("The webhook URL's host name could not be resolved.") from None
     if not infos:
         raise WebhookURLRefused("The webhook URL's host name could not be resolved.")
@@ -135,10 +144,13 @@ def resolve(target: Target, *, allow_private: bool) -> list[tuple]:
         for *_, sockaddr in infos:
             address = ipaddress.ip_address(sockaddr[0])
             if not is_public_address(address):
-                log.warning(
-                    "event=webhook_refused host=%s reason=not_public address=%s",
-                    target.host,
-                    address,
+                log_event(
+                    log,
+                    logging.WARNING,
+                    "webhook_refused",
+                    host=target.host,
+                    reason="not_public",
+                    address=address,
                 )
                 raise WebhookURLRefused(NOT_PUBLIC)
     return infos
@@ -230,12 +242,12 @@ def post_json(
     except WebhookURLRefused:
         raise
     except TimeoutError:
-        log.warning("event=webhook_failed url=%s error=timeout", target.where)
+        log_event(log, logging.WARNING, "webhook_failed", url=target.where, error="timeout")
         raise WebhookDeliveryFailed(
             f"The webhook did not answer within {timeout:g}s.", timed_out=True
         ) from None
     except (OSError, http.client.HTTPException) as exc:
-        log.warning("event=webhook_failed url=%s error=%r", target.where, exc)
+        log_event(log, logging.WARNING, "webhook_failed", url=target.where, error=repr(exc))
         raise WebhookDeliveryFailed("The webhook could not be reached.") from None
     finally:
         connection.close()

@@ -36,6 +36,7 @@ from agents.models import (
     hash_token,
 )
 from agents.outcomes import AttemptReport, Outcome, attempt_outcome
+from agents.runtime.logformat import log_event
 from agents.signals import job_status_changed
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,13 @@ def _announce(job_ids: list) -> None:
             try:
                 job_status_changed.send(sender=Job, job=job)
             except Exception:  # a listener's bug must not undo or hide the transition
-                log.exception("event=job_status_changed_listener_failed job=%s", job.id)
+                log_event(
+                    log,
+                    logging.ERROR,
+                    "job_status_changed_listener_failed",
+                    exc_info=True,
+                    job=job.id,
+                )
 
     transaction.on_commit(send)
 

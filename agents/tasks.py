@@ -9,6 +9,7 @@ import logging
 from celery import shared_task
 
 from agents import watchdog
+from agents.runtime.logformat import log_event
 from config import clock
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,13 @@ log = logging.getLogger(__name__)
 def run_watchdog() -> dict:
     report = watchdog.watchdog_run(now=clock.control_plane_now())
     if any(report.values()):
-        log.info(
-            "event=watchdog timed_out=%d lost=%d republished=%d expired=%d",
-            *(len(report[k]) for k in ("timedOut", "lost", "republished", "expired")),
+        log_event(
+            log,
+            logging.INFO,
+            "watchdog",
+            timed_out=len(report["timedOut"]),
+            lost=len(report["lost"]),
+            republished=len(report["republished"]),
+            expired=len(report["expired"]),
         )
     return report

@@ -35,6 +35,7 @@ from django.conf import settings
 
 from agents import broker, selectors, services
 from agents.dispatch import jobs_republish_due, jobs_republish_vanished
+from agents.runtime.logformat import log_event
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
         published = jobs_republish_due(now=now)
         report["republished"] = [str(i) for i in published.published]
         if published.failed:
-            log.warning("event=watchdog_republish_failed jobs=%d", len(published.failed))
+            log_event(log, logging.WARNING, "watchdog_republish_failed", jobs=len(published.failed))
 
     # Queued jobs whose message vanished (a broker restarted without persistence).
     candidates = selectors.jobs_queued_for_free_agents(
@@ -118,4 +119,4 @@ def _sync_broker_users() -> None:
     try:
         broker.broker_users_sync()  # logs its own broker errors
     except Exception:  # the watchdog's report must not be lost to a broker-side problem
-        log.exception("event=broker_users_sync_failed")
+        log_event(log, logging.ERROR, "broker_users_sync_failed", exc_info=True)

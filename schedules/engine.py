@@ -54,6 +54,7 @@ from django.db.models import F
 
 from agents.dispatch import jobs_publish, jobs_republish_due
 from agents.models import Agent, Job, Script
+from agents.runtime.logformat import log_event
 from agents.services import job_expire_unclaimed
 from billing.services import usage_add_runs
 from config.clock import iso_z
@@ -216,7 +217,7 @@ def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) ->
     remaining = limit if limit is not None else float("inf")
     while remaining > 0 and budget.fits("batch"):
         if lease is not None and not lease.renew():
-            log.warning("event=tick_lease_lost elapsed=%.1f", budget.elapsed())
+            log_event(log, logging.WARNING, "tick_lease_lost", elapsed=round(budget.elapsed(), 1))
             report.error(
                 None,
                 ErrorCode.EXECUTOR_LOCKED,
@@ -274,7 +275,7 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report,
                 return
             owed = _apply(decisions, now=now)
     except Exception as exc:  # one batch's failure never stops the others
-        log.exception("event=tick_batch_failed schedules=%d", len(ids))
+        log_event(log, logging.ERROR, "tick_batch_failed", exc_info=True, schedules=len(ids))
         for pk in ids:
             report.error(
                 pk,
@@ -293,7 +294,7 @@ def _decide_each(rows, ctx, *, now, force, report) -> list[Decision]:
         try:
             decisions.append(decide(s, ctx, now=now, force=force))
         except Exception as exc:
-            log.exception("event=decide_failed schedule=%s", s.id)
+            log_event(log, logging.ERROR, "decide_failed", exc_info=True, schedule=s.id)
             message = f"{type(exc).__name__}: {exc}"[:300]
             report.error(s.id, ErrorCode.INTERNAL_ERROR, message)
             failed = Decision(schedule=s)
@@ -360,7 +361,7 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
     for d in decisions:
         s = d.schedule
         if d.job is not None and d.job["id"] not in inserted:
-            log.warning("event=duplicate_occurrence key=%s", d.job["idempotency_key"])
+            log_event(log, logging.WARNING, "duplicate_occurrence", key=d.job["idempotency_key"])
             continue
         events.extend(d.events)
         if d.new_next_run_at is not None:
@@ -452,7 +453,7 @@ def _start_agents(
         except AgentStartFailed as exc:
             failed[agent_id] = str(exc)
         except Exception as exc:  # a controller bug must not take the tick down
-            log.exception("event=agent_start_crashed agent=%s", agent_id)
+            log_event(log, logging.ERROR, "agent_start_crashed", exc_info=True, agent=agent_id)
             failed[agent_id] = f"{type(exc).__name__}"
         finally:
             budget.took("agent_start", since=started)
@@ -484,7 +485,7 @@ def _republish_owed(*, now: datetime, report: Report) -> None:
     try:
         result = jobs_republish_due(now=now)
     except Exception:
-        log.exception("event=republish_failed")
+        log_event(log, logging.ERROR, "republish_failed", exc_info=True)
         return
     if result.failed:
         report.error(

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from agents.runtime.logformat import log_event
 from config import clock
 from schedules.engine import run_tick
 from schedules.services import history_purge
@@ -13,12 +14,13 @@ log = logging.getLogger(__name__)
 
 
 def _log(kind: str, report) -> dict:
-    log.info(
-        "event=%s triggered=%d skipped=%d errors=%d",
+    log_event(
+        log,
+        logging.INFO,
         kind,
-        len(report.triggered),
-        len(report.skipped),
-        len(report.errors),
+        triggered=len(report.triggered),
+        skipped=len(report.skipped),
+        errors=len(report.errors),
     )
     return {"triggered": len(report.triggered), "errors": len(report.errors)}
 
@@ -63,8 +65,13 @@ PURGE_BATCHES_PER_RUN = 10
 def purge_history() -> dict:
     """The daily beat entry `history-purge`: old events and finished jobs (SPEC §10)."""
     result = history_purge(now=clock.control_plane_now(), max_batches=PURGE_BATCHES_PER_RUN)
-    log.info(
-        "event=history_purge jobs=%d events=%d done=%s", result.jobs, result.events, result.done
+    log_event(
+        log,
+        logging.INFO,
+        "history_purge",
+        jobs=result.jobs,
+        events=result.events,
+        done=result.done,
     )
     if not result.done:
         purge_history.apply_async(queue="celery", expires=3600)

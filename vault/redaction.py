@@ -16,6 +16,9 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus
 
 PLACEHOLDER = "***"
+# A record's own attributes; any other is a field the call passed in `extra` (the JSON log
+# format writes those out, so they are scrubbed as the message is).
+_RECORD_ATTRS = frozenset({*logging.makeLogRecord({}).__dict__, "message", "asctime"})
 
 
 def _forms(value: str) -> set[str]:
@@ -76,7 +79,8 @@ def redact(text: str, secrets: Iterable[str] | Mapping[str, str]) -> str:
 
 
 class SecretRedactingFilter(logging.Filter):
-    """A logging filter that scrubs known secret values from records (message, args, traceback).
+    """A logging filter that scrubs known secret values from records (message, args, text
+    fields passed in `extra`, traceback).
 
     Attach it to *handlers* (filters on a logger do not see records propagated from child
     loggers), or use `redacting_log_handlers(secrets)` for the length of a job.
@@ -92,6 +96,9 @@ class SecretRedactingFilter(logging.Filter):
         message = record.getMessage()
         record.msg = self.redactor(message)
         record.args = None
+        for key, value in list(vars(record).items()):
+            if key not in _RECORD_ATTRS and isinstance(value, str):
+                setattr(record, key, self.redactor(value))
         if record.exc_info and record.exc_info[1] is not None:
             text = record.exc_text or logging.Formatter().formatException(record.exc_info)
             record.exc_text = self.redactor(text)

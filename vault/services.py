@@ -14,6 +14,16 @@ from vault.models import VaultEntry, key_name_validator
 
 logger = logging.getLogger(__name__)
 
+
+def _log(level: int, event: str, **fields: str | int | list[str]) -> None:
+    # The records agents.runtime.logformat.log_event writes (the vault imports no app of ours):
+    # the event and its fields as JSON fields, repeated in the message for a human reader. Key
+    # names and ids only: a value never reaches a log.
+    shown = {k: ",".join(v) if isinstance(v, list) else v for k, v in fields.items()}
+    text = " ".join([event, *(f"{key}={value}" for key, value in shown.items())])
+    logger.log(level, text, extra={"event": event, **fields}, stacklevel=2)
+
+
 ROTATE_BATCH_SIZE = 500
 
 
@@ -50,7 +60,7 @@ def vault_set(*, organization, key: str, value: str, description: str = "") -> V
         key=key,
         defaults={"ciphertext": crypto.encrypt(value), "description": description},
     )
-    logger.info("vault_set organization=%s key=%s", organization.pk, key)
+    _log(logging.INFO, "vault_set", organization=str(organization.pk), key=key)
     return entry
 
 
@@ -71,7 +81,7 @@ def vault_entry_create(*, organization, key: str, value: str, description: str =
     except IntegrityError:
         # Checked by the unique constraint, not a prior SELECT: two concurrent creates race.
         raise _duplicate_key_error(key) from None
-    logger.info("vault_entry_create organization=%s key=%s", organization.pk, key)
+    _log(logging.INFO, "vault_entry_create", organization=str(organization.pk), key=key)
     return entry
 
 
@@ -101,17 +111,18 @@ def vault_entry_update(
             entry.save(update_fields=fields)
     except IntegrityError:
         raise _duplicate_key_error(entry.key) from None
-    logger.info(
-        "vault_entry_update organization=%s key=%s fields=%s",
-        entry.organization_id,
-        entry.key,
-        ",".join("value" if f == "ciphertext" else f for f in fields),
+    _log(
+        logging.INFO,
+        "vault_entry_update",
+        organization=str(entry.organization_id),
+        key=entry.key,
+        changed=["value" if f == "ciphertext" else f for f in fields],
     )
     return entry
 
 
 def vault_delete(*, entry: VaultEntry) -> None:
-    logger.info("vault_delete organization=%s key=%s", entry.organization_id, entry.key)
+    _log(logging.INFO, "vault_delete", organization=str(entry.organization_id), key=entry.key)
     entry.delete()
 
 
@@ -137,10 +148,10 @@ def vault_rotate_all() -> tuple[int, list[str]]:
             token = crypto.rotate(entry.ciphertext, key=entry.key)
         except VaultUnreadable:
             unreadable.append(name)
-            logger.warning("vault_unreadable entry=%s", name)
+            _log(logging.WARNING, "vault_unreadable", entry=name)
             continue
         rotated += VaultEntry.objects.filter(pk=entry.pk, ciphertext=entry.ciphertext).update(
             ciphertext=token
         )
-    logger.info("vault_rotate_all rotated=%d unreadable=%d", rotated, len(unreadable))
+    _log(logging.INFO, "vault_rotate_all", rotated=rotated, unreadable=len(unreadable))
     return rotated, unreadable

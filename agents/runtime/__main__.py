@@ -63,7 +63,7 @@ def main() -> int:
         )
         python = process.script_python(configured=settings.script_python, user=user)
     except process.ScriptUserError as exc:
-        log.error("event=agent_refused_to_start reason=%s", exc)
+        logformat.log_event(log, logging.ERROR, "agent_refused_to_start", reason=exc)
         return 2
     client = AgentClient(url=settings.url, agent_id=settings.agent_id, token=settings.token)
     registry, tuning = jobs.Registry(), jobs.Tuning()
@@ -74,14 +74,21 @@ def main() -> int:
             pulse.first()
             break
         except Unauthorized:
-            log.error("event=agent_token_refused: is MIMIC_AGENT_TOKEN the agent's current token?")
+            logformat.log_event(
+                log,
+                logging.ERROR,
+                "agent_token_refused",
+                note="is MIMIC_AGENT_TOKEN the agent's current token?",
+            )
             return 3
         except Unreachable as exc:
-            log.warning(
-                "event=control_plane_unreachable url=%s error=%s retry_in=%.0fs",
-                settings.url,
-                exc,
-                delay,
+            logformat.log_event(
+                log,
+                logging.WARNING,
+                "control_plane_unreachable",
+                url=settings.url,
+                error=exc,
+                retry_in_seconds=delay,
             )
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
@@ -94,14 +101,16 @@ def main() -> int:
         python=python,
         passthrough=environment.script_passthrough(os.environ),
     )
-    log.info(
-        "event=agent_start agent=%s queue=%s capacity=%d script_user=%s python=%s non_dumpable=%s",
-        settings.agent_id,
-        settings.queue,
-        tuning.capacity,
-        user.name if user else f"(the runtime's own, uid {os.geteuid()})",
-        python,
-        hardened,
+    logformat.log_event(
+        log,
+        logging.INFO,
+        "agent_start",
+        agent=settings.agent_id,
+        queue=settings.queue,
+        capacity=tuning.capacity,
+        script_user=user.name if user else f"(the runtime's own, uid {os.geteuid()})",
+        python=python,
+        non_dumpable=hardened,
     )
     app = worker.make_app(settings.broker_url)
     pulse.start()
@@ -117,7 +126,7 @@ def main() -> int:
         pulse.stop()
         pulse.goodbye()
         process.remove_workdir(context.work_base)
-        log.info("event=agent_stopped agent=%s", settings.agent_id)
+        logformat.log_event(log, logging.INFO, "agent_stopped", agent=settings.agent_id)
     return code
 
 

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from agents.runtime.logformat import log_event
+
 log = logging.getLogger("agents.runtime.client")
 
 # Connection errors and 5xx are worth another try; a 4xx answer is final.
@@ -79,10 +81,12 @@ class AgentClient:
         if answer.status == 200:
             return answer.body
         if answer.status in (404, 409):
-            log.info(
-                "event=job_message_dropped job=%s reason=%s",
-                job_id,
-                answer.body.get("code", answer.status),
+            log_event(
+                log,
+                logging.INFO,
+                "job_message_dropped",
+                job=job_id,
+                reason=answer.body.get("code", answer.status),
             )
             return None
         raise Unreachable(f"claim answered HTTP {answer.status}")

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from agents.runtime.client import AgentClient, Unauthorized, Unreachable
 from agents.runtime.jobs import CANCELED, DROPPED, FENCED, STOPPING, Registry, Tuning
+from agents.runtime.logformat import log_event
 
 log = logging.getLogger("agents.runtime.heartbeat")
 
@@ -97,21 +98,35 @@ class Pulse(threading.Thread):
                 timeout=max(1.0, self.tuning.heartbeat_seconds),
             )
         except Unauthorized as exc:
-            log.error("event=agent_token_refused detail=%s: killing every script, exiting", exc)
+            log_event(
+                log,
+                logging.ERROR,
+                "agent_token_refused",
+                detail=exc,
+                note="killing every script, exiting",
+            )
             self.registry.kill_all(STOPPING)
             self._stop_event.set()
             self._shutdown()
             return
         except Unreachable as exc:
             silent = boottime() - self.last_confirmed
-            log.warning("event=heartbeat_failed seconds_unconfirmed=%.1f error=%s", silent, exc)
+            log_event(
+                log,
+                logging.WARNING,
+                "heartbeat_failed",
+                seconds_unconfirmed=round(silent, 1),
+                error=exc,
+            )
             if silent >= self.tuning.fence_after_seconds and running:
                 killed = self.registry.kill_all(FENCED)
-                log.error(
-                    "event=fenced jobs=%d seconds_unconfirmed=%.1f: the control plane may "
-                    "already have given them to another runner",
-                    killed,
-                    silent,
+                log_event(
+                    log,
+                    logging.ERROR,
+                    "fenced",
+                    jobs=killed,
+                    seconds_unconfirmed=round(silent, 1),
+                    note="the control plane may already have given them to another runner",
                 )
             return
         self.last_confirmed = boottime()
@@ -119,13 +134,18 @@ class Pulse(threading.Thread):
         self.registry.confirm_all()
         for job_id in answer.get("cancel") or []:
             if self.registry.kill(str(job_id), CANCELED):
-                log.info("event=job_cancel_received job=%s", job_id)
+                log_event(log, logging.INFO, "job_cancel_received", job=job_id)
         for job_id in answer.get("drop") or []:
             if self.registry.kill(str(job_id), DROPPED):
-                log.info("event=job_dropped job=%s", job_id)
+                log_event(log, logging.INFO, "job_dropped", job=job_id)
         if answer.get("stop") and not self._stop_requested:
             self._stop_requested = True
-            log.info("event=agent_stop_received: finishing running jobs, then exiting")
+            log_event(
+                log,
+                logging.INFO,
+                "agent_stop_received",
+                note="finishing running jobs, then exiting",
+            )
             self._shutdown()
 
     def goodbye(self) -> None:
@@ -133,7 +153,7 @@ class Pulse(threading.Thread):
         try:
             self.client.heartbeat(running=[], hostname=self.hostname, stopped=True)
         except (Unauthorized, Unreachable) as exc:
-            log.info("event=agent_goodbye_unsent error=%s", exc)
+            log_event(log, logging.INFO, "agent_goodbye_unsent", error=exc)
 
 
 def _warm_shutdown() -> None:

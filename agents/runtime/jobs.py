@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from agents.runtime import process
 from agents.runtime.client import AgentClient, Unreachable
+from agents.runtime.logformat import log_event
 
 log = logging.getLogger("agents.runtime.jobs")
 
@@ -177,13 +178,20 @@ def run(ctx: Context, *, job_id: str, worker: str) -> str:
     attempt = int(job["attempt"])
     running = RunningJob(job_id=job_id, attempt=attempt)
     ctx.registry.add(running)
-    log.info("event=job_claimed job=%s attempt=%d/%s", job_id, attempt, job.get("maxAttempts"))
+    log_event(
+        log,
+        logging.INFO,
+        "job_claimed",
+        job=job_id,
+        attempt=attempt,
+        max_attempts=job.get("maxAttempts"),
+    )
     started = time.monotonic()
     try:
         try:
             report = _execute(ctx, running=running, claim=claim)
         except Exception as exc:  # never leave a claimed job running because of our own bug
-            log.exception("event=job_runtime_error job=%s", job_id)
+            log_event(log, logging.ERROR, "job_runtime_error", exc_info=True, job=job_id)
             report = {"exitCode": None, "error": f"agent runtime error: {type(exc).__name__}"}
         answer = _report(ctx, running=running, report=report)
     finally:
@@ -191,13 +199,15 @@ def run(ctx: Context, *, job_id: str, worker: str) -> str:
     if answer is _UNREPORTED:
         return "unreported"
     status = answer.get("status", "?") if answer else "superseded"
-    log.info(
-        "event=job_attempt_finished job=%s attempt=%d status=%s exit_code=%s seconds=%.1f",
-        job_id,
-        attempt,
-        status,
-        report.get("exitCode"),
-        time.monotonic() - started,
+    log_event(
+        log,
+        logging.INFO,
+        "job_attempt_finished",
+        job=job_id,
+        attempt=attempt,
+        status=status,
+        exit_code=report.get("exitCode"),
+        seconds=round(time.monotonic() - started, 1),
     )
     return status
 
@@ -218,9 +228,11 @@ def _report(ctx: Context, *, running: RunningJob, report: dict):
             return ctx.client.finish(job_id=running.job_id, attempt=running.attempt, report=report)
         except Unreachable as exc:
             if running.kill_reason == DROPPED or time.monotonic() >= give_up:
-                log.warning("event=job_finish_unreported job=%s error=%s", running.job_id, exc)
+                log_event(
+                    log, logging.WARNING, "job_finish_unreported", job=running.job_id, error=exc
+                )
                 return _UNREPORTED
-            log.info("event=job_finish_retry job=%s error=%s", running.job_id, exc)
+            log_event(log, logging.INFO, "job_finish_retry", job=running.job_id, error=exc)
             running.wake.wait(min(ctx.tuning.heartbeat_seconds, 30.0))
 
 
@@ -315,11 +327,13 @@ def _supervise(
             timed_out = True
             running.kill(TIMED_OUT)
         if running.kill_reason:
-            log.info(
-                "event=job_kill job=%s attempt=%d reason=%s",
-                running.job_id,
-                running.attempt,
-                running.kill_reason,
+            log_event(
+                log,
+                logging.INFO,
+                "job_kill",
+                job=running.job_id,
+                attempt=running.attempt,
+                reason=running.kill_reason,
             )
             process.kill_tree(proc, grace=ctx.tuning.kill_grace_seconds)
             exit_code = proc.returncode
@@ -349,7 +363,7 @@ def _send(ctx: Context, running: RunningJob, text: str) -> bool:
     try:
         return ctx.client.log(job_id=running.job_id, attempt=running.attempt, chunk=text)
     except Unreachable as exc:
-        log.warning("event=job_log_unsent job=%s error=%s", running.job_id, exc)
+        log_event(log, logging.WARNING, "job_log_unsent", job=running.job_id, error=exc)
         return True  # lost output is a pity, not a reason to stop the bot
 
 

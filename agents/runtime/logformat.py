@@ -2,11 +2,16 @@
 management commands and the agent runtime write JSON lines, one object per record:
 
     {"timestamp": "2025-03-30T01:30:00.123Z", "level": "INFO", "logger": "schedules.engine",
-     "process": "MainProcess", "message": "event=tick triggered=3 ...", ...}
+     "process": "MainProcess", "message": "tick triggered=3 ...", "event": "tick",
+     "triggered": 3, ...}
 
 `timestamp` is the record's time in UTC (ISO-8601, milliseconds, `Z`), `process` the process's
 name (Celery's pool workers are `ForkPoolWorker-<n>`), then whatever the call passed as
 `extra={...}`, and `exception` with the traceback when there is one.
+
+The product's own records go through `log_event`: an `event` name and its fields become JSON
+fields of their own (an int stays an int, a text with spaces stays one value), and the message
+repeats them as `<event> key=value ...` for whoever reads the line rather than parses it.
 
 It lives with the agent runtime because two programs use it that share nothing else: the agent
 runtime, which loads no Django and nothing of the control plane, and the control plane
@@ -17,7 +22,9 @@ python-json-logger only.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,3 +77,64 @@ def logging_config(
         "root": {"handlers": ["console"], "level": level},
         "loggers": loggers or {},
     }
+
+
+# Names a field of `log_event` cannot have: the record's own attributes (logging raises KeyError
+# for them in `extra`), the names the formatter writes its fields under (a field would overwrite
+# or duplicate them), those the formatter drops, and `event`, which the helper sets itself.
+RESERVED_FIELDS = frozenset(
+    {
+        *logging.makeLogRecord({}).__dict__,
+        *RESERVED_ATTRS,
+        *RENAMED.values(),
+        *NOT_DATA,
+        "event",
+    }
+)
+# A value shown bare in the message: no space, quote or `=` that would make it ambiguous.
+_BARE = re.compile(r"[^\s\"'=]+")
+
+
+def log_event(
+    logger: logging.Logger,
+    level: int,
+    event: str,
+    /,
+    *,
+    exc_info: bool = False,
+    **fields: object,
+) -> None:
+    """Log `event` with `fields` as JSON fields of the record. Values stay JSON's own types
+    (str, int, float, bool, None); anything else is logged as its str(). Raises TypeError for a
+    field name in RESERVED_FIELDS: a programming error, caught by the first test that logs it."""
+    clashing = sorted(RESERVED_FIELDS.intersection(fields))
+    if clashing:
+        raise TypeError(f"log_event({event!r}): reserved field names {clashing}")
+    data = {key: _plain(value) for key, value in fields.items()}
+    # stacklevel: the record names the caller's line, not this function's.
+    logger.log(
+        level,
+        event_message(event, data),
+        exc_info=exc_info,
+        extra={"event": event, **data},
+        stacklevel=2,
+    )
+
+
+def event_message(event: str, fields: dict[str, object]) -> str:
+    """`<event> key=value ...`, a value quoted as a JSON string when it has a space, a quote or
+    an `=` (or is empty), so that the message reads back unambiguously."""
+    return " ".join([event, *(f"{key}={_shown(value)}" for key, value in fields.items())])
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # str() of a str subclass too: a Django TextChoices member becomes its value.
+    return str(value)
+
+
+def _shown(value: object) -> str:
+    if not isinstance(value, str):
+        return json.dumps(value)
+    return value if _BARE.fullmatch(value) else json.dumps(value, ensure_ascii=False)

@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from agents.runtime.logformat import log_event
+
 log = logging.getLogger("agents.runtime.process")
 
 # Runs as `python -I -c SUPERVISOR <fence seconds> <pulse fd> <argv…>`, leading the job's own
@@ -140,7 +142,7 @@ def _create(name: str) -> ScriptUser:
     user = _lookup(name)  # a concurrent runtime may have created it first
     if user is None:
         raise ScriptUserError(f"useradd {name} failed: {done.stderr.strip()[:200]}")
-    log.info("event=script_user_created user=%s uid=%d", name, user.uid)
+    log_event(log, logging.INFO, "script_user_created", user=name, uid=user.uid)
     return user
 
 
@@ -247,7 +249,7 @@ def signal_group(pgid: int, sig: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # pgid reused by someone else's group: not ours to touch
-        log.warning("event=killpg_denied pgid=%s", pgid)
+        log_event(log, logging.WARNING, "killpg_denied", pgid=pgid)
         return False
 
 

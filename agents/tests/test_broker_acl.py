@@ -244,7 +244,10 @@ def test_it_keeps_the_watchdog_report_when_the_sync_fails(broker_admin, monkeypa
     report = run_watchdog()
 
     assert isinstance(report, dict)
-    assert "event=broker_users_sync_failed" in caplog.text
+    (failed,) = [
+        r for r in caplog.records if getattr(r, "event", None) == "broker_users_sync_failed"
+    ]
+    assert failed.exc_info and failed.exc_info[0] is RuntimeError
 
 
 def test_it_puts_the_agents_user_and_token_in_its_broker_url(settings, redis_url):
@@ -302,8 +305,8 @@ def test_it_logs_an_error_naming_the_mode_when_redis_refuses_acl(broker_admin, s
     finally:
         broker_admin.acl_deluser("control-plane-without-acl")
 
-    refused = [r.getMessage() for r in caplog.records if "broker_acl_refused" in r.getMessage()]
-    assert len(refused) == 2
-    assert all("BROKER_ACL_MODE=acl" in message for message in refused)
-    assert all("BROKER_ACL_MODE=manual" in message for message in refused)
+    refused = [r for r in caplog.records if getattr(r, "event", None) == "broker_acl_refused"]
+    assert [r.action for r in refused] == ["provision", "sync"]
+    assert all(r.broker_acl_mode == "acl" for r in refused)
+    assert all("BROKER_ACL_MODE=manual" in r.note for r in refused)
     assert agent_users(broker_admin) == set()

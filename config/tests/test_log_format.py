@@ -51,7 +51,7 @@ import logging
 import django
 
 django.setup()
-logging.getLogger("schedules.engine").info("event=tick triggered=%d", 3, extra={"org": "demo"})
+logging.getLogger("schedules.engine").info("tick triggered=%d", 3, extra={"org": "demo"})
 # Django attaches the request object for its own handlers: not data (its repr has the query).
 logging.getLogger("django.request").warning(
     "Not Found: %s", "/x", extra={"status_code": 404, "request": object()}
@@ -60,7 +60,7 @@ logging.getLogger("django.db.backends").info("below the level LOGGING gives this
 try:
     1 / 0
 except ZeroDivisionError:
-    logging.getLogger("agents.watchdog").exception("event=watchdog_failed\\nsecond line")
+    logging.getLogger("agents.watchdog").exception("watchdog failed\\nsecond line")
 """
 
 
@@ -71,12 +71,12 @@ def test_it_writes_a_django_process_s_records_as_json_lines():
     tick, not_found, failed = records(done.stderr)
 
     assert tick["level"] == "INFO" and tick["logger"] == "schedules.engine"
-    assert tick["message"] == "event=tick triggered=3"
+    assert tick["message"] == "tick triggered=3"
     assert tick["process"] == "MainProcess"
     assert tick["org"] == "demo"  # extra= fields follow the agreed ones
     assert not_found["level"] == "WARNING" and not_found["status_code"] == 404
     assert "request" not in not_found
-    assert failed["message"] == "event=watchdog_failed\nsecond line"  # still one line
+    assert failed["message"] == "watchdog failed\nsecond line"  # still one line
     assert "ZeroDivisionError: division by zero" in failed["exception"]
 
 
@@ -92,7 +92,7 @@ from config.celery import app
 # What `celery worker` and `celery beat` call to set up logging, with their -l.
 app.log.setup(loglevel="DEBUG", redirect_stdouts=True)
 logging.getLogger("celery.apps.worker").info("celery@host ready.")
-get_task_logger("schedules.tasks").info("event=tick triggered=1")
+get_task_logger("schedules.tasks").info("tick triggered=1")
 logging.getLogger("celery.beat").debug("below LOG_LEVEL: LOGGING, not -l, decides")
 writing = [
     type(handler).__name__
@@ -111,7 +111,7 @@ def test_celery_worker_and_beat_log_through_django_s_logging():
     ready, task = records(done.stderr)
 
     assert (ready["logger"], ready["message"]) == ("celery.apps.worker", "celery@host ready.")
-    assert (task["logger"], task["message"]) == ("schedules.tasks", "event=tick triggered=1")
+    assert (task["logger"], task["message"]) == ("schedules.tasks", "tick triggered=1")
     # Celery added none of its own handlers or stream redirection.
     assert json.loads(done.stdout) == {"celery_handlers": [], "stdout": "TextIOWrapper"}
 
@@ -173,5 +173,9 @@ def test_the_agent_runtime_writes_the_same_json_lines_without_django():
     assert done.returncode == 2, done.stderr
     (refused,) = records(done.stderr)
     assert refused["level"] == "ERROR" and refused["logger"] == "agents.runtime"
-    assert refused["message"].startswith("event=agent_refused_to_start reason=")
+    # The product's own records carry their event and its fields as fields (agents/tests/
+    # test_log_event.py has the rest).
+    assert refused["event"] == "agent_refused_to_start"
+    assert "mimic-no-such-user-for-the-log-test" in refused["reason"]
+    assert refused["message"] == f"agent_refused_to_start reason={json.dumps(refused['reason'])}"
     assert "log-format-test-token" not in done.stderr

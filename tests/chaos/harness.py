@@ -469,7 +469,7 @@ class Runtime:
 
     def logged_clock_offset(self) -> float | None:
         """How far the runtime's own log clock is from the real one: the timestamp of its
-        `event=agent_start` line minus the real time the process was started (start-up takes
+        `agent_start` event's record minus the real time the process was started (start-up takes
         seconds; the suite checks a 5-minute offset to within a minute). Proof that the
         simulated host clock is in effect."""
         for line in self.proc.output().splitlines():
@@ -477,9 +477,7 @@ class Runtime:
                 record = json.loads(line)
             except ValueError:
                 continue  # not a log record (a script's stray output)
-            if isinstance(record, dict) and record.get("message", "").startswith(
-                "event=agent_start "
-            ):
+            if isinstance(record, dict) and record.get("event") == "agent_start":
                 stamp = datetime.fromisoformat(record["timestamp"])
                 return stamp.timestamp() - self.proc.started_wall
         return None

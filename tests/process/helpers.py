@@ -4,6 +4,7 @@ and polling with tight deadlines."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -192,6 +193,11 @@ class AgentProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
 
+    def events(self, event: str) -> list[dict]:
+        """The runtime's records of one event (agents.runtime.logformat.log_event), all of its
+        output read."""
+        return log_events(self.log_path.read_text(errors="replace"), event)
+
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
@@ -206,6 +212,20 @@ class AgentProcess:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode
+
+
+def log_events(output: str, event: str) -> list[dict]:
+    """The JSON log records of one event in a process's output, in order; a line that is not a
+    record (a script's stray print, a half-written last line) is skipped."""
+    found = []
+    for line in output.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("event") == event:
+            found.append(record)
+    return found
 
 
 # ------------------------------------------------------------------------------ rows

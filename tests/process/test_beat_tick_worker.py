@@ -3,7 +3,6 @@ helper evaluator (TICK_EVALUATORS=2, two worker processes), and every due occurr
 dispatched exactly once."""
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from agents.models import Job, JobStatus
 from schedules.models import Schedule
 from schedules.tasks import evaluate_due_schedules
 from tests.factories import AgentFactory, OrganizationFactory, ScheduleFactory, ScriptFactory
-from tests.process.helpers import ROOT, control_plane_env, wait_for
+from tests.process.helpers import ROOT, control_plane_env, log_events, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -88,10 +87,12 @@ def test_it_splits_a_busy_tick_between_worker_processes(worker, redis_client):
     assert not Schedule.objects.filter(next_run_at__lte=minute).exists()
     assert redis_client.llen(agent_queue(agent.id)) == DUE
     output = wait_for(
-        lambda: "event=tick_helper" in log_path.read_text() and log_path.read_text(), timeout=30
+        lambda: log_events(log_path.read_text(), "tick_helper") and log_path.read_text(),
+        timeout=30,
     )
     # The two evaluators' own reports add up to the due count: nothing twice, nothing lost.
-    triggered = [int(n) for n in re.findall(r"event=tick(?:_helper)? triggered=(\d+)", output)]
+    reports = log_events(output, "tick") + log_events(output, "tick_helper")
+    triggered = [report["triggered"] for report in reports]
     assert len(triggered) == 2 and sum(triggered) == DUE, triggered
     assert process.poll() is None
     redis_client.delete(agent_queue(agent.id))

@@ -88,3 +88,26 @@ def test_it_installs_and_removes_itself_on_handlers(caplog):
     assert flt not in caplog.handler.filters
     assert "topsecret" not in caplog.text
     assert "value=***" in caplog.text
+
+
+def test_it_scrubs_text_fields_passed_in_extra():
+    records = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Capture()
+    handler.addFilter(SecretRedactingFilter({"PW": "hunter2"}))
+    logger = logging.getLogger("test.redaction.extra")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("login failed", extra={"error": "bad password hunter2", "attempt": 2})
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    (record,) = records
+    assert record.error == "bad password [REDACTED:PW]"
+    assert record.attempt == 2
+    assert record.levelname == "WARNING"

@@ -1,5 +1,7 @@
 """vault_set / create / update / delete: only ciphertext stored, clean validation errors."""
 
+import logging
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -69,3 +71,22 @@ def test_it_deletes(org):
     entry = vault_entry_create(organization=org, key="K", value="v")
     vault_delete(entry=entry)
     assert not VaultEntry.objects.exists()
+
+
+def test_it_logs_each_write_as_an_event_with_key_names_only(org, caplog):
+    with caplog.at_level(logging.INFO, logger="vault.services"):
+        entry = vault_set(organization=org, key="SAP_PASSWORD", value="s3cret value")
+        vault_entry_update(entry=entry, value="an0ther secret", description="SAP")
+        vault_delete(entry=entry)
+
+    events = [(r.event, r.organization, r.key) for r in caplog.records]
+    assert events == [
+        ("vault_set", str(org.pk), "SAP_PASSWORD"),
+        ("vault_entry_update", str(org.pk), "SAP_PASSWORD"),
+        ("vault_delete", str(org.pk), "SAP_PASSWORD"),
+    ]
+    assert caplog.records[1].changed == ["updated_at", "value", "description"]
+    assert caplog.records[1].getMessage() == (
+        f"vault_entry_update organization={org.pk} key=SAP_PASSWORD changed=updated_at,value,description"
+    )
+    assert "s3cret" not in caplog.text and "an0ther" not in caplog.text
