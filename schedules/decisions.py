@@ -108,9 +108,7 @@ def _stop_at(
     StopReason.ENDED and RUN_BUDGET_SPENT share their SkipReason's value."""
     d.stop(StopReason(str(reason)))
     d.report_skips.append((reason, f"{detail}; the schedule stops"))
-    d.events.append(
-        event_row(s, now, EventKind.SKIPPED, reason, detail, scheduled_for=occurrence)
-    )
+    d.events.append(event_row(s, now, EventKind.SKIPPED, reason, detail, scheduled_for=occurrence))
 
 
 def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Decision:
