@@ -167,17 +167,18 @@ class ScheduleAdminForm(forms.ModelForm):
             )
         return value
 
-    def clean(self):
-        cleaned = super().clean()
-        # The instant the admin saves with (ScheduleAdmin.save_model), so the check and the
-        # save agree on what "the future" is.
+    def _post_clean(self):
+        # After the model's own checks (which need run_at in cleaned_data to tell "neither cron
+        # nor run at" from "run at in the past"). `checked_at` is the instant the admin saves
+        # with (ScheduleAdmin.save_model), so the check and the save agree on "the future".
+        initial_run_at = self.instance.run_at
+        super()._post_clean()
         self.checked_at = clock.control_plane_now()
-        run_at = cleaned.get("run_at")
-        if run_at is not None and run_at != self.instance.run_at:
+        run_at = self.cleaned_data.get("run_at")
+        if run_at is not None and run_at != initial_run_at:
             error = run_at_in_past_error(run_at, self.checked_at)
             if error:
                 self.add_error("run_at", error)
-        return cleaned
 
     def clean_variables(self):
         value = self.cleaned_data.get("variables")

@@ -190,6 +190,27 @@ class ScheduleSerializer(CamelModelSerializer):
             raise serializers.ValidationError(str(exc)) from None
         return value
 
+    def to_internal_value(self, data):
+        # A new schedule needs a cron expression unless it is a one-time run: named with the
+        # other missing fields, as a required field would be (the model checks the pair again).
+        errors: dict = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail) if isinstance(exc.detail, dict) else {}
+            if not errors:
+                raise
+        if (
+            self.instance is None
+            and isinstance(data, dict)
+            and "cronExpression" not in data
+            and data.get("runAt") is None
+        ):
+            errors.setdefault("cronExpression", ["This field is required unless runAt is given."])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
     def validate_remaining_runs(self, value: int | None) -> int | None:
         # 0 is what a spent budget reads back as; sending it back unchanged (a PUT of what was
         # read) is fine, setting it is not: pause the schedule instead.

@@ -21,7 +21,7 @@ FROZEN = "2026-11-26T14:00:00Z"
 
 
 @pytest.fixture
-def base(org):
+def new_schedule(org):
     return {
         "name": "Bounded",
         "scriptId": str(ScriptFactory(organization=org).id),
@@ -31,11 +31,11 @@ def base(org):
 
 
 @time_machine.travel(FROZEN, tick=False)
-def test_it_creates_a_bounded_schedule_with_its_first_run_at_the_start(api, base):
+def test_it_creates_a_bounded_schedule_with_its_first_run_at_the_start(api, new_schedule):
     response = api.post(
         "/api/schedules/",
         {
-            **base,
+            **new_schedule,
             "startsAt": "2026-11-27T09:00:00Z",
             "endsAt": "2026-12-01T00:00:00Z",
             "remainingRuns": 3,
@@ -53,10 +53,10 @@ def test_it_creates_a_bounded_schedule_with_its_first_run_at_the_start(api, base
 
 
 @time_machine.travel(FROZEN, tick=False)
-def test_it_creates_a_one_time_run(api, base):
+def test_it_creates_a_one_time_run(api, new_schedule):
     response = api.post(
         "/api/schedules/",
-        {**base, "cronExpression": "", "runAt": "2026-11-26T16:30:00Z"},
+        {**new_schedule, "cronExpression": "", "runAt": "2026-11-26T16:30:00Z"},
         format="json",
     )
     assert response.status_code == 201, response.data
@@ -67,10 +67,10 @@ def test_it_creates_a_one_time_run(api, base):
 
 
 @time_machine.travel(FROZEN, tick=False)
-def test_it_creates_a_schedule_whose_end_has_passed_as_stopped(api, base):
+def test_it_creates_a_schedule_whose_end_has_passed_as_stopped(api, new_schedule):
     response = api.post(
         "/api/schedules/",
-        {**base, "startsAt": "2026-11-01T00:00:00Z", "endsAt": "2026-11-02T00:00:00Z"},
+        {**new_schedule, "startsAt": "2026-11-01T00:00:00Z", "endsAt": "2026-11-02T00:00:00Z"},
         format="json",
     )
     assert response.status_code == 201, response.data
@@ -106,10 +106,10 @@ BAD = [
 @time_machine.travel(FROZEN, tick=False)
 @pytest.mark.parametrize(("change", "field", "message"), BAD)
 def test_it_refuses_bad_bounds_naming_the_field(
-    api, base, assert_no_rows_written, change, field, message
+    api, new_schedule, assert_no_rows_written, change, field, message
 ):
     with assert_no_rows_written():
-        response = api.post("/api/schedules/", {**base, **change}, format="json")
+        response = api.post("/api/schedules/", {**new_schedule, **change}, format="json")
     assert response.status_code == 400, response.data
     errors = response.json()
     assert list(errors) == [field]
