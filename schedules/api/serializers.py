@@ -193,7 +193,7 @@ class ScheduleSerializer(CamelModelSerializer):
     def to_internal_value(self, data):
         # A new schedule needs a cron expression unless it is a one-time run: named with the
         # other missing fields, as a required field would be (the model checks the pair again).
-        errors: dict = {}
+        errors = {}
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

@@ -155,7 +155,7 @@ def test_executing_a_stopped_schedule_says_why_it_does_not_run(now, make_due):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_ticks_spend_a_budget_of_two_exactly_once_each(now, make_due):
+def test_concurrent_ticks_spend_a_budget_of_two_exactly_once_each(now, make_due) -> None:
     start = now.replace(second=0)
     s = make_due(
         cron_expression="* * * * *", remaining_runs=2, next_run_at=start, concurrency_limit=10
