@@ -156,7 +156,8 @@ class Schedule(models.Model):
     ends_at = models.DateTimeField("ends at", null=True, blank=True)
     # Scheduled runs left: null = unlimited. Each scheduled dispatch takes one (forced runs take
     # none); the dispatch that takes the last one stores 0 and stops the schedule. 0 is only ever
-    # stored by the tick (schedule_spent_budget_is_stopped); the API and the admin ask for >= 1.
+    # stored by the tick, on a stopped row (schedule_spent_budget_is_stopped); the API and the
+    # admin ask for >= 1.
     remaining_runs = models.PositiveIntegerField(
         "remaining runs", null=True, blank=True, validators=[MinValueValidator(0)]
     )
@@ -233,7 +234,9 @@ class Schedule(models.Model):
             models.CheckConstraint(
                 condition=Q(remaining_runs__isnull=True)
                 | Q(remaining_runs__gt=0)
-                | Q(next_run_at__isnull=True, stopped_reason=StopReason.RUN_BUDGET_SPENT),
+                # Stopped, with a reason: `run_budget_spent`, or `ended` when the run that
+                # spent the budget was also the last before ends_at.
+                | (Q(next_run_at__isnull=True) & ~Q(stopped_reason="")),
                 name="schedule_spent_budget_is_stopped",
             ),
             models.CheckConstraint(

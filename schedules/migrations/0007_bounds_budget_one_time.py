@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='schedule',
-            constraint=models.CheckConstraint(condition=models.Q(('remaining_runs__isnull', True), ('remaining_runs__gt', 0), models.Q(('next_run_at__isnull', True), ('stopped_reason', 'run_budget_spent')), _connector='OR'), name='schedule_spent_budget_is_stopped'),
+            constraint=models.CheckConstraint(condition=models.Q(('remaining_runs__isnull', True), ('remaining_runs__gt', 0), models.Q(('next_run_at__isnull', True), models.Q(('stopped_reason', ''), _negated=True)), _connector='OR'), name='schedule_spent_budget_is_stopped'),
         ),
         migrations.AddConstraint(
             model_name='schedule',

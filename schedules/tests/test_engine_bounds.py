@@ -185,3 +185,24 @@ def test_concurrent_ticks_spend_a_budget_of_two_exactly_once_each(now, make_due)
     assert (s.remaining_runs, s.next_run_at) == (0, None)
     assert s.stopped_reason == StopReason.RUN_BUDGET_SPENT
     assert ScheduleEvent.objects.filter(schedule=s, reason="run_budget_spent").count() == 1
+
+
+def test_the_last_budgeted_run_at_the_end_bound_stops_it_as_ended(now, make_due):
+    # The run that spends the budget is also the last before endsAt: one job, remainingRuns 0,
+    # and the row says `ended` (the end bound wins) — written, not refused by a constraint.
+    start = now.replace(second=0)
+    s = make_due(
+        cron_expression="* * * * *",
+        remaining_runs=1,
+        next_run_at=start,
+        ends_at=start + MINUTE,
+        concurrency_limit=10,
+    )
+
+    report = tick(now)
+
+    assert report["errors"] == []
+    assert len(report["triggeredSchedules"]) == 1
+    s.refresh_from_db()
+    assert (s.remaining_runs, s.next_run_at, s.stopped_reason) == (0, None, StopReason.ENDED)
+    assert [sk["reason"] for sk in report["skipped"]] == ["ended"]
