@@ -48,8 +48,9 @@ from config.admin_common import (
 from schedules import cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
 from schedules.api.serializers import report_json
+from schedules.due import bounded_next_n
 from schedules.engine import run_tick
-from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
+from schedules.models import GUARDRAILS, Schedule, ScheduleEvent, StopReason
 from schedules.report import Report
 from vault.models import VaultEntry
 from vault.selectors import vault_key_names_for
@@ -76,6 +77,11 @@ def _next_run_cell(schedule: Schedule, now):
             '<span class="mimic-muted">paused{}</span>', f": {note[:80]}" if note else ""
         )
     if schedule.next_run_at is None:
+        if schedule.stopped_reason:
+            return format_html(
+                '<span class="mimic-muted">stopped: {}</span>',
+                StopReason(schedule.stopped_reason).label,
+            )
         return "—"
     return format_html(
         '<span class="mimic-nowrap" title="{}">{}</span><br><span class="mimic-muted">{}</span>',
@@ -141,6 +147,12 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
         @column("schedule (cron)", order="cron_expression")
         def cron_words(schedule):
+            if schedule.run_at is not None:
+                return format_html(
+                    'once<br><span class="mimic-muted" title="{}">{}</span>',
+                    utc_text(schedule.run_at),
+                    local_text(schedule.run_at, schedule.timezone),
+                )
             return format_html(
                 '{}<br><code class="mimic-muted">{}</code>',
                 describe_cron(schedule.cron_expression),
@@ -168,7 +180,15 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     # -- the form ----------------------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):
         what = ["organization", "name", "script", "agent"]
-        when = ["cron_expression", "timezone", "enabled"]
+        when = [
+            "cron_expression",
+            "run_at",
+            "timezone",
+            "starts_at",
+            "ends_at",
+            "remaining_runs",
+            "enabled",
+        ]
         if obj is not None:
             when += ["next_five_runs", "paused"]
         inputs = ["variables", "vault_keys"] + (["vault_key_status"] if obj is not None else [])
@@ -178,8 +198,9 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 "When",
                 {
                     "fields": when,
-                    "description": "The next five runs are previewed as you type, in the "
-                    "schedule's timezone.",
+                    "description": "A cron expression, or a one-time run at an instant. "
+                    "The next five runs are previewed as you type, in the schedule's timezone; "
+                    "start, end and remaining runs bound them.",
                 },
             ),
             ("Guardrails", {"fields": list(GUARDRAILS)}),
@@ -221,7 +242,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the services: they validate, compute next_run_at from `now`, lock the row.
-        now = clock.control_plane_now()
+        now = getattr(form, "checked_at", None) or clock.control_plane_now()
         values = {n: v for n, v in form.cleaned_data.items() if n in _MODEL_FIELDS}
         if change:
             changed = {n: values[n] for n in form.changed_data if n in values}
@@ -236,8 +257,22 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     # -- read-only parts of the schedule's page ----------------------------------------------
     @admin.display(description="saved: next five runs")
     def next_five_runs(self, schedule):
+        if schedule.run_at is not None:
+            done = f" (stopped: {schedule.get_stopped_reason_display()})"
+            return format_html(
+                "Once, at {} ({}){}",
+                local_text(schedule.run_at, schedule.timezone),
+                utc_text(schedule.run_at),
+                done if schedule.stopped_reason else "",
+            )
         try:
-            runs = cron.next_n(schedule.cron_expression, schedule.timezone, timezone.now(), 5)
+            runs = bounded_next_n(
+                spec=schedule.cron_expression,
+                tz=schedule.timezone,
+                bounds=schedule.bounds,
+                after=timezone.now(),
+                count=5,
+            )
         except cron.CronError as exc:
             return str(exc)
         items = format_html_join(
@@ -246,6 +281,12 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             ((local_text(r, schedule.timezone), utc_text(r)) for r in runs),
         )
         note = "" if schedule.enabled else " (paused: none of these runs until it is resumed)"
+        if schedule.stopped_reason:
+            note = f" (stopped: {schedule.get_stopped_reason_display()})"
+        elif len(runs) < 5 and schedule.ends_at is not None:
+            note += f" (ends at {utc_text(schedule.ends_at)})"
+        if schedule.remaining_runs is not None and not schedule.stopped_reason:
+            note += f" ({schedule.remaining_runs} scheduled run(s) left)"
         return format_html(
             '{}<ol class="mimic-next-runs">{}</ol>{}',
             describe_cron(schedule.cron_expression),

@@ -9,7 +9,8 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 
-from schedules.models import GUARDRAILS, Schedule
+from config import clock
+from schedules.models import GUARDRAILS, Schedule, run_at_in_past_error
 
 VARIABLES_EXAMPLE = '{"region": "us-east"}'
 _JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
@@ -82,7 +83,11 @@ class ScheduleAdminForm(forms.ModelForm):
             "script",
             "agent",
             "cron_expression",
+            "run_at",
             "timezone",
+            "starts_at",
+            "ends_at",
+            "remaining_runs",
             "enabled",
             *GUARDRAILS,
             "variables",
@@ -107,6 +112,14 @@ class ScheduleAdminForm(forms.ModelForm):
             "timezone": "IANA name (e.g. America/New_York); the cron is read in this timezone, "
             "DST included.",
             "enabled": "Unticked = paused: the tick never runs it.",
+            "run_at": "A one-time run at this instant (UTC) instead of a cron expression: "
+            "leave the cron empty. It must be in the future.",
+            "starts_at": "No run before this instant (UTC). Empty = at once.",
+            "ends_at": "No run at or after this instant (UTC); then the schedule stops "
+            "(ended). Empty = never.",
+            "remaining_runs": "Scheduled runs left (1 or more; empty = unlimited). Each "
+            "scheduled run takes one, Run now none; at 0 the schedule stops (run_budget_spent) "
+            "until you raise it.",
         }
 
     class Media:
@@ -144,6 +157,28 @@ class ScheduleAdminForm(forms.ModelForm):
             )
         else:
             field.help_text = base
+
+    def clean_remaining_runs(self):
+        value = self.cleaned_data.get("remaining_runs")
+        # 0 is what a spent budget reads as: saving it unchanged is fine, setting it is not.
+        if value == 0 and self.instance.remaining_runs != 0:
+            raise forms.ValidationError(
+                "Must be 1 or more (empty = unlimited); to stop a schedule, pause it."
+            )
+        return value
+
+    def _post_clean(self):
+        # After the model's own checks (which need run_at in cleaned_data to tell "neither cron
+        # nor run at" from "run at in the past"). `checked_at` is the instant the admin saves
+        # with (ScheduleAdmin.save_model), so the check and the save agree on "the future".
+        initial_run_at = self.instance.run_at
+        super()._post_clean()
+        self.checked_at = clock.control_plane_now()
+        run_at = self.cleaned_data.get("run_at")
+        if run_at is not None and run_at != initial_run_at:
+            error = run_at_in_past_error(run_at, self.checked_at)
+            if error:
+                self.add_error("run_at", error)
 
     def clean_variables(self):
         value = self.cleaned_data.get("variables")

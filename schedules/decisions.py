@@ -3,6 +3,17 @@
 `decide` resolves which occurrence runs (catch-up rules, schedules.due), runs the gates in order
 (schedules.gates) and returns the rows to write (a Job, events) and the metadata to update; the
 engine writes them in one set-based statement per kind for the whole batch.
+
+Bounds and budget (SPEC §14 "When it runs"): the occurrence at which a schedule stops — the
+first one at or after `ends_at`, or the one after the run that spent the budget — is recorded
+as skipped (`ended`, `run_budget_spent`) and the schedule keeps no next run, saying why
+(`stopped_reason`). A one-time schedule stops once its run came due (`ran_once`, or
+`once_skipped` when it was missed or a gate blocked it: its event says which).
+
+A forced run ("Run now") is a manual run: like `kubectl create job --from=cronjob/…` or an
+EventBridge target invoked by hand, it is allowed on a schedule that has stopped or not yet
+started, and it neither spends the run budget nor moves the next run. It still passes every
+gate `force` never bypasses (billing, concurrency, vault, agent).
 """
 
 from __future__ import annotations
@@ -15,9 +26,9 @@ from typing import Any
 
 from agents.models import JobStatus, Trigger
 from config.clock import iso_z
-from schedules.due import ON_TIME_GRACE, resolve_due
+from schedules.due import ON_TIME_GRACE, resolve_due, resolve_once
 from schedules.gates import Candidate, GateContext, agent_needs_start, first_blocking_gate
-from schedules.models import EventKind, Schedule, SkipReason
+from schedules.models import EventKind, Schedule, SkipReason, StopReason
 
 # A row to insert, attname -> value (schedules.bulk writes a batch of them in one statement).
 Row = dict[str, Any]
@@ -32,9 +43,14 @@ class Decision:
     start_agent: bool = False
     events: list[Row] = field(default_factory=list)  # ScheduleEvent rows
     report_skips: list[tuple[str, str]] = field(default_factory=list)
-    new_next_run_at: datetime | None = None
-    touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt changed
+    new_next_run_at: datetime | None = None  # None: unchanged (unless stop_reason)
+    stop_reason: str = ""  # a StopReason: next_run_at becomes None, and this says why
+    spend_run: bool = False  # the job takes one of remaining_runs
+    touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt/budget changed
     notes: list[str] = field(default_factory=list)
+
+    def stop(self, reason: str) -> None:
+        self.stop_reason, self.new_next_run_at = reason, None
 
 
 def event_row(
@@ -81,22 +97,44 @@ def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: 
     }
 
 
+def _ended_detail(s: Schedule) -> str:
+    return f"ends at {iso_z(s.ends_at)}: no run at or after it"
+
+
+def _stop_at(
+    d: Decision, s: Schedule, now: datetime, reason: str, occurrence: datetime | None, detail: str
+) -> None:
+    """Stop the schedule at `occurrence` (the first that will not run), recorded as its skip.
+    StopReason.ENDED and RUN_BUDGET_SPENT share their SkipReason's value."""
+    d.stop(StopReason(str(reason)))
+    d.report_skips.append((reason, f"{detail}; the schedule stops"))
+    d.events.append(event_row(s, now, EventKind.SKIPPED, reason, detail, scheduled_for=occurrence))
+
+
 def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Decision:
     """Which occurrence runs, whether the gates let it, and what to write. No I/O."""
     d = Decision(schedule=s)
+    ended_at: datetime | None = None  # the end bound stops the schedule at this occurrence
     if force:
         scheduled_for, trigger = now, Trigger.FORCED
     else:
         if s.next_run_at is None:  # the engine passes only due schedules (next_run_at <= now)
             raise ValueError(f"schedule {s.id} is not due: it has no next run")
-        due = resolve_due(
-            spec=s.cron_spec,
-            tz=s.timezone,
-            next_run_at=s.next_run_at,
-            now=now,
-            catch_up_window=timedelta(minutes=s.catch_up_window_minutes),
-        )
-        d.new_next_run_at, d.touch_metadata = due.next_run_at, True
+        window = timedelta(minutes=s.catch_up_window_minutes)
+        if s.run_at is not None:
+            due = resolve_once(run_at=s.run_at, now=now, catch_up_window=window)
+            d.stop(StopReason.ONCE_SKIPPED)  # RAN_ONCE below, if it is dispatched
+        else:
+            due = resolve_due(
+                spec=s.cron_spec,
+                tz=s.timezone,
+                next_run_at=s.next_run_at,
+                now=now,
+                catch_up_window=window,
+                until=s.ends_at,
+            )
+            d.new_next_run_at = due.next_run_at
+        d.touch_metadata = True
         for missed in due.missed:
             d.events.append(
                 event_row(
@@ -120,15 +158,17 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
                 )
             )
         if due.missed_total:
-            window = f"catch-up window {s.catch_up_window_minutes} min"
+            window_text = f"catch-up window {s.catch_up_window_minutes} min"
             d.report_skips.append(
                 (
                     SkipReason.MISSED,
-                    f"{due.missed_total} occurrence(s) missed ({window})",
+                    f"{due.missed_total} occurrence(s) missed ({window_text})",
                 )
             )
+        if due.ended:
+            ended_at = due.next_run_at
         if due.run_at is None:
-            return d
+            return _finish(d, s, now, ended_at)
         scheduled_for, trigger = due.run_at, Trigger.SCHEDULED
         if now - due.run_at > ON_TIME_GRACE:
             d.notes.append("catch_up")
@@ -156,7 +196,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
                 trigger=trigger,
             )
         )
-        return d
+        return _finish(d, s, now, ended_at)
 
     d.start_agent = agent_needs_start(candidate, ctx)
     d.job = _build_job(s, now=now, scheduled_for=scheduled_for, trigger=trigger)
@@ -173,6 +213,14 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         )
     )
     d.touch_metadata = True
+    if trigger == Trigger.SCHEDULED:
+        if s.run_at is not None:
+            d.stop(StopReason.RAN_ONCE)
+        elif s.remaining_runs is not None:
+            d.spend_run = True
+            if s.remaining_runs <= 1 and ended_at is None:  # when both, `ended` says it
+                detail = "the run budget is spent: no further scheduled runs"
+                _stop_at(d, s, now, SkipReason.RUN_BUDGET_SPENT, d.new_next_run_at, detail)
     # Later schedules of this batch see this dispatch (quota, slots, window, agent starting).
     ctx.active_jobs[s.id] = ctx.active_jobs.get(s.id, 0) + 1
     ctx.last_job_at[s.id] = now
@@ -183,4 +231,11 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         )
     if d.start_agent:
         ctx.starting_agents.add(s.agent_id)
+    return _finish(d, s, now, ended_at)
+
+
+def _finish(d: Decision, s: Schedule, now: datetime, ended_at: datetime | None) -> Decision:
+    """The end bound's stop, recorded after the occurrence handled now."""
+    if ended_at is not None:
+        _stop_at(d, s, now, SkipReason.ENDED, ended_at, _ended_detail(s))
     return d

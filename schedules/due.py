@@ -4,6 +4,12 @@ Pure (SPEC §4 "Missed occurrences"): at most one catch-up run — the most rece
 is due, if it is younger than the catch-up window (or simply on time); every older one is
 recorded as skipped `missed`. Never a burst. nextRunAt advances from the occurrence just
 handled, never from "now + 1 minute".
+
+Bounds (SPEC §14 "When it runs"), instants all, so a DST change cannot move them: a recurring
+schedule's first run is its first occurrence at or after `starts_at`; none runs at or after
+`ends_at` — the occurrence that would is where it stops (`ended`). A one-time schedule has one
+occurrence, `run_at`, under the same catch-up rules; after it comes due it has none. The run
+budget is counted by schedules.decisions, which sees the dispatch.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from schedules import cron
+from schedules.models import Bounds, StopReason
 
 # An occurrence this young is on time even with a catch-up window of 0: the tick runs once a
 # minute and may itself be a little late.
@@ -31,12 +38,81 @@ _LOOKBACKS = (
 )
 
 
+# Occurrences are whole minutes: "at or after t" is "strictly after t minus a microsecond".
+_JUST_BEFORE = timedelta(microseconds=1)
+
+
 @dataclass(frozen=True)
 class DueResolution:
     run_at: datetime | None  # the occurrence to run now, if any
     missed: list[datetime] = field(default_factory=list)  # the oldest MAX_MISSED_EVENTS missed
     missed_total: int = 0  # capped at MAX_MISSED_COUNT
+    # The following occurrence; None for a one-time schedule (it has no other).
     next_run_at: datetime | None = None
+    # next_run_at is at or after the end bound: it never runs, and the schedule stops there.
+    ended: bool = False
+
+
+@dataclass(frozen=True)
+class NextRun:
+    """A schedule's next run, or None and why it has none (a StopReason value)."""
+
+    at: datetime | None
+    stopped_reason: str = ""
+
+
+def first_run(
+    *,
+    spec: cron.CronSpec | None,
+    tz: str,
+    bounds: Bounds,
+    after: datetime,
+    once_done: str = "",
+) -> NextRun:
+    """The next run from `after` on create, edit or resume: the first occurrence strictly after
+    `after` and at or after `starts_at`, if it is before `ends_at` and runs are left.
+
+    A one-time schedule's next run is its `run_at` — even one already past, which the tick then
+    handles under the catch-up rules (run late inside the window, `missed` outside it) — unless
+    that run has already come due: `once_done` is the StopReason it stopped with then.
+    """
+    if bounds.run_at is not None:
+        return NextRun(None, once_done) if once_done else NextRun(bounds.run_at)
+    if spec is None:
+        raise ValueError("a recurring schedule needs a cron spec")
+    if bounds.remaining_runs == 0:
+        return NextRun(None, StopReason.RUN_BUDGET_SPENT)
+    start = after
+    if bounds.starts_at is not None:
+        start = max(after, bounds.starts_at - _JUST_BEFORE)
+    occurrence = cron.next_after(spec, tz, start)
+    if bounds.ends_at is not None and occurrence >= bounds.ends_at:
+        return NextRun(None, StopReason.ENDED)
+    return NextRun(occurrence)
+
+
+def bounded_next_n(
+    *, spec: cron.CronSpec | str, tz: str, bounds: Bounds, after: datetime, count: int
+) -> list[datetime]:
+    """The next `count` runs of a recurring schedule after `after`, within its bounds and its
+    run budget (fewer when it ends first)."""
+    if bounds.remaining_runs is not None:
+        count = min(count, bounds.remaining_runs)
+    if bounds.starts_at is not None:
+        after = max(after, bounds.starts_at - _JUST_BEFORE)
+    runs = cron.next_n(spec, tz, after, count)
+    return [r for r in runs if bounds.ends_at is None or r < bounds.ends_at]
+
+
+def resolve_once(*, run_at: datetime, now: datetime, catch_up_window: timedelta) -> DueResolution:
+    """A one-time schedule that is due: its one run, on time, late inside the catch-up window,
+    or missed; nothing follows it."""
+    on_time = run_at >= now - max(catch_up_window, ON_TIME_GRACE)
+    return DueResolution(
+        run_at=run_at if on_time else None,
+        missed=[] if on_time else [run_at],
+        missed_total=0 if on_time else 1,
+    )
 
 
 def latest_occurrence_at_or_before(
@@ -62,10 +138,19 @@ def resolve_due(
     next_run_at: datetime,
     now: datetime,
     catch_up_window: timedelta,
+    until: datetime | None = None,
 ) -> DueResolution:
-    """For a schedule whose next_run_at <= now."""
+    """For a schedule whose next_run_at <= now; `until` is its end bound (ends_at), if any:
+    occurrences at or after it neither run nor count as missed."""
+    if until is not None and next_run_at >= until:
+        # Stored before an edit moved the end (the edit recomputes; this is the last line).
+        return DueResolution(run_at=None, next_run_at=next_run_at, ended=True)
     horizon = now - max(catch_up_window, ON_TIME_GRACE)
+    if until is not None:
+        # The last instant an occurrence may have come due at; the catch-up horizon stays `now`'s.
+        now = min(now, until - _JUST_BEFORE)
     following = cron.next_after(spec, tz, next_run_at)
+    ended = until is not None and following >= until
     if following > now:
         # The common case — the tick is on time: one cron step, no search.
         on_time = next_run_at >= horizon
@@ -74,6 +159,7 @@ def resolve_due(
             missed=[] if on_time else [next_run_at],
             missed_total=0 if on_time else 1,
             next_run_at=following,
+            ended=ended,
         )
     latest = latest_occurrence_at_or_before(spec, tz, not_before=next_run_at, now=now)
     run_at = latest if latest >= horizon else None
@@ -88,9 +174,11 @@ def resolve_due(
         if occ == latest:
             break
         occ = cron.next_after(spec, tz, occ)
+    following = cron.next_after(spec, tz, latest)
     return DueResolution(
         run_at=run_at,
         missed=missed,
         missed_total=total,
-        next_run_at=cron.next_after(spec, tz, latest),
+        next_run_at=following,
+        ended=until is not None and following >= until,
     )

@@ -9,7 +9,8 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
 3. Decide, with pure code (schedules.decisions): which occurrence runs, then the gates in order,
    fed by one context built with batched queries (schedules.selectors).
 4. Apply the decisions in the same transaction: bulk-insert Jobs (`pending`) and events, bulk-
-   update lastRunAt/lastRunStatus/nextRunAt. The unique idempotency key on Job is the last line.
+   update lastRunAt/lastRunStatus/nextRunAt, the run budget and the stop reason. The unique
+   idempotency key on Job is the last line.
 5. After commit: start agents that need it, publish the jobs (agents.dispatch), record failures.
 
 A dry run walks steps 1 and 3 (no locks) and stops: no job, no metadata, no agent start, no
@@ -319,7 +320,12 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
             report.skip(s.id, SkipReason.DISABLED, s.paused_note or "schedule is paused")
             return []
         if not force and (s.next_run_at is None or s.next_run_at > now):
-            report.skip(s.id, SkipReason.NOT_DUE, f"next run at {iso_z(s.next_run_at)}")
+            why = (
+                f"stopped ({s.stopped_reason}): no next run"
+                if s.stopped_reason
+                else f"next run at {iso_z(s.next_run_at)}"
+            )
+            report.skip(s.id, SkipReason.NOT_DUE, why)
             return []
     if not force:
         qs = qs.filter(enabled=True, next_run_at__lte=now)
@@ -366,6 +372,12 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
         events.extend(d.events)
         if d.new_next_run_at is not None:
             s.next_run_at = d.new_next_run_at
+        if d.stop_reason:
+            s.next_run_at, s.stopped_reason = None, d.stop_reason
+        if d.spend_run and s.remaining_runs is not None:
+            # The row is locked (FOR UPDATE) by this transaction, so the value read is current:
+            # the budget is spent once per inserted job, in the statement below.
+            s.remaining_runs -= 1
         if d.job is not None:
             s.last_run_at, s.last_run_status = now, RunStatus.PENDING
             notes = d.notes + (["agent_auto_started"] if d.start_agent else [])
@@ -375,7 +387,11 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
         if d.touch_metadata:
             touched.append(s)
     bulk_insert(ScheduleEvent, events)
-    bulk_update_columns(Schedule, touched, ["next_run_at", "last_run_at", "last_run_status"])
+    bulk_update_columns(
+        Schedule,
+        touched,
+        ["next_run_at", "last_run_at", "last_run_status", "remaining_runs", "stopped_reason"],
+    )
     usage_add_runs(counts=Counter(s.organization_id for _, s, _ in owed.jobs), now=now)
     return owed
 

@@ -1,11 +1,13 @@
 """Schedules and the history of every decision taken about them."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from agents.models import JobStatus
 from schedules import cron
@@ -65,6 +67,69 @@ def _guardrail_field(name: str, verbose: str) -> models.PositiveIntegerField:
     )
 
 
+class StopReason(models.TextChoices):
+    """Why an enabled schedule has no next run (SPEC §14 "When it runs")."""
+
+    ENDED = "ended", "ended (past endsAt)"
+    RUN_BUDGET_SPENT = "run_budget_spent", "run budget spent"
+    RAN_ONCE = "ran_once", "one-time run dispatched"
+    # Its one occurrence came due and was skipped (missed, or a gate): the event says why.
+    ONCE_SKIPPED = "once_skipped", "one-time run skipped"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """When a schedule may run besides its cadence: the one-time instant, the start and end
+    instants, the scheduled runs left (None = unlimited). Pure data for schedules.due."""
+
+    run_at: datetime | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    remaining_runs: int | None = None
+
+
+def timing_errors(
+    *,
+    cron_expression: str,
+    run_at: datetime | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    remaining_runs: int | None,
+) -> dict[str, str]:
+    """The rules tying the timing fields together, keyed by the field to blame (the model's
+    clean, hence the API and the admin form). "runAt in the past" needs `now`: the services
+    check it (run_at_in_past_error)."""
+    errors = {}
+    if cron_expression and run_at is not None:
+        errors["run_at"] = (
+            "Give either a cron expression or a one-time run at, not both "
+            "(clear the cron expression to make this a one-time run)."
+        )
+    elif not cron_expression and run_at is None:
+        errors["cron_expression"] = (
+            "Give a cron expression, or a one-time run at instead (e.g. 30 2 * * *)."
+        )
+    if run_at is not None:
+        for name, value in (
+            ("starts_at", starts_at),
+            ("ends_at", ends_at),
+            ("remaining_runs", remaining_runs),
+        ):
+            if value is not None:
+                errors[name] = "A one-time run (run at) has no start, end or run budget."
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        errors["ends_at"] = "Must be after starts at."
+    return errors
+
+
+def run_at_in_past_error(run_at: datetime | None, now: datetime) -> str | None:
+    """A new (or moved) one-time run must be in the future: one in the past would only ever be
+    skipped `missed`, or fire at once where "Run now" is the way to say that."""
+    if run_at is not None and run_at < now:
+        return "Must be in the future (for a run right now, use Run now)."
+    return None
+
+
 # `last_run_status` is the status of the schedule's latest job (SPEC §3: it follows its jobs).
 RunStatus = JobStatus
 
@@ -77,9 +142,25 @@ class Schedule(models.Model):
     name = models.CharField(max_length=200)
     script = models.ForeignKey("agents.Script", on_delete=models.PROTECT, related_name="schedules")
     agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="schedules")
-    cron_expression = models.CharField(max_length=200, validators=[validate_cron_expression])
+    # Exactly one of a cron expression (a recurring schedule) and run_at (a one-time run,
+    # EventBridge `at()`): schedule_cron_xor_run_at below.
+    cron_expression = models.CharField(
+        max_length=200, blank=True, default="", validators=[validate_cron_expression]
+    )
+    run_at = models.DateTimeField("run at (one-time)", null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
     enabled = models.BooleanField(default=True)
+    # Bounds of a recurring schedule (SPEC §14 "When it runs"), instants, so DST cannot move them:
+    # its first run is the first occurrence at or after starts_at; none at or after ends_at.
+    starts_at = models.DateTimeField("starts at", null=True, blank=True)
+    ends_at = models.DateTimeField("ends at", null=True, blank=True)
+    # Scheduled runs left: null = unlimited. Each scheduled dispatch takes one (forced runs take
+    # none); the dispatch that takes the last one stores 0 and stops the schedule. 0 is only ever
+    # stored by the tick, on a stopped row (schedule_spent_budget_is_stopped); the API and the
+    # admin ask for >= 1.
+    remaining_runs = models.PositiveIntegerField(
+        "remaining runs", null=True, blank=True, validators=[MinValueValidator(0)]
+    )
 
     max_runtime_minutes = _guardrail_field("max_runtime_minutes", "max runtime (minutes)")
     max_retries = _guardrail_field("max_retries", "max retries")
@@ -103,6 +184,11 @@ class Schedule(models.Model):
         max_length=20, choices=RunStatus.choices, blank=True, editable=False
     )
     next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why next_run_at is null on an enabled schedule (blank: it is not stopped; a paused one says
+    # so itself). Cleared when an edit or a resume re-arms the schedule.
+    stopped_reason = models.CharField(
+        max_length=20, choices=StopReason.choices, blank=True, default="", editable=False
+    )
     paused_note = models.CharField(max_length=500, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -122,26 +208,73 @@ class Schedule(models.Model):
             models.Index(fields=["organization", "name"], name="schedule_org_name"),
         ]
         constraints = [
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{f}__gte": lo, f"{f}__lte": hi}), name=f"schedule_{f}_range"
+                )
+                for f, (_, lo, hi) in GUARDRAILS.items()
+            ),
             models.CheckConstraint(
-                condition=Q(**{f"{f}__gte": lo, f"{f}__lte": hi}), name=f"schedule_{f}_range"
-            )
-            for f, (_, lo, hi) in GUARDRAILS.items()
+                condition=(Q(cron_expression="") & Q(run_at__isnull=False))
+                | (~Q(cron_expression="") & Q(run_at__isnull=True)),
+                name="schedule_cron_xor_run_at",
+            ),
+            models.CheckConstraint(
+                # A one-time run has one instant and one run: bounds and budget are for cron.
+                condition=Q(run_at__isnull=True)
+                | Q(starts_at__isnull=True, ends_at__isnull=True, remaining_runs__isnull=True),
+                name="schedule_run_at_unbounded",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True)
+                | Q(ends_at__isnull=True)
+                | Q(ends_at__gt=F("starts_at")),
+                name="schedule_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(remaining_runs__isnull=True)
+                | Q(remaining_runs__gt=0)
+                # Stopped, with a reason: `run_budget_spent`, or `ended` when the run that
+                # spent the budget was also the last before ends_at.
+                | (Q(next_run_at__isnull=True) & ~Q(stopped_reason="")),
+                name="schedule_spent_budget_is_stopped",
+            ),
+            models.CheckConstraint(
+                condition=Q(stopped_reason="") | Q(next_run_at__isnull=True),
+                name="schedule_stopped_has_no_next_run",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     @property
+    def is_one_time(self) -> bool:
+        return self.run_at is not None
+
+    @property
     def cron_spec(self) -> cron.CronSpec:
         return cron.parse(self.cron_expression)
 
-    def next_occurrence_after(self, instant):
-        return cron.next_after(self.cron_expression, self.timezone, instant)
+    @property
+    def bounds(self) -> Bounds:
+        return Bounds(
+            run_at=self.run_at,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            remaining_runs=self.remaining_runs,
+        )
 
     def clean(self) -> None:
         super().clean()
+        errors = timing_errors(
+            cron_expression=self.cron_expression,
+            run_at=self.run_at,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            remaining_runs=self.remaining_runs,
+        )
         # Script and agent must belong to the schedule's organization.
-        errors = {}
         org_id = self.organization_id
         if org_id and self.script_id and self.script.organization_id != org_id:
             errors["script"] = "This script belongs to another organization."
@@ -169,6 +302,9 @@ class SkipReason(models.TextChoices):
     VAULT_KEYS_MISSING = "vault_keys_missing"
     AGENT_UNAVAILABLE = "agent_unavailable"
     LOCK_CONTENTION = "lock_contention"
+    # SPEC §14 "When it runs": the occurrence at which a schedule stops (nothing runs after it).
+    ENDED = "ended"
+    RUN_BUDGET_SPENT = "run_budget_spent"
 
 
 class ErrorCode(models.TextChoices):

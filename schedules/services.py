@@ -4,33 +4,74 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 
 from agents.models import ACTIVE_JOB_STATUSES, Job
 from agents.services import jobs_purge_finished
-from schedules.models import EventKind, Schedule, ScheduleEvent
+from schedules.due import first_run
+from schedules.models import (
+    EventKind,
+    Schedule,
+    ScheduleEvent,
+    StopReason,
+    run_at_in_past_error,
+)
 
 
-def schedule_refresh_next_run(*, schedule: Schedule, now: datetime) -> None:
-    """Set next_run_at to the first occurrence after `now` (on create, edit, or resume).
+def schedule_refresh_next_run(*, schedule: Schedule, now: datetime, run_at_moved: bool) -> None:
+    """Set next_run_at to the first run after `now` within the bounds (on create, edit, or
+    resume), and stopped_reason to why there is none. A paused schedule has no next run either;
+    its stop reason is kept up to date, so resuming says the truth at once.
 
+    A one-time schedule whose run already came due stays stopped unless `run_at_moved` (a new
+    instant is a new run). Raising remaining_runs or moving ends_at re-arms a stopped one.
     It is not saved here: callers save with the rest of their change.
     """
-    schedule.next_run_at = schedule.next_occurrence_after(now) if schedule.enabled else None
+    once_done = ""
+    if not run_at_moved and schedule.stopped_reason in _ONCE_DONE:
+        once_done = schedule.stopped_reason
+    result = first_run(
+        spec=None if schedule.run_at is not None else schedule.cron_spec,
+        tz=schedule.timezone,
+        bounds=schedule.bounds,
+        after=now,
+        once_done=once_done,
+    )
+    schedule.stopped_reason = result.stopped_reason
+    schedule.next_run_at = result.at if schedule.enabled else None
+
+
+_ONCE_DONE = (StopReason.RAN_ONCE, StopReason.ONCE_SKIPPED)
+
+
+def _check_run_at_future(schedule: Schedule, now: datetime) -> None:
+    error = run_at_in_past_error(schedule.run_at, now)
+    if error:
+        raise ValidationError({"run_at": error})
 
 
 @transaction.atomic
 def schedule_create(*, now: datetime, **fields) -> Schedule:
     schedule = Schedule(**fields)
     schedule.full_clean()
-    schedule_refresh_next_run(schedule=schedule, now=now)
+    _check_run_at_future(schedule, now)
+    schedule_refresh_next_run(schedule=schedule, now=now, run_at_moved=True)
     schedule.save()
     return schedule
 
 
 # Changing any of these moves the next occurrence; anything else leaves a due row due.
-_TIMING_FIELDS = ("cron_expression", "timezone", "enabled")
+_TIMING_FIELDS = (
+    "cron_expression",
+    "run_at",
+    "timezone",
+    "enabled",
+    "starts_at",
+    "ends_at",
+    "remaining_runs",
+)
 
 
 @transaction.atomic
@@ -45,13 +86,16 @@ def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
     timing_changed = any(
         name in fields and fields[name] != getattr(schedule, name) for name in _TIMING_FIELDS
     )
+    run_at_moved = "run_at" in fields and fields["run_at"] != schedule.run_at
     for name, value in fields.items():
         setattr(schedule, name, value)
     schedule.full_clean()
+    if run_at_moved:
+        _check_run_at_future(schedule, now)
     update_fields = {*fields, "updated_at"}
     if timing_changed:
-        schedule_refresh_next_run(schedule=schedule, now=now)
-        update_fields.add("next_run_at")
+        schedule_refresh_next_run(schedule=schedule, now=now, run_at_moved=run_at_moved)
+        update_fields |= {"next_run_at", "stopped_reason"}
     if fields.get("enabled") is True and schedule.paused_at is not None:
         # Enabled again through an edit: the pause is over.
         schedule.paused_note = ""
@@ -68,9 +112,17 @@ def _schedule_set_paused(
     schedule.enabled = not paused
     schedule.paused_note = note if paused else ""
     schedule.paused_at = now if paused else None
-    schedule_refresh_next_run(schedule=schedule, now=now)  # None while paused
+    # None while paused; on resume, the first run from now within the bounds.
+    schedule_refresh_next_run(schedule=schedule, now=now, run_at_moved=False)
     schedule.save(
-        update_fields=["enabled", "paused_note", "paused_at", "next_run_at", "updated_at"]
+        update_fields=[
+            "enabled",
+            "paused_note",
+            "paused_at",
+            "next_run_at",
+            "stopped_reason",
+            "updated_at",
+        ]
     )
     ScheduleEvent.objects.create(
         organization_id=schedule.organization_id,

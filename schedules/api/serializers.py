@@ -9,6 +9,7 @@ from config.api_common import (
     ScopedPrimaryKeyRelatedField,
     StrictCharField,
 )
+from config.clock import iso_z
 from schedules import cron
 from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
 from schedules.report import Report
@@ -79,8 +80,45 @@ class JsonObjectField(serializers.JSONField):
 class ScheduleSerializer(CamelModelSerializer):
     script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
     agent_id = ScopedPrimaryKeyRelatedField(source="agent", queryset=Agent.objects.all())
-    cron_expression = StrictCharField(max_length=200)
+    cron_expression = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="A recurring schedule's cron expression; empty for a one-time run (runAt). "
+        "Exactly one of the two.",
+    )
+    run_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="A one-time run at this instant instead of a cron expression (EventBridge "
+        "at()); in the future when set. After it comes due nextRunAt is null (stoppedReason).",
+    )
     timezone = StrictCharField(max_length=64, default="UTC")
+    starts_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="No run before this instant: the first run is the first occurrence at or "
+        "after it.",
+    )
+    ends_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="No run at or after this instant (after startsAt); then nextRunAt is null "
+        "and stoppedReason `ended`.",
+    )
+    remaining_runs = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="Scheduled runs left (null = unlimited; 1 or more when set). Each scheduled "
+        "run takes one, forced runs none; at 0 nextRunAt is null and stoppedReason "
+        "`run_budget_spent`. Raise it to re-arm the schedule.",
+    )
+    stopped_reason = NullIfBlankCharField(
+        help_text="Why nextRunAt is null on an enabled schedule: `ended` (past endsAt), "
+        "`run_budget_spent`, `ran_once` (its one-time run was dispatched) or `once_skipped` "
+        "(its one-time run was skipped: see its events); null when not stopped."
+    )
     variables = JsonObjectField(
         required=False, help_text='A JSON object, e.g. {"region": "us-east"}.'
     )
@@ -107,7 +145,11 @@ class ScheduleSerializer(CamelModelSerializer):
             "script_id",
             "agent_id",
             "cron_expression",
+            "run_at",
             "timezone",
+            "starts_at",
+            "ends_at",
+            "remaining_runs",
             "enabled",
             *GUARDRAILS,
             "variables",
@@ -115,6 +157,7 @@ class ScheduleSerializer(CamelModelSerializer):
             "last_run_at",
             "last_run_status",
             "next_run_at",
+            "stopped_reason",
             "description",
             "paused_note",
             "paused_at",
@@ -132,6 +175,8 @@ class ScheduleSerializer(CamelModelSerializer):
         ]
 
     def validate_cron_expression(self, value: str) -> str:
+        if not value:
+            return value  # a one-time run (runAt); the model says when one of the two is missing
         try:
             cron.parse(value)
         except cron.CronError as exc:
@@ -143,6 +188,37 @@ class ScheduleSerializer(CamelModelSerializer):
             cron.validate_timezone(value)
         except cron.CronError as exc:
             raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def to_internal_value(self, data):
+        # A new schedule needs a cron expression unless it is a one-time run: named with the
+        # other missing fields, as a required field would be (the model checks the pair again).
+        errors = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail) if isinstance(exc.detail, dict) else {}
+            if not errors:
+                raise
+        if (
+            self.instance is None
+            and isinstance(data, dict)
+            and "cronExpression" not in data
+            and data.get("runAt") is None
+        ):
+            errors.setdefault("cronExpression", ["This field is required unless runAt is given."])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def validate_remaining_runs(self, value: int | None) -> int | None:
+        # 0 is what a spent budget reads back as; sending it back unchanged (a PUT of what was
+        # read) is fine, setting it is not: pause the schedule instead.
+        stored = self.instance.remaining_runs if isinstance(self.instance, Schedule) else None
+        if value == 0 and stored != 0:
+            raise serializers.ValidationError(
+                "Must be 1 or more (null = unlimited); to stop a schedule, pause it."
+            )
         return value
 
     def validate_variables(self, value):
@@ -159,6 +235,8 @@ class ScheduleSerializer(CamelModelSerializer):
 
     @extend_schema_field(serializers.CharField())
     def get_description(self, schedule: Schedule) -> str:
+        if schedule.run_at is not None:
+            return f"Once, at {iso_z(schedule.run_at)}"
         try:
             return cron.describe(schedule.cron_expression)
         except cron.CronError:
