@@ -193,9 +193,7 @@ def dst_transitions(zone_name: str, start: datetime, end: datetime) -> list[DstT
     return found
 
 
-def transitions_between(
-    instants: Sequence[datetime], zones: Sequence[str]
-) -> list[DstTransition]:
+def transitions_between(instants: Sequence[datetime], zones: Sequence[str]) -> list[DstTransition]:
     """The offset changes of each of `zones` (once each) between the first and the last of
     `instants`, ordered by instant then zone."""
     if len(instants) < 2:

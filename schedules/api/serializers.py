@@ -39,17 +39,103 @@ class TimezoneField(serializers.CharField):
 
 
 class PreviewQuerySerializer(serializers.Serializer):
-    cron = CronExpressionField(max_length=200)
-    timezone = TimezoneField(max_length=64, default="UTC")
+    scheduleId = serializers.UUIDField(
+        required=False,
+        help_text="Preview a saved schedule of your organization instead of an expression: its "
+        "own cron (or runAt) and timezone, its bounds (startsAt, endsAt) and run budget "
+        "(remainingRuns). Not with cron or timezone.",
+    )
+    cron = CronExpressionField(
+        max_length=200, required=False, help_text="Required unless scheduleId is given."
+    )
+    timezone = TimezoneField(
+        max_length=64, required=False, help_text="The expression's timezone; defaults to UTC."
+    )
     after = serializers.DateTimeField(required=False, help_text="ISO-8601; defaults to now.")
     count = serializers.IntegerField(min_value=1, max_value=50, default=5)
+    viewerTimezone = TimezoneField(
+        max_length=64,
+        required=False,
+        help_text="Also answer the runs as wall times in this IANA zone (nextRunsViewer), and "
+        "annotate its DST changes too.",
+    )
+
+    def validate(self, attrs):
+        if "scheduleId" in attrs:
+            given = [name for name in ("cron", "timezone") if name in self.initial_data]
+            if given:
+                raise serializers.ValidationError(
+                    {
+                        "scheduleId": "Give either scheduleId or cron (and timezone), not both: "
+                        f"a saved schedule has its own ({', '.join(given)} given)."
+                    }
+                )
+        elif "cron" not in attrs:
+            raise serializers.ValidationError(
+                {"cron": "This field is required (or give scheduleId instead)."}
+            )
+        else:
+            attrs.setdefault("timezone", "UTC")
+        return attrs
+
+
+class PreviewSkippedRunSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="The occurrence that does not run (UTC).")
+    reason = serializers.CharField(
+        help_text="Why: `ended` (at or after endsAt; no later one runs either), "
+        "`run_budget_spent` (remainingRuns used up by the runs before it; none later either). "
+        "More reasons may come (calendars, maintenance windows)."
+    )
+    atViewer = serializers.CharField(
+        required=False,
+        help_text="With viewerTimezone: the same instant as wall time there, ISO-8601 with its "
+        "offset.",
+    )
+
+
+class PreviewDstTransitionSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="The first instant with the new offset (UTC).")
+    zone = serializers.CharField(help_text="The schedule's timezone, or the viewer's.")
+    offsetBefore = serializers.CharField(help_text="UTC offset before it, e.g. -05:00.")
+    offsetAfter = serializers.CharField(help_text="UTC offset from it on, e.g. -04:00.")
 
 
 class PreviewResponseSerializer(serializers.Serializer):
-    cron = serializers.CharField()
+    scheduleId = serializers.UUIDField(required=False, help_text="With scheduleId.")
+    cron = serializers.CharField(help_text="Empty for a one-time schedule (runAt).")
     timezone = serializers.CharField()
     description = serializers.CharField()
-    nextRuns = serializers.ListField(child=serializers.DateTimeField())
+    nextRuns = serializers.ListField(
+        child=serializers.DateTimeField(), help_text="The runs, oldest first, in UTC."
+    )
+    stoppedReason = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="With scheduleId: why the schedule has no run at all (its stoppedReason, or "
+        "`ended` / `run_budget_spent` when the first occurrence after `after` is already past "
+        "a bound); null when it has runs. A paused schedule's runs are listed: they are those "
+        "of a resume now.",
+    )
+    skippedRuns = serializers.ListField(
+        child=PreviewSkippedRunSerializer(),
+        required=False,
+        help_text="With scheduleId or viewerTimezone (an expression alone skips nothing): the "
+        "occurrences among and after the runs that do not run, and why.",
+    )
+    dstTransitions = serializers.ListField(
+        child=PreviewDstTransitionSerializer(),
+        required=False,
+        help_text="With scheduleId or viewerTimezone: the UTC offset changes of the schedule's "
+        "timezone (and the viewer's) after the first listed instant (run or skipped) up to the "
+        "last, by instant.",
+    )
+    viewerTimezone = serializers.CharField(required=False, help_text="With viewerTimezone.")
+    nextRunsViewer = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="With viewerTimezone: nextRuns as wall times there, ISO-8601 with the offset "
+        "of each (e.g. 2026-03-29T03:30:00+02:00), in the same order.",
+    )
 
 
 # --- Schedules (SPEC §6) ---------------------------------------------------------------------

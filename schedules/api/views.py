@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,8 +11,8 @@ from billing.models import Role
 from billing.tenancy import scope_queryset_for_request
 from billing.tenancy_api import OrganizationApiMixin, OrganizationContextMixin
 from config import clock
-from config.api_common import ApiAutoSchema, camel
-from schedules import cron, services
+from config.api_common import ApiAutoSchema, ErrorSerializer, camel
+from schedules import cron, preview, services
 from schedules.api.serializers import (
     PauseSerializer,
     PreviewQuerySerializer,
@@ -23,26 +23,107 @@ from schedules.api.serializers import (
 from schedules.models import RunStatus, Schedule, ScheduleEvent
 
 
+def _preview_payload(
+    *,
+    runs: list,
+    skipped: list[preview.SkippedRun],
+    zones: list[str],
+    viewer_tz: str | None,
+) -> dict:
+    """skippedRuns and dstTransitions (and the viewer's wall times) of a preview answer."""
+    listed = [*runs, *(s.at for s in skipped)]
+    payload: dict = {
+        "skippedRuns": [
+            {"at": clock.iso_z(s.at), "reason": s.reason}
+            | ({"atViewer": preview.in_zone(s.at, viewer_tz)} if viewer_tz else {})
+            for s in skipped
+        ],
+        "dstTransitions": [
+            {
+                "at": clock.iso_z(t.at),
+                "zone": t.zone,
+                "offsetBefore": preview.format_offset(t.offset_before),
+                "offsetAfter": preview.format_offset(t.offset_after),
+            }
+            for t in preview.transitions_between(
+                listed, [*zones, *([viewer_tz] if viewer_tz else [])]
+            )
+        ],
+    }
+    if viewer_tz:
+        payload["viewerTimezone"] = viewer_tz
+        payload["nextRunsViewer"] = [preview.in_zone(r, viewer_tz) for r in runs]
+    return payload
+
+
 class PreviewView(APIView):
-    """The next N occurrences of any expression in any timezone after any instant."""
+    """The next N occurrences of any expression in any timezone after any instant — or of a
+    saved schedule of the caller's organization (scheduleId), within its bounds and run budget,
+    with the occurrences it skips and why."""
 
     schema = ApiAutoSchema()  # documents its 400 (bad cron/timezone/after/count)
 
-    @extend_schema(parameters=[PreviewQuerySerializer], responses=PreviewResponseSerializer)
+    @extend_schema(
+        parameters=[PreviewQuerySerializer],
+        responses={
+            200: PreviewResponseSerializer,
+            404: OpenApiResponse(
+                ErrorSerializer, description="scheduleId: no such schedule in your organization."
+            ),
+        },
+    )
     def get(self, request):
         query = PreviewQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        spec = data["cron"]
         after = data.get("after") or timezone.now()
+        viewer_tz = data.get("viewerTimezone")
+        if "scheduleId" in data:
+            return Response(self._saved(request, data, after, viewer_tz))
+        spec = data["cron"]
         runs = cron.next_n(spec, data["timezone"], after, data["count"])
-        return Response(
-            {
-                "cron": spec.expression,
-                "timezone": data["timezone"],
-                "description": cron.describe(spec),
-                "nextRuns": [clock.iso_z(r) for r in runs],
-            }
+        body = {
+            "cron": spec.expression,
+            "timezone": data["timezone"],
+            "description": cron.describe(spec),
+            "nextRuns": [clock.iso_z(r) for r in runs],
+        }
+        if viewer_tz:
+            # An expression alone has no bounds: nothing is skipped. The answer without
+            # viewerTimezone stays as it always was.
+            body |= _preview_payload(
+                runs=runs, skipped=[], zones=[data["timezone"]], viewer_tz=viewer_tz
+            )
+        return Response(body)
+
+    def _saved(self, request, data, after, viewer_tz) -> dict:
+        schedule = get_object_or_404(
+            scope_queryset_for_request(Schedule.objects.all(), request), pk=data["scheduleId"]
+        )
+        result = preview.schedule_preview(
+            spec=schedule.cron_expression or None,
+            tz=schedule.timezone,
+            bounds=schedule.bounds,
+            stopped_reason=schedule.stopped_reason,
+            after=after,
+            count=data["count"],
+        )
+        if schedule.run_at is not None:
+            description = f"Once, at {preview.in_zone(schedule.run_at, schedule.timezone)}"
+        else:
+            description = cron.describe(schedule.cron_expression)
+        return {
+            "scheduleId": schedule.id,
+            "cron": schedule.cron_expression,
+            "timezone": schedule.timezone,
+            "description": description,
+            "nextRuns": [clock.iso_z(r) for r in result.runs],
+            "stoppedReason": result.stopped_reason or None,
+        } | _preview_payload(
+            runs=result.runs,
+            skipped=result.skipped,
+            zones=[schedule.timezone],
+            viewer_tz=viewer_tz,
         )
 
 

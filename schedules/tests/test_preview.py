@@ -27,11 +27,11 @@ def day(d, h=9, m=0, month=3):
     return datetime(2026, month, d, h, m, tzinfo=UTC)
 
 
-def preview(bounds=Bounds(), *, spec=DAILY_9_UTC, tz="UTC", count=5, stopped="", rules=()):
+def preview(bounds=None, *, spec=DAILY_9_UTC, tz="UTC", count=5, stopped="", rules=()):
     return schedule_preview(
         spec=spec,
         tz=tz,
-        bounds=bounds,
+        bounds=bounds or Bounds(),
         stopped_reason=stopped,
         after=AFTER,
         count=count,
