@@ -48,9 +48,9 @@ from config.admin_common import (
 from schedules import cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
 from schedules.api.serializers import report_json
-from schedules.due import bounded_next_n
 from schedules.engine import run_tick
 from schedules.models import GUARDRAILS, Schedule, ScheduleEvent, StopReason
+from schedules.preview import schedule_preview
 from schedules.report import Report
 from vault.models import VaultEntry
 from vault.selectors import vault_key_names_for
@@ -68,6 +68,11 @@ def describe_cron(expression: str) -> str:
         return cron.describe(expression)
     except cron.CronError:
         return expression
+
+
+def _reason_text(reason: str) -> str:
+    """A skipped occurrence's reason as staff read it: a StopReason's label, else the code."""
+    return str(StopReason(reason).label) if reason in StopReason.values else reason
 
 
 def _next_run_cell(schedule: Schedule, now):
@@ -266,10 +271,12 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 done if schedule.stopped_reason else "",
             )
         try:
-            runs = bounded_next_n(
+            # The API's preview of a saved schedule (scheduleId) answers from the same function.
+            result = schedule_preview(
                 spec=schedule.cron_expression,
                 tz=schedule.timezone,
                 bounds=schedule.bounds,
+                stopped_reason=schedule.stopped_reason,
                 after=timezone.now(),
                 count=5,
             )
@@ -278,19 +285,26 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         items = format_html_join(
             "",
             '<li>{} <span class="mimic-muted">({})</span></li>',
-            ((local_text(r, schedule.timezone), utc_text(r)) for r in runs),
+            ((local_text(r, schedule.timezone), utc_text(r)) for r in result.runs),
+        )
+        skipped = format_html_join(
+            "",
+            '<li>not run: {} <span class="mimic-muted">({})</span>: {}</li>',
+            (
+                (local_text(s.at, schedule.timezone), utc_text(s.at), _reason_text(s.reason))
+                for s in result.skipped
+            ),
         )
         note = "" if schedule.enabled else " (paused: none of these runs until it is resumed)"
         if schedule.stopped_reason:
             note = f" (stopped: {schedule.get_stopped_reason_display()})"
-        elif len(runs) < 5 and schedule.ends_at is not None:
-            note += f" (ends at {utc_text(schedule.ends_at)})"
         if schedule.remaining_runs is not None and not schedule.stopped_reason:
             note += f" ({schedule.remaining_runs} scheduled run(s) left)"
         return format_html(
-            '{}<ol class="mimic-next-runs">{}</ol>{}',
+            '{}<ol class="mimic-next-runs">{}</ol>{}{}',
             describe_cron(schedule.cron_expression),
             items,
+            format_html('<ul class="mimic-skipped-runs">{}</ul>', skipped) if skipped else "",
             note,
         )
 

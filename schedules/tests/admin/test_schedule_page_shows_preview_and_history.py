@@ -53,6 +53,32 @@ def test_it_shows_the_next_five_runs_in_the_schedules_timezone(acme, staff_clien
     assert "2026-11-27 07:30 UTC" in items[0]
 
 
+@time_machine.travel(NOW, tick=False)
+def test_it_lists_the_occurrence_where_the_schedule_ends_as_not_run(acme, staff_client):
+    schedule = acme["schedule"]
+    Schedule.objects.filter(pk=schedule.pk).update(
+        cron_expression="30 2 * * *",
+        timezone="America/New_York",
+        ends_at=datetime(2026, 11, 29, 7, 30, tzinfo=UTC),
+    )
+    text = _page(staff_client(acme["org"], Role.VIEWER), schedule)
+    runs = re.search(r'<ol class="mimic-next-runs">(.*?)</ol>', text, re.S).group(1)
+    assert len(re.findall(r"<li>", runs)) == 2  # the 27th and the 28th
+    skipped = re.search(r'<ul class="mimic-skipped-runs">(.*?)</ul>', text, re.S).group(1)
+    items = re.findall(r"<li>(.*?)</li>", skipped, re.S)
+    assert len(items) == 1
+    assert items[0].startswith("not run: 2026-11-29 02:30 EST")
+    assert "2026-11-29 07:30 UTC" in items[0]
+    assert items[0].endswith("ended (past endsAt)")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_lists_no_skipped_run_when_none_is_skipped(acme, staff_client):
+    text = _page(staff_client(acme["org"], Role.VIEWER), acme["schedule"])
+    assert '<ol class="mimic-next-runs">' in text
+    assert "mimic-skipped-runs" not in text
+
+
 def test_it_offers_the_organizations_vault_keys_and_flags_missing_ones(acme, staff_client):
     schedule = acme["schedule"]
     Schedule.objects.filter(pk=schedule.pk).update(vault_keys=["ACME_PASSWORD", "SAP_TOKEN"])

@@ -194,9 +194,7 @@ def test_no_such_schedule_is_a_404(viewer):
         ({"count": 0}, "count", "1"),
     ],
 )
-def test_bad_input_with_a_schedule_id_is_a_400_naming_the_field(
-    viewer, org, params, field, hint
-):
+def test_bad_input_with_a_schedule_id_is_a_400_naming_the_field(viewer, org, params, field, hint):
     schedule = saved(org)
 
     response = viewer.get(URL, {"scheduleId": schedule.id, **params})
