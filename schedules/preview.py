@@ -193,12 +193,15 @@ def dst_transitions(zone_name: str, start: datetime, end: datetime) -> list[DstT
     return found
 
 
-def transitions_between(instants: Sequence[datetime], zones: Sequence[str]) -> list[DstTransition]:
+def transitions_between(
+    instants: Sequence[datetime], zones: Sequence[str], *, since: datetime | None = None
+) -> list[DstTransition]:
     """The offset changes of each of `zones` (once each) between the first and the last of
-    `instants`, ordered by instant then zone."""
-    if len(instants) < 2:
+    `instants` — or from `since` (the preview's start) to the last, so a change just before the
+    first listed run, which moved it, is named too — ordered by instant then zone."""
+    if not instants or (since is None and len(instants) < 2):
         return []
-    start, end = min(instants), max(instants)
+    start, end = min(instants) if since is None else since, max(instants)
     found = [t for zone in dict.fromkeys(zones) for t in dst_transitions(zone, start, end)]
     return sorted(found, key=lambda t: (t.at, t.zone))
 

@@ -118,16 +118,13 @@ class PreviewResponseSerializer(serializers.Serializer):
     )
     skippedRuns = serializers.ListField(
         child=PreviewSkippedRunSerializer(),
-        required=False,
-        help_text="With scheduleId or viewerTimezone (an expression alone skips nothing): the "
-        "occurrences among and after the runs that do not run, and why.",
+        help_text="The occurrences among and after the runs that do not run, and why (always "
+        "empty for an expression alone: it has no bounds).",
     )
     dstTransitions = serializers.ListField(
         child=PreviewDstTransitionSerializer(),
-        required=False,
-        help_text="With scheduleId or viewerTimezone: the UTC offset changes of the schedule's "
-        "timezone (and the viewer's) after the first listed instant (run or skipped) up to the "
-        "last, by instant.",
+        help_text="The UTC offset changes of the schedule's timezone (and the viewer's) from "
+        "`after` up to the last listed instant (run or skipped), by instant.",
     )
     viewerTimezone = serializers.CharField(required=False, help_text="With viewerTimezone.")
     nextRunsViewer = serializers.ListField(

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -29,6 +31,7 @@ def _preview_payload(
     skipped: list[preview.SkippedRun],
     zones: list[str],
     viewer_tz: str | None,
+    since: datetime,
 ) -> dict:
     """skippedRuns and dstTransitions (and the viewer's wall times) of a preview answer."""
     listed = [*runs, *(s.at for s in skipped)]
@@ -46,7 +49,7 @@ def _preview_payload(
                 "offsetAfter": preview.format_offset(t.offset_after),
             }
             for t in preview.transitions_between(
-                listed, [*zones, *([viewer_tz] if viewer_tz else [])]
+                listed, [*zones, *([viewer_tz] if viewer_tz else [])], since=since
             )
         ],
     }
@@ -88,12 +91,11 @@ class PreviewView(APIView):
             "description": cron.describe(spec),
             "nextRuns": [clock.iso_z(r) for r in runs],
         }
-        if viewer_tz:
-            # An expression alone has no bounds: nothing is skipped. The answer without
-            # viewerTimezone stays as it always was.
-            body |= _preview_payload(
-                runs=runs, skipped=[], zones=[data["timezone"]], viewer_tz=viewer_tz
-            )
+        # An expression alone has no bounds: nothing is skipped, but its DST transitions are
+        # annotated as a saved schedule's are.
+        body |= _preview_payload(
+            runs=runs, skipped=[], zones=[data["timezone"]], viewer_tz=viewer_tz, since=after
+        )
         return Response(body)
 
     def _saved(self, request, data, after, viewer_tz) -> dict:
@@ -124,6 +126,7 @@ class PreviewView(APIView):
             skipped=result.skipped,
             zones=[schedule.timezone],
             viewer_tz=viewer_tz,
+            since=after,
         )
 
 

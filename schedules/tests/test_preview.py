@@ -232,3 +232,14 @@ def test_viewer_zone_wall_times_carry_the_offset_of_that_day():
 )
 def test_offsets_are_written_as_iso_8601_does(offset, text):
     assert format_offset(offset) == text
+
+
+def test_a_change_just_before_the_first_run_is_named_from_the_previews_start():
+    # Spring forward in New York at 07:00Z moves the 02:30 run to 03:00 EDT = 07:00Z: the first
+    # listed run sits on the change, which only the preview's start puts inside the span.
+    first = datetime(2024, 3, 10, 7, 0, tzinfo=UTC)
+    runs = [first, datetime(2024, 3, 11, 6, 30, tzinfo=UTC)]
+    assert transitions_between(runs, ["America/New_York"]) == []
+    since = datetime(2024, 3, 9, 12, 0, tzinfo=UTC)
+    [change] = transitions_between(runs, ["America/New_York"], since=since)
+    assert change.at == first

@@ -32,6 +32,16 @@ def test_it_previews_a_fixed_time_schedule_across_spring_forward(token_viewer):
         "timezone": "America/New_York",
         "description": response.json()["description"],
         "nextRuns": ["2024-03-10T07:00:00Z", "2024-03-11T06:30:00Z", "2024-03-12T06:30:00Z"],
+        "skippedRuns": [],
+        # 02:30 does not exist that night: the run moves to 03:00 EDT, and the change is named.
+        "dstTransitions": [
+            {
+                "at": "2024-03-10T07:00:00Z",
+                "zone": "America/New_York",
+                "offsetBefore": "-05:00",
+                "offsetAfter": "-04:00",
+            }
+        ],
     }
     assert "02:30" in response.json()["description"]
 
