@@ -51,7 +51,7 @@ def jitter_offset(
     bound = jitter_bound(occurrence, jitter_seconds, next_occurrence)
     if bound == 0:
         return timedelta(0)
-    instant = occurrence.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    instant = occurrence.astimezone(UTC).isoformat()
     digest = blake2b(f"{schedule_id}|{instant}".encode(), digest_size=8).digest()
     # A 64-bit hash modulo at most 3,601: the bias is below 1e-15.
     return timedelta(seconds=int.from_bytes(digest, "big") % (bound + 1))

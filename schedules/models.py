@@ -42,9 +42,25 @@ def validate_timezone_name(value: str) -> None:
         raise ValidationError(str(exc), code="invalid_timezone") from None
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+VARIABLES_NUL_MESSAGE = "Variables must not contain the NUL character (\\u0000)."
+
+
 def validate_variables(value) -> None:
     if not isinstance(value, dict):
         raise ValidationError('Variables must be a JSON object, e.g. {"region": "us-east"}.')
+    # PostgreSQL's jsonb cannot store it: refused here rather than failing the write.
+    if _has_nul(value):
+        raise ValidationError(VARIABLES_NUL_MESSAGE)
 
 
 def validate_vault_keys(value) -> None:
@@ -275,10 +291,9 @@ class Schedule(models.Model):
                 name="schedule_jitter_seconds_range",
             ),
             models.CheckConstraint(
-                # A next run has a fire instant, and only a next run has one.
-                condition=Q(next_run_at__isnull=True, fire_at__isnull=True)
-                | Q(next_run_at__isnull=False, fire_at__isnull=False),
-                name="schedule_fire_at_follows_next_run",
+                # A next run has a fire instant: without one the tick would never select it.
+                condition=Q(next_run_at__isnull=True) | Q(fire_at__isnull=False),
+                name="schedule_next_run_has_fire_at",
             ),
         ]
 

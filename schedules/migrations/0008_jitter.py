@@ -46,6 +46,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='schedule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('fire_at__isnull', True), ('next_run_at__isnull', True)), models.Q(('fire_at__isnull', False), ('next_run_at__isnull', False)), _connector='OR'), name='schedule_fire_at_follows_next_run'),
+            constraint=models.CheckConstraint(condition=models.Q(('next_run_at__isnull', True), ('fire_at__isnull', False), _connector='OR'), name='schedule_next_run_has_fire_at'),
         ),
     ]
