@@ -300,6 +300,16 @@ class Schedule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        # fire_at follows next_run_at (and the jitter), whoever saves: the services, the admin,
+        # a factory. The tick's bulk update sets it itself (schedules.engine._apply).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or {"next_run_at", "jitter_seconds"} & set(update_fields):
+            self.fire_at = self.fire_at_for(self.next_run_at)
+            if update_fields is not None:
+                kwargs["update_fields"] = sorted({*update_fields, "fire_at"})
+        super().save(*args, **kwargs)
+
     @property
     def is_one_time(self) -> bool:
         return self.run_at is not None
@@ -326,16 +336,6 @@ class Schedule(models.Model):
         if self.run_at is None:
             following = cron.next_after(self.cron_spec, self.timezone, occurrence)
         return occurrence + jitter_offset(self.id, occurrence, self.jitter_seconds, following)
-
-    def save(self, *args, **kwargs) -> None:
-        # fire_at follows next_run_at (and the jitter), whoever saves: the services, the admin,
-        # a factory. The tick's bulk update sets it itself (schedules.engine._apply).
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or {"next_run_at", "jitter_seconds"} & set(update_fields):
-            self.fire_at = self.fire_at_for(self.next_run_at)
-            if update_fields is not None:
-                kwargs["update_fields"] = sorted({*update_fields, "fire_at"})
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()

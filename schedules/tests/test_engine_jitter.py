@@ -65,9 +65,7 @@ def test_it_is_dispatched_at_its_offset_not_at_the_nominal_minute(now, make_due)
     assert tick(nominal + offset + SECOND)["triggeredSchedules"] == []
 
 
-def test_a_jittered_run_is_on_time_at_its_fire_instant_even_with_no_catch_up_window(
-    now, make_due
-):
+def test_a_jittered_run_is_on_time_at_its_fire_instant_even_with_no_catch_up_window(now, make_due):
     nominal = now.replace(second=0)
     s = make_due(id=JITTERED, jitter_seconds=300, catch_up_window_minutes=0)
     offset = s.fire_at - s.next_run_at

@@ -52,9 +52,7 @@ def test_it_stays_within_zero_and_the_jitter_in_whole_seconds():
 
 
 def test_no_jitter_is_no_offset():
-    assert {jitter_offset(schedule_id(i), NINE, 0, NEXT_NINE) for i in range(100)} == {
-        timedelta(0)
-    }
+    assert {jitter_offset(schedule_id(i), NINE, 0, NEXT_NINE) for i in range(100)} == {timedelta(0)}
 
 
 def test_it_is_capped_a_tick_before_the_next_occurrence():
