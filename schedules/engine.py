@@ -327,7 +327,6 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
                 why = f"next run at {iso_z(s.next_run_at)}"
                 if s.fire_at is not None and s.fire_at != s.next_run_at:
                     why += f", jittered to {iso_z(s.fire_at)}"
-
             report.skip(s.id, SkipReason.NOT_DUE, why)
             return []
     if not force:

@@ -22,7 +22,8 @@ JITTERED = uuid5(NAMESPACE_URL, "mimic-test:jittered-a")
 
 
 @pytest.fixture(autouse=True)
-def agent_alive_for_the_next_minutes(online_agent, now):
+def agent_online_through_the_jitter_window(online_agent, now):
+    # These tests tick up to a few minutes after `now` (300 s of jitter): keep it online.
     online_agent.last_heartbeat_at = now + timedelta(minutes=10)
     online_agent.save()
 

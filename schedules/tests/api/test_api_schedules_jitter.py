@@ -21,8 +21,8 @@ pytestmark = [
 FROZEN = "2026-11-26T14:00:00Z"
 
 
-@pytest.fixture
-def new_schedule(org):
+def nine_sharp(org):
+    """A new schedule's body, daily at 9:00 UTC."""
     return {
         "name": "Nine sharp",
         "scriptId": str(ScriptFactory(organization=org).id),
@@ -32,8 +32,8 @@ def new_schedule(org):
 
 
 @time_machine.travel(FROZEN, tick=False)
-def test_it_writes_and_reads_the_jitter_with_the_nominal_next_run(api, new_schedule):
-    response = api.post("/api/schedules/", {**new_schedule, "jitterSeconds": 300}, format="json")
+def test_it_writes_and_reads_the_jitter_with_the_nominal_next_run(api, org):
+    response = api.post("/api/schedules/", {**nine_sharp(org), "jitterSeconds": 300}, format="json")
 
     assert response.status_code == 201, response.data
     body = response.json()
@@ -49,8 +49,8 @@ def test_it_writes_and_reads_the_jitter_with_the_nominal_next_run(api, new_sched
 
 
 @time_machine.travel(FROZEN, tick=False)
-def test_it_defaults_to_no_jitter(api, new_schedule):
-    response = api.post("/api/schedules/", new_schedule, format="json")
+def test_it_defaults_to_no_jitter(api, org):
+    response = api.post("/api/schedules/", nine_sharp(org), format="json")
     assert response.status_code == 201, response.data
     assert response.json()["jitterSeconds"] == 0
     schedule = Schedule.objects.get(pk=response.json()["id"])
@@ -83,10 +83,11 @@ BAD = [
 @time_machine.travel(FROZEN, tick=False)
 @pytest.mark.parametrize(("change", "field", "message"), BAD)
 def test_it_refuses_bad_input_naming_the_field(
-    api, new_schedule, assert_no_rows_written, change, field, message
+    api, org, assert_no_rows_written, change, field, message
 ):
+    body = {**nine_sharp(org), **change}
     with assert_no_rows_written():
-        response = api.post("/api/schedules/", {**new_schedule, **change}, format="json")
+        response = api.post("/api/schedules/", body, format="json")
     assert response.status_code == 400, response.data
     errors = response.json()
     assert list(errors) == [field]
@@ -94,9 +95,9 @@ def test_it_refuses_bad_input_naming_the_field(
 
 
 @time_machine.travel(FROZEN, tick=False)
-def test_an_early_instant_is_written_with_a_four_digit_year(api, new_schedule):
+def test_an_early_instant_is_written_with_a_four_digit_year(api, org):
     response = api.post(
-        "/api/schedules/", {**new_schedule, "startsAt": "0096-12-21T22:31:39Z"}, format="json"
+        "/api/schedules/", {**nine_sharp(org), "startsAt": "0096-12-21T22:31:39Z"}, format="json"
     )
     assert response.status_code == 201, response.data
     assert response.json()["startsAt"] == "0096-12-21T22:31:39Z"
