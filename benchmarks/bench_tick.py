@@ -138,6 +138,7 @@ def populate(now, total: int, due: int, due_at) -> list[Agent]:
         k = i % ORGS
         expr, tz = rng.choice(EXPRESSIONS), rng.choice(TIMEZONES)
         is_due = i < due
+        next_run = due_at if is_due else cron.next_after(expr, tz, due_at)
         rows.append(
             Schedule(
                 organization=orgs[k],
@@ -146,7 +147,8 @@ def populate(now, total: int, due: int, due_at) -> list[Agent]:
                 name=f"schedule {i}",
                 cron_expression=expr,
                 timezone=tz,
-                next_run_at=due_at if is_due else cron.next_after(expr, tz, due_at),
+                next_run_at=next_run,
+                fire_at=next_run,  # no jitter: bulk_create skips Schedule.save()
                 vault_keys=["PORTAL_PASSWORD"],
                 idempotency_window_minutes=1,
                 concurrency_limit=2,
@@ -192,7 +194,7 @@ def rearm_and_time_parallel(tick_now, due_at, due_ids, agents, r) -> float:
     ScheduleEvent.objects.all().delete()
     for a in agents:
         r.delete(f"agent.{a.id}")
-    Schedule.objects.filter(id__in=due_ids).update(next_run_at=due_at)
+    Schedule.objects.filter(id__in=due_ids).update(next_run_at=due_at, fire_at=due_at)
     connection.close()
     ctx = multiprocessing.get_context("fork")
     t0 = time.perf_counter()
@@ -300,8 +302,10 @@ def main() -> None:
         ScheduleEvent.objects.all().delete()
         for a in agents:
             r.delete(f"agent.{a.id}")
-        Schedule.objects.exclude(id__in=due_ids).update(next_run_at=at + timedelta(days=1))
-        Schedule.objects.filter(id__in=due_ids).update(next_run_at=at)
+        Schedule.objects.exclude(id__in=due_ids).update(
+            next_run_at=at + timedelta(days=1), fire_at=at + timedelta(days=1)
+        )
+        Schedule.objects.filter(id__in=due_ids).update(next_run_at=at, fire_at=at)
         Agent.objects.update(last_heartbeat_at=at)
 
     rearm(due_at)

@@ -20,6 +20,8 @@ from rest_framework import serializers
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.permissions import IsAuthenticated
 
+from config.clock import iso_z
+
 if TYPE_CHECKING:
     # The stubs' name for what permission_classes holds (a class, or `A & B`, `A | B`).
     from rest_framework.permissions import _PermissionClass
@@ -73,11 +75,23 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class UTCDateTimeField(serializers.DateTimeField):
+    """An instant written as config.clock.iso_z writes it (UTC, `Z`, whole seconds) — the
+    REST_FRAMEWORK DATETIME_FORMAT, except that the year always has four digits (strftime
+    writes the year 96 as "96", which no ISO-8601 reader takes)."""
+
+    def to_representation(self, value):
+        if not value or isinstance(value, str):
+            return super().to_representation(value)
+        return iso_z(self.enforce_timezone(value))
+
+
 class CamelModelSerializer(CamelCaseSerializerMixin, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
+        models.DateTimeField: UTCDateTimeField,
     }
 
 

@@ -48,7 +48,9 @@ def iso_z(instant: datetime | None) -> str | None:
         return None
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"naive datetime {instant!r}: pass an aware instant")
-    return instant.astimezone(UTC).strftime(ISO_FORMAT)
+    utc = instant.astimezone(UTC)
+    # The year zero-padded by hand: strftime's %Y writes the year 96 as "96", not ISO-8601.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def parse_iso(text: str) -> datetime:

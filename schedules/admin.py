@@ -192,6 +192,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             "starts_at",
             "ends_at",
             "remaining_runs",
+            "jitter_seconds",
             "enabled",
         ]
         if obj is not None:

@@ -88,6 +88,7 @@ class ScheduleAdminForm(forms.ModelForm):
             "starts_at",
             "ends_at",
             "remaining_runs",
+            "jitter_seconds",
             "enabled",
             *GUARDRAILS,
             "variables",
@@ -120,6 +121,9 @@ class ScheduleAdminForm(forms.ModelForm):
             "remaining_runs": "Scheduled runs left (1 or more; empty = unlimited). Each "
             "scheduled run takes one, Run now none; at 0 the schedule stops (run_budget_spent) "
             "until you raise it.",
+            "jitter_seconds": "Start each run up to this many seconds after its scheduled time "
+            "(0..3600; 0 = sharp), the same offset for the same run, never as late as the next "
+            "one: spreads schedules that share a minute. The run keeps its scheduled time.",
         }
 
     class Media:

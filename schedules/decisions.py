@@ -14,6 +14,11 @@ A forced run ("Run now") is a manual run: like `kubectl create job --from=cronjo
 EventBridge target invoked by hand, it is allowed on a schedule that has stopped or not yet
 started, and it neither spends the run budget nor moves the next run. It still passes every
 gate `force` never bypasses (billing, concurrency, vault, agent).
+
+Jitter (schedules.jitter): the engine hands over only rows whose fire instant (next_run_at plus
+its offset, `fire_at`) has come; the occurrence keeps its nominal instant as scheduled_for. After
+a gap in ticks, the latest occurrence runs as a catch-up only once its own fire instant has come:
+until then it becomes the next run (the older ones are recorded missed as usual).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from agents.models import JobStatus, Trigger
 from config.clock import iso_z
 from schedules.due import ON_TIME_GRACE, resolve_due, resolve_once
 from schedules.gates import Candidate, GateContext, agent_needs_start, first_blocking_gate
+from schedules.jitter import jitter_offset
 from schedules.models import EventKind, Schedule, SkipReason, StopReason
 
 # A row to insert, attname -> value (schedules.bulk writes a batch of them in one statement).
@@ -121,8 +127,9 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         if s.next_run_at is None:  # the engine passes only due schedules (next_run_at <= now)
             raise ValueError(f"schedule {s.id} is not due: it has no next run")
         window = timedelta(minutes=s.catch_up_window_minutes)
+        jitter = _stored_jitter(s)
         if s.run_at is not None:
-            due = resolve_once(run_at=s.run_at, now=now, catch_up_window=window)
+            due = resolve_once(run_at=s.run_at, now=now, catch_up_window=window, jitter=jitter)
             d.stop(StopReason.ONCE_SKIPPED)  # RAN_ONCE below, if it is dispatched
         else:
             due = resolve_due(
@@ -132,6 +139,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
                 now=now,
                 catch_up_window=window,
                 until=s.ends_at,
+                jitter=jitter,
             )
             d.new_next_run_at = due.next_run_at
         d.touch_metadata = True
@@ -169,8 +177,15 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
             ended_at = due.next_run_at
         if due.run_at is None:
             return _finish(d, s, now, ended_at)
+        if due.run_at != s.next_run_at and s.jitter_seconds:
+            # A catch-up of a later occurrence than the stored one: it has its own offset.
+            jitter = jitter_offset(s.id, due.run_at, s.jitter_seconds, due.next_run_at)
+            if due.run_at + jitter > now:
+                # Not yet at its fire instant: it is the next run (no end yet: it still runs).
+                d.new_next_run_at = due.run_at
+                return d
         scheduled_for, trigger = due.run_at, Trigger.SCHEDULED
-        if now - due.run_at > ON_TIME_GRACE:
+        if now - due.run_at - jitter > ON_TIME_GRACE:
             d.notes.append("catch_up")
 
     candidate = Candidate(
@@ -232,6 +247,13 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
     if d.start_agent:
         ctx.starting_agents.add(s.agent_id)
     return _finish(d, s, now, ended_at)
+
+
+def _stored_jitter(s: Schedule) -> timedelta:
+    """The offset of the stored next run (fire_at - next_run_at): 0 without jitter."""
+    if s.fire_at is None or s.next_run_at is None or s.fire_at < s.next_run_at:
+        return timedelta(0)
+    return s.fire_at - s.next_run_at
 
 
 def _finish(d: Decision, s: Schedule, now: datetime, ended_at: datetime | None) -> Decision:

@@ -10,6 +10,9 @@ schedule's first run is its first occurrence at or after `starts_at`; none runs 
 `ends_at` — the occurrence that would is where it stops (`ended`). A one-time schedule has one
 occurrence, `run_at`, under the same catch-up rules; after it comes due it has none. The run
 budget is counted by schedules.decisions, which sees the dispatch.
+
+Jitter (schedules.jitter): a jittered occurrence fires at occurrence + offset; the catch-up window
+still counts from the occurrence, the on-time grace from the fire instant (`jitter=`).
 """
 
 from __future__ import annotations
@@ -104,10 +107,23 @@ def bounded_next_n(
     return [r for r in runs if bounds.ends_at is None or r < bounds.ends_at]
 
 
-def resolve_once(*, run_at: datetime, now: datetime, catch_up_window: timedelta) -> DueResolution:
+def _horizon(now: datetime, catch_up_window: timedelta, jitter: timedelta) -> datetime:
+    """The oldest occurrence that still runs at `now`: the catch-up window counts from the
+    occurrence, the on-time grace from when it fires (occurrence + its jitter offset), so a
+    jittered run is never late merely for being jittered."""
+    return now - max(catch_up_window, ON_TIME_GRACE + jitter)
+
+
+def resolve_once(
+    *,
+    run_at: datetime,
+    now: datetime,
+    catch_up_window: timedelta,
+    jitter: timedelta = timedelta(0),
+) -> DueResolution:
     """A one-time schedule that is due: its one run, on time, late inside the catch-up window,
-    or missed; nothing follows it."""
-    on_time = run_at >= now - max(catch_up_window, ON_TIME_GRACE)
+    or missed; nothing follows it. `jitter`: its offset (it fires at run_at + jitter)."""
+    on_time = run_at >= _horizon(now, catch_up_window, jitter)
     return DueResolution(
         run_at=run_at if on_time else None,
         missed=[] if on_time else [run_at],
@@ -139,13 +155,16 @@ def resolve_due(
     now: datetime,
     catch_up_window: timedelta,
     until: datetime | None = None,
+    jitter: timedelta = timedelta(0),
 ) -> DueResolution:
     """For a schedule whose next_run_at <= now; `until` is its end bound (ends_at), if any:
-    occurrences at or after it neither run nor count as missed."""
+    occurrences at or after it neither run nor count as missed. `jitter` is next_run_at's own
+    offset (it fired at next_run_at + jitter): its on-time grace counts from there."""
     if until is not None and next_run_at >= until:
         # Stored before an edit moved the end (the edit recomputes; this is the last line).
         return DueResolution(run_at=None, next_run_at=next_run_at, ended=True)
     horizon = now - max(catch_up_window, ON_TIME_GRACE)
+    own_horizon = _horizon(now, catch_up_window, jitter)  # next_run_at's, counting its jitter
     if until is not None:
         # The last instant an occurrence may have come due at; the catch-up horizon stays `now`'s.
         now = min(now, until - _JUST_BEFORE)
@@ -153,7 +172,7 @@ def resolve_due(
     ended = until is not None and following >= until
     if following > now:
         # The common case — the tick is on time: one cron step, no search.
-        on_time = next_run_at >= horizon
+        on_time = next_run_at >= own_horizon
         return DueResolution(
             run_at=next_run_at if on_time else None,
             missed=[] if on_time else [next_run_at],

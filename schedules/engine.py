@@ -3,7 +3,8 @@
 One engine serves the beat task, POST /api/schedules/execute and the cron endpoint. It is the
 only orchestration of a dispatch, and the only place a scheduled run's side effects happen:
 
-1. Select due rows through the partial index, oldest first, in batches (keyset cursor).
+1. Select due rows through the partial index, oldest first, in batches (keyset cursor). Due
+   means its fire instant has come (`fire_at`: next_run_at plus its jitter offset).
 2. Lock each batch in one short transaction (`FOR UPDATE SKIP LOCKED`); a row another evaluator
    holds is reported `lock_contention` and left alone.
 3. Decide, with pure code (schedules.decisions): which occurrence runs, then the gates in order,
@@ -319,16 +320,17 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
         if not s.enabled:
             report.skip(s.id, SkipReason.DISABLED, s.paused_note or "schedule is paused")
             return []
-        if not force and (s.next_run_at is None or s.next_run_at > now):
-            why = (
-                f"stopped ({s.stopped_reason}): no next run"
-                if s.stopped_reason
-                else f"next run at {iso_z(s.next_run_at)}"
-            )
+        if not force and (s.fire_at is None or s.fire_at > now):
+            if s.stopped_reason:
+                why = f"stopped ({s.stopped_reason}): no next run"
+            else:
+                why = f"next run at {iso_z(s.next_run_at)}"
+                if s.fire_at is not None and s.fire_at != s.next_run_at:
+                    why += f", jittered to {iso_z(s.fire_at)}"
             report.skip(s.id, SkipReason.NOT_DUE, why)
             return []
     if not force:
-        qs = qs.filter(enabled=True, next_run_at__lte=now)
+        qs = qs.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
     if dry_run:
         return _with_scripts_and_agents(list(qs))
     rows = _with_scripts_and_agents(list(qs.select_for_update(skip_locked=True)))
@@ -338,7 +340,7 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
         # case it is no longer due and there is nothing to say.
         still = Schedule.objects.filter(id__in=missing)
         if not force:
-            still = still.filter(enabled=True, next_run_at__lte=now)
+            still = still.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
         for pk in still.values_list("id", flat=True):
             report.skip(pk, SkipReason.LOCK_CONTENTION, "another evaluator holds this schedule")
     return rows
@@ -374,6 +376,8 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
             s.next_run_at = d.new_next_run_at
         if d.stop_reason:
             s.next_run_at, s.stopped_reason = None, d.stop_reason
+        if d.new_next_run_at is not None or d.stop_reason:
+            s.fire_at = s.fire_at_for(s.next_run_at)  # its jitter offset, if any
         if d.spend_run and s.remaining_runs is not None:
             # The row is locked (FOR UPDATE) by this transaction, so the value read is current:
             # the budget is spent once per inserted job, in the statement below.
@@ -390,7 +394,14 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
     bulk_update_columns(
         Schedule,
         touched,
-        ["next_run_at", "last_run_at", "last_run_status", "remaining_runs", "stopped_reason"],
+        [
+            "next_run_at",
+            "fire_at",
+            "last_run_at",
+            "last_run_status",
+            "remaining_runs",
+            "stopped_reason",
+        ],
     )
     usage_add_runs(counts=Counter(s.organization_id for _, s, _ in owed.jobs), now=now)
     return owed

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 
 from agents.models import JobStatus
 from schedules import cron
+from schedules.jitter import JITTER_MAX_SECONDS, jitter_offset
 
 # Guardrail ranges (SPEC §3), in one place: field validators, CheckConstraints, the API and the
 # admin all read them from here.
@@ -41,9 +42,25 @@ def validate_timezone_name(value: str) -> None:
         raise ValidationError(str(exc), code="invalid_timezone") from None
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+VARIABLES_NUL_MESSAGE = "Variables must not contain the NUL character (\\u0000)."
+
+
 def validate_variables(value) -> None:
     if not isinstance(value, dict):
         raise ValidationError('Variables must be a JSON object, e.g. {"region": "us-east"}.')
+    # PostgreSQL's jsonb cannot store it: refused here rather than failing the write.
+    if _has_nul(value):
+        raise ValidationError(VARIABLES_NUL_MESSAGE)
 
 
 def validate_vault_keys(value) -> None:
@@ -134,6 +151,16 @@ def run_at_in_past_error(run_at: datetime | None, now: datetime) -> str | None:
 RunStatus = JobStatus
 
 
+class ScheduleQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        # bulk_create skips save(): give each new row the fire instant save() would have.
+        objs = list(objs)
+        for obj in objs:
+            if obj.fire_at is None:
+                obj.fire_at = obj.fire_at_for(obj.next_run_at)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Schedule(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -161,6 +188,14 @@ class Schedule(models.Model):
     remaining_runs = models.PositiveIntegerField(
         "remaining runs", null=True, blank=True, validators=[MinValueValidator(0)]
     )
+    # Each occurrence fires a deterministic 0..jitter_seconds later (schedules.jitter), never
+    # past the next one; scheduled_for stays the occurrence.
+    jitter_seconds = models.PositiveIntegerField(
+        "jitter (seconds)",
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(JITTER_MAX_SECONDS)],
+        help_text=f"0..{JITTER_MAX_SECONDS}, default 0.",
+    )
 
     max_runtime_minutes = _guardrail_field("max_runtime_minutes", "max runtime (minutes)")
     max_retries = _guardrail_field("max_retries", "max retries")
@@ -184,6 +219,11 @@ class Schedule(models.Model):
         max_length=20, choices=RunStatus.choices, blank=True, editable=False
     )
     next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the tick may run next_run_at's occurrence: next_run_at plus its jitter offset (equal
+    # without jitter), null with it. The tick selects on it (schedule_due_idx); everything else
+    # (scheduled_for, catch-up, the API's nextRunAt) reads next_run_at. Kept in step by save()
+    # and by the engine's bulk update: a queryset .update() of next_run_at must set it too.
+    fire_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Why next_run_at is null on an enabled schedule (blank: it is not stopped; a paused one says
     # so itself). Cleared when an edit or a resume re-arms the schedule.
     stopped_reason = models.CharField(
@@ -194,16 +234,19 @@ class Schedule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ScheduleQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         indexes = [
             # Used by schedules.selectors.schedule_due_page (the tick's "select due"): only enabled
             # rows are indexed, ordered by due time, so a tick reads the due head of the index and
             # its cost follows the number due, not the number of schedules.
-            # With the id, the index matches the keyset cursor (next_run_at, id): a page after a
+            # With the id, the index matches the keyset cursor (fire_at, id): a page after a
             # cursor is an index range scan even when thousands share one due minute.
+            # fire_at, not next_run_at: a jittered occurrence is not due before its offset.
             models.Index(
-                fields=["next_run_at", "id"], name="schedule_due_idx", condition=Q(enabled=True)
+                fields=["fire_at", "id"], name="schedule_due_idx", condition=Q(enabled=True)
             ),
             models.Index(fields=["organization", "name"], name="schedule_org_name"),
         ]
@@ -243,10 +286,29 @@ class Schedule(models.Model):
                 condition=Q(stopped_reason="") | Q(next_run_at__isnull=True),
                 name="schedule_stopped_has_no_next_run",
             ),
+            models.CheckConstraint(
+                condition=Q(jitter_seconds__gte=0, jitter_seconds__lte=JITTER_MAX_SECONDS),
+                name="schedule_jitter_seconds_range",
+            ),
+            models.CheckConstraint(
+                # A next run has a fire instant: without one the tick would never select it.
+                condition=Q(next_run_at__isnull=True) | Q(fire_at__isnull=False),
+                name="schedule_next_run_has_fire_at",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # fire_at follows next_run_at (and the jitter), whoever saves: the services, the admin,
+        # a factory. The tick's bulk update sets it itself (schedules.engine._apply).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or {"next_run_at", "jitter_seconds"} & set(update_fields):
+            self.fire_at = self.fire_at_for(self.next_run_at)
+            if update_fields is not None:
+                kwargs["update_fields"] = sorted({*update_fields, "fire_at"})
+        super().save(*args, **kwargs)
 
     @property
     def is_one_time(self) -> bool:
@@ -264,6 +326,16 @@ class Schedule(models.Model):
             ends_at=self.ends_at,
             remaining_runs=self.remaining_runs,
         )
+
+    def fire_at_for(self, occurrence: datetime | None) -> datetime | None:
+        """When the tick may run `occurrence`: it plus this schedule's jitter offset, capped
+        before the following occurrence (schedules.jitter). No cron arithmetic without jitter."""
+        if occurrence is None or not self.jitter_seconds:
+            return occurrence
+        following = None
+        if self.run_at is None:
+            following = cron.next_after(self.cron_spec, self.timezone, occurrence)
+        return occurrence + jitter_offset(self.id, occurrence, self.jitter_seconds, following)
 
     def clean(self) -> None:
         super().clean()

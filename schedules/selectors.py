@@ -27,24 +27,26 @@ def schedule_due_page(
     after: tuple[UUID, datetime] | None,
     size: int,
 ) -> list[tuple[UUID, datetime]]:
-    """(id, next_run_at) of due schedules, oldest first, after the keyset cursor `after`.
+    """(id, fire_at) of due schedules, oldest first, after the keyset cursor `after`.
 
-    Served by the partial index `schedule_due_idx` (enabled rows by next_run_at): the scan
-    starts at the oldest due row and stops after `size`, so its cost follows the number due.
+    Due is "its fire instant has come": fire_at is next_run_at plus the occurrence's jitter
+    offset (equal without jitter), so a jittered schedule is not selected before it.
+    Served by the partial index `schedule_due_idx` (enabled rows by fire_at): the scan starts
+    at the oldest due row and stops after `size`, so its cost follows the number due.
     A keyset cursor (not OFFSET) lets one tick walk past rows it could not lock.
     """
-    qs = Schedule.objects.filter(enabled=True, next_run_at__lte=now)
+    qs = Schedule.objects.filter(enabled=True, fire_at__lte=now)
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if after is not None:
         pk, at = after
-        # A row-value comparison, so PostgreSQL walks the (next_run_at, id) index from the
-        # cursor instead of re-reading every row that shares the cursor's minute.
+        # A row-value comparison, so PostgreSQL walks the (fire_at, id) index from the cursor
+        # instead of re-reading every row that shares the cursor's instant.
         qs = qs.alias(
-            after_cursor=RawSQL('("next_run_at", "id") > (%s, %s)', (at, pk), BooleanField())
+            after_cursor=RawSQL('("fire_at", "id") > (%s, %s)', (at, pk), BooleanField())
         ).filter(after_cursor=True)
-    page = qs.order_by("next_run_at", "id").values_list("id", "next_run_at")[:size]
-    # next_run_at__lte above leaves out NULLs, which the field's type cannot know.
+    page = qs.order_by("fire_at", "id").values_list("id", "fire_at")[:size]
+    # fire_at__lte above leaves out NULLs, which the field's type cannot know.
     return cast("list[tuple[UUID, datetime]]", list(page))
 
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from rest_framework import serializers
 
+from config.api_common import UTCDateTimeField
 from config.clock import iso_z, parse_iso
 
 
@@ -44,3 +45,11 @@ def test_it_round_trips():
 def test_the_api_writes_instants_in_the_same_format(settings):
     tokyo = datetime(2026, 3, 29, 10, 0, 30, 123, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert serializers.DateTimeField().to_representation(tokyo) == iso_z(tokyo)
+
+
+def test_it_writes_a_year_before_1000_with_four_digits():
+    early = datetime(96, 12, 21, 22, 31, 39, tzinfo=UTC)
+    assert iso_z(early) == "0096-12-21T22:31:39Z"
+    assert parse_iso(iso_z(early)) == early
+    # The API's instants too (strftime alone writes "96-12-21…").
+    assert UTCDateTimeField().to_representation(early) == "0096-12-21T22:31:39Z"

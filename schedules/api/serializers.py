@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -8,10 +9,11 @@ from config.api_common import (
     NullIfBlankCharField,
     ScopedPrimaryKeyRelatedField,
     StrictCharField,
+    UTCDateTimeField,
 )
 from config.clock import iso_z
 from schedules import cron
-from schedules.models import GUARDRAILS, Schedule, ScheduleEvent
+from schedules.models import GUARDRAILS, Schedule, ScheduleEvent, validate_variables
 from schedules.report import Report
 from vault.models import VaultEntry, key_name_validator
 
@@ -170,20 +172,20 @@ class ScheduleSerializer(CamelModelSerializer):
         help_text="A recurring schedule's cron expression; empty for a one-time run (runAt). "
         "Exactly one of the two.",
     )
-    run_at = serializers.DateTimeField(
+    run_at = UTCDateTimeField(
         required=False,
         allow_null=True,
         help_text="A one-time run at this instant instead of a cron expression (EventBridge "
         "at()); in the future when set. After it comes due nextRunAt is null (stoppedReason).",
     )
     timezone = StrictCharField(max_length=64, default="UTC")
-    starts_at = serializers.DateTimeField(
+    starts_at = UTCDateTimeField(
         required=False,
         allow_null=True,
         help_text="No run before this instant: the first run is the first occurrence at or "
         "after it.",
     )
-    ends_at = serializers.DateTimeField(
+    ends_at = UTCDateTimeField(
         required=False,
         allow_null=True,
         help_text="No run at or after this instant (after startsAt); then nextRunAt is null "
@@ -233,6 +235,7 @@ class ScheduleSerializer(CamelModelSerializer):
             "starts_at",
             "ends_at",
             "remaining_runs",
+            "jitter_seconds",
             "enabled",
             *GUARDRAILS,
             "variables",
@@ -309,6 +312,10 @@ class ScheduleSerializer(CamelModelSerializer):
             raise serializers.ValidationError(
                 'Variables must be a JSON object, e.g. {"region": "us-east"}.'
             )
+        try:
+            validate_variables(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
         return value
 
     def validate_vault_keys(self, value: list[str]) -> list[str]:

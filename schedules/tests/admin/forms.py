@@ -12,6 +12,7 @@ def schedule_form(world: dict, **overrides) -> dict:
         "agent": str(world["agent"].pk),
         "cron_expression": "30 2 * * *",
         "timezone": "America/New_York",
+        "jitter_seconds": "0",
         "enabled": "on",
         "max_runtime_minutes": "720",
         "max_retries": "2",
