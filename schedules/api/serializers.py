@@ -110,6 +110,13 @@ class PreviewResponseSerializer(serializers.Serializer):
     nextRuns = serializers.ListField(
         child=serializers.DateTimeField(), help_text="The runs, oldest first, in UTC."
     )
+    jitterSeconds = serializers.IntegerField(required=False, help_text="With scheduleId.")
+    fireTimes = serializers.ListField(
+        child=serializers.DateTimeField(),
+        required=False,
+        help_text="With scheduleId: when each of nextRuns will start — the occurrence plus the "
+        "schedule's deterministic jitter offset (equal to nextRuns without jitter).",
+    )
     stoppedReason = serializers.CharField(
         required=False,
         allow_null=True,

@@ -120,6 +120,10 @@ class PreviewView(APIView):
             "timezone": schedule.timezone,
             "description": description,
             "nextRuns": [clock.iso_z(r) for r in result.runs],
+            # With jitterSeconds, when each run will start (nextRuns stay the nominal
+            # occurrences, as scheduledFor does); the same instants without jitter.
+            "jitterSeconds": schedule.jitter_seconds,
+            "fireTimes": [clock.iso_z(schedule.fire_at_for(r)) for r in result.runs],
             "stoppedReason": result.stopped_reason or None,
         } | _preview_payload(
             runs=result.runs,

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import Role
+from config.clock import parse_iso
 from schedules.models import StopReason
 from tests.factories import ScheduleFactory
 
@@ -41,6 +42,8 @@ def test_it_previews_a_saved_schedule_up_to_its_end_and_lists_the_stop(viewer, o
         "description": response.json()["description"],
         # 02:30 on the 8th does not exist: it runs at the end of the gap, 03:00 EDT.
         "nextRuns": ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z"],
+        "jitterSeconds": 0,
+        "fireTimes": ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z"],
         "stoppedReason": None,
         "skippedRuns": [{"at": "2026-03-09T06:30:00Z", "reason": "ended"}],
         "dstTransitions": [
@@ -231,3 +234,18 @@ def test_it_reads_the_schedule_in_one_query(viewer, org):
     assert response.status_code == 200
     reads = [q["sql"] for q in queries.captured_queries if "schedules_schedule" in q["sql"]]
     assert len(reads) == 1
+
+
+def test_a_jittered_schedule_lists_when_each_run_starts(viewer, org):
+    schedule = saved(org, jitter_seconds=900)
+
+    body = viewer.get(URL, {"scheduleId": schedule.id, "after": AFTER, "count": 3}).json()
+
+    # The occurrences stay nominal; each starts at its own deterministic offset after it,
+    # the one the tick will use (Schedule.fire_at_for), within the 900 s bound.
+    assert body["jitterSeconds"] == 900
+    runs = [parse_iso(r) for r in body["nextRuns"]]
+    fires = [parse_iso(f) for f in body["fireTimes"]]
+    assert fires == [schedule.fire_at_for(r) for r in runs]
+    assert all(0 <= (f - r).total_seconds() <= 900 for r, f in zip(runs, fires, strict=True))
+    assert len({round((f - r).total_seconds()) for r, f in zip(runs, fires, strict=True)}) > 1
