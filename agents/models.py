@@ -72,6 +72,8 @@ class ErrorKind(models.TextChoices):
     VAULT_UNREADABLE = "vault_unreadable"
     SPAWN_FAILED = "spawn_failed"
     INTERNAL_ERROR = "internal_error"
+    # SPEC §14: not started by scheduled_for + the schedule's start deadline (canceled, never run).
+    START_DEADLINE_EXCEEDED = "start_deadline_exceeded"
 
 
 def hash_token(token: str) -> str:
@@ -184,6 +186,12 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
+    # SPEC §14 start deadline: the instant by which the first attempt must have started
+    # (scheduled_for + the schedule's startDeadlineMinutes, snapshotted at dispatch so this app
+    # never reads schedules); null = no deadline (forced and manual runs, or none set). A job
+    # still waiting past it is canceled by the watchdog or refused by the claim
+    # (start_deadline_passed). A retry is not subject to it: its first attempt started in time.
+    start_deadline_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
@@ -210,6 +218,17 @@ class Job(models.Model):
             # billing.MonthlyUsage, not here.
             models.Index(fields=["organization", "created_at"], name="job_org_created"),
             models.Index(fields=["status", "retry_at"], name="job_status_retry_at"),
+            # The watchdog's start-deadline pass (agents.services.jobs_cancel_past_start_deadline):
+            # only never-started waiting jobs that have a deadline, a small set.
+            models.Index(
+                fields=["start_deadline_at"],
+                name="job_waiting_start_deadline",
+                condition=Q(
+                    status__in=["pending", "queued"],
+                    started_at__isnull=True,
+                    start_deadline_at__isnull=False,
+                ),
+            ),
             # History purge (agents.services.jobs_purge_finished): finished jobs by the time
             # they ended (created_at for those that never recorded it), oldest first.
             models.Index(
@@ -230,6 +249,28 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_JOB_STATUSES
+
+
+# Statuses in which a job waits for its first claim; a `retrying` job has started already.
+NOT_STARTED_JOB_STATUSES = (JobStatus.PENDING, JobStatus.QUEUED)
+
+
+def start_deadline_passed(now) -> Q:
+    """Jobs that could not start by their start deadline (SPEC §14): still waiting for their
+    first claim, `now` past start_deadline_at. A job that started in time and is waiting for a
+    retry is not one of them (like Kubernetes' startingDeadlineSeconds, the deadline is about
+    the scheduled start only). At the deadline instant itself a claim is still in time."""
+    return Q(
+        status__in=NOT_STARTED_JOB_STATUSES,
+        started_at__isnull=True,
+        start_deadline_at__lt=now,
+    )
+
+
+START_DEADLINE_MESSAGE = (
+    "Not started by its start deadline (scheduled time + the schedule's start deadline); "
+    "canceled, never run."
+)
 
 
 class JobAttempt(models.Model):

@@ -13,7 +13,7 @@ from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce, Greatest
 
 from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
-from agents.models import Agent, AgentStatus, Job, JobStatus, hash_token
+from agents.models import Agent, AgentStatus, Job, JobStatus, hash_token, start_deadline_passed
 from agents.readiness import START_GRACE
 from agents.services import WAITING_JOB_STATUSES
 
@@ -65,6 +65,15 @@ def jobs_past_deadline(*, now: datetime, grace: timedelta) -> list[tuple[uuid.UU
         Job.objects.filter(status=JobStatus.RUNNING, deadline_at__lt=now - grace)
         .order_by("deadline_at")
         .values_list("id", "attempt")
+    )
+
+
+def jobs_past_start_deadline(*, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
+    """What agents.services.jobs_cancel_past_start_deadline would cancel now (dry runs)."""
+    return list(
+        Job.objects.filter(start_deadline_passed(now))
+        .order_by("start_deadline_at")
+        .values_list("id", flat=True)[:limit]
     )
 
 

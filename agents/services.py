@@ -29,11 +29,13 @@ from agents.models import (
     ControlPlanePulse,
     ErrorKind,
     Job,
+    START_DEADLINE_MESSAGE,
     JobAttempt,
     JobStatus,
     Runtime,
     Script,
     hash_token,
+    start_deadline_passed,
 )
 from agents.outcomes import AttemptReport, Outcome, attempt_outcome
 from agents.runtime.logformat import log_event
@@ -75,6 +77,8 @@ def _announce(job_ids: list) -> None:
 class ClaimRefused(enum.Enum):
     NOT_FOUND = "not_found"  # no such job for this agent (404)
     NOT_CLAIMABLE = "not_claimable"  # claimed already, finished, canceled, not yet due (409)
+    # Past its start deadline before its first claim: canceled here, never run (409).
+    START_DEADLINE_EXCEEDED = "start_deadline_exceeded"
 
 
 def job_claim(
@@ -86,7 +90,9 @@ def job_claim(
     PENDING is claimable on purpose: the dispatcher publishes first and marks the job `queued`
     after (agents/dispatch.py), so a fast agent can see its message before that write lands.
     A `retrying` job whose `retry_at` is still ahead is not claimable: a stray early message
-    must not shorten the retry delay.
+    must not shorten the retry delay. A job past its start deadline before its first claim is
+    not claimable either: it is canceled here (the same change as the watchdog's), so a message
+    picked up late never starts it.
     """
     job = (
         Job.objects.filter(id=job_id, agent_id=agent_id)
@@ -107,6 +113,7 @@ def job_claim(
                 status__in=[JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING],
             )
             .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+            .exclude(start_deadline_passed(now))
             .update(
                 status=JobStatus.RUNNING,
                 started_at=now,
@@ -119,6 +126,10 @@ def job_claim(
             )
         )
         if not won:
+            if _cancel_past_start_deadline(
+                Job.objects.filter(id=job_id, agent_id=agent_id), now=now, ids=[job_id]
+            ):
+                return ClaimRefused.START_DEADLINE_EXCEEDED
             return ClaimRefused.NOT_CLAIMABLE
         JobAttempt.objects.create(
             job_id=job_id,
@@ -370,6 +381,42 @@ def job_mark_lost(
             _close_attempt(job_id, attempt, now, JobStatus.LOST, ErrorKind.LOST, message)
             _announce([job_id])
     return status if won else None
+
+
+def jobs_cancel_past_start_deadline(*, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
+    """Cancel the jobs that could not start by their start deadline (SPEC §14; watchdog):
+    `canceled`, error kind `start_deadline_exceeded`. At most `limit`, oldest deadline first;
+    returns their ids. Two queries whatever the count: the rows are chosen and locked
+    (`FOR UPDATE SKIP LOCKED`: a claim racing on one is left to decide it), then canceled in
+    one compare-and-swap filtered on the same condition."""
+    with transaction.atomic():
+        ids = list(
+            Job.objects.filter(start_deadline_passed(now))
+            .order_by("start_deadline_at")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        # The rows are locked under the same condition: every one of them is canceled.
+        _cancel_past_start_deadline(Job.objects.filter(id__in=ids), now=now, ids=ids)
+    return ids
+
+
+def _cancel_past_start_deadline(jobs, *, now: datetime, ids: list | None = None) -> int:
+    """The one write of the start deadline: those of `jobs` still past it (the condition is the
+    compare-and-swap) become `canceled`; returns how many did. `ids` (the jobs' ids, when the
+    caller has them) are announced after commit."""
+    won = jobs.filter(start_deadline_passed(now)).update(
+        status=JobStatus.CANCELED,
+        finished_at=now,
+        retry_at=None,
+        error_kind=ErrorKind.START_DEADLINE_EXCEEDED,
+        error_message=START_DEADLINE_MESSAGE,
+    )
+    if won and ids:
+        _announce(ids)
+    return won
 
 
 def job_expire_unclaimed(*, job_id, now: datetime, reason: str) -> bool:

@@ -27,5 +27,6 @@ def run_watchdog() -> dict:
             lost=len(report["lost"]),
             republished=len(report["republished"]),
             expired=len(report["expired"]),
+            start_deadline_exceeded=len(report["startDeadlineExceeded"]),
         )
     return report

@@ -16,6 +16,11 @@ Run every 30 s by beat (`agents.tasks.run_watchdog`) and by `POST /api/jobs/watc
   (agents.dispatch.jobs_republish_due); `queued` jobs an alive agent with a free slot has not
   taken for JOB_REQUEUE_AFTER_SECONDS and whose message is no longer in its queue (a broker
   restarted without persistence) -> republished (agents.dispatch.jobs_republish_vanished).
+- `pending`/`queued` jobs not yet started whose start deadline passed (SPEC §14: scheduled_for
+  + the schedule's startDeadlineMinutes, snapshotted as start_deadline_at) -> `canceled`
+  (start_deadline_exceeded): a run that could not start in time is not started late. One
+  compare-and-swap for the whole set, before anything is republished. A retry is not subject
+  to it (its first attempt started in time).
 - `queued` for an agent that has not been alive for JOB_PICKUP_TIMEOUT_SECONDS (or was
   deleted) -> `failed` (agent_unavailable), which frees its schedule's concurrency slot. A job
   waiting for a slot on a live, busy agent is never expired: its wait shows as queuedAt ->
@@ -42,8 +47,15 @@ log = logging.getLogger(__name__)
 
 def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]]:
     """One pass; returns the ids acted on (or that would be, for a dry run):
-    `{"timedOut": [...], "lost": [...], "republished": [...], "expired": [...]}`."""
-    report: dict[str, list[str]] = {"timedOut": [], "lost": [], "republished": [], "expired": []}
+    `{"timedOut": [...], "lost": [...], "republished": [...], "expired": [...],
+    "startDeadlineExceeded": [...]}`."""
+    report: dict[str, list[str]] = {
+        "timedOut": [],
+        "lost": [],
+        "republished": [],
+        "expired": [],
+        "startDeadlineExceeded": [],
+    }
     if not dry_run:
         _sync_broker_users()
 
@@ -85,15 +97,29 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
             if status == "retrying":
                 retried.append(str(stale.id))
 
+    # Before the pickup timeout and the republish: a job past its start deadline is canceled
+    # for that reason, and never published again.
+    late = (
+        selectors.jobs_past_start_deadline(now=now)
+        if dry_run
+        else services.jobs_cancel_past_start_deadline(now=now)
+    )
+    report["startDeadlineExceeded"] = [str(i) for i in late]
+    late_ids = set(report["startDeadlineExceeded"])
+
     pickup = timedelta(seconds=settings.JOB_PICKUP_TIMEOUT_SECONDS)
     for job_id, reason in selectors.jobs_unclaimed(
         now=now, pickup_timeout=pickup, online_seconds=settings.AGENT_ONLINE_SECONDS
     ):
+        if str(job_id) in late_ids:
+            continue  # a dry run sees the same row in both sets
         if dry_run or services.job_expire_unclaimed(job_id=job_id, now=now, reason=reason):
             report["expired"].append(str(job_id))
 
     if dry_run:
-        due = [str(i) for i in selectors.jobs_due_for_republish(now=now)]
+        due = [
+            str(i) for i in selectors.jobs_due_for_republish(now=now) if str(i) not in late_ids
+        ]
         report["republished"] = list(dict.fromkeys([*due, *retried]))
     else:
         published = jobs_republish_due(now=now)
@@ -107,6 +133,7 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
         online_seconds=settings.AGENT_ONLINE_SECONDS,
         queued_before=now - timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS),
     )
+    candidates = [(job, agent) for job, agent in candidates if str(job) not in late_ids]
     vanished = jobs_republish_vanished(candidates=candidates, dry_run=dry_run)
     report["republished"] += [str(i) for i in vanished.published]
     return report

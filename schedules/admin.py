@@ -193,6 +193,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             "ends_at",
             "remaining_runs",
             "jitter_seconds",
+            "start_deadline_minutes",
             "enabled",
         ]
         if obj is not None:

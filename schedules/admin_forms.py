@@ -89,6 +89,7 @@ class ScheduleAdminForm(forms.ModelForm):
             "ends_at",
             "remaining_runs",
             "jitter_seconds",
+            "start_deadline_minutes",
             "enabled",
             *GUARDRAILS,
             "variables",
@@ -124,6 +125,9 @@ class ScheduleAdminForm(forms.ModelForm):
             "jitter_seconds": "Start each run up to this many seconds after its scheduled time "
             "(0..3600; 0 = sharp), the same offset for the same run, never as late as the next "
             "one: spreads schedules that share a minute. The run keeps its scheduled time.",
+            "start_deadline_minutes": "A run that cannot start within this many minutes of its "
+            "scheduled time is not started late: skipped, or canceled if it is still waiting "
+            "(start_deadline_exceeded). 1..10080; empty = no deadline. Run now has none.",
         }
 
     class Media:

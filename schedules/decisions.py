@@ -15,6 +15,13 @@ EventBridge target invoked by hand, it is allowed on a schedule that has stopped
 started, and it neither spends the run budget nor moves the next run. It still passes every
 gate `force` never bypasses (billing, concurrency, vault, agent).
 
+Start deadline (SPEC §14, `start_deadline_minutes`, Kubernetes' startingDeadlineSeconds),
+counted from the nominal time: an occurrence whose deadline is already past when the tick would
+dispatch it (a catch-up after a gap in ticks) is skipped `start_deadline_exceeded`, recorded as
+an event, and not retried. A dispatched job carries the deadline instant (start_deadline_at):
+the watchdog cancels it, and the claim refuses it, if it is still waiting then. A forced run has
+no deadline: it is manual, started now.
+
 Jitter (schedules.jitter): the engine hands over only rows whose fire instant (next_run_at plus
 its offset, `fire_at`) has come; the occurrence keeps its nominal instant as scheduled_for. After
 a gap in ticks, the latest occurrence runs as a catch-up only once its own fire instant has come:
@@ -91,6 +98,10 @@ def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: 
         "agent_id": s.agent_id,
         "trigger": trigger,
         "scheduled_for": scheduled_for,
+        # Forced runs are manual: no start deadline (decide's docstring).
+        "start_deadline_at": (
+            s.start_deadline_for(scheduled_for) if trigger == Trigger.SCHEDULED else None
+        ),
         "idempotency_key": key,
         "status": JobStatus.PENDING,
         "attempt": 1,
@@ -187,6 +198,26 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         scheduled_for, trigger = due.run_at, Trigger.SCHEDULED
         if now - due.run_at - jitter > ON_TIME_GRACE:
             d.notes.append("catch_up")
+        start_deadline = s.start_deadline_for(scheduled_for)
+        if start_deadline is not None and start_deadline < now:
+            # Not started late (SPEC §14): skipped, like a gate's skip, and never retried.
+            detail = (
+                f"start deadline {s.start_deadline_minutes} min: it could not start by "
+                f"{iso_z(start_deadline)}"
+            )
+            d.report_skips.append((SkipReason.START_DEADLINE_EXCEEDED, detail))
+            d.events.append(
+                event_row(
+                    s,
+                    now,
+                    EventKind.SKIPPED,
+                    SkipReason.START_DEADLINE_EXCEEDED,
+                    detail,
+                    scheduled_for=scheduled_for,
+                    trigger=trigger,
+                )
+            )
+            return _finish(d, s, now, ended_at)
 
     candidate = Candidate(
         schedule_id=s.id,

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -26,6 +26,10 @@ GUARDRAILS: dict[str, tuple[int, int, int]] = {
     # SPEC §14: pause after this many failed runs in a row (0 = off).
     "auto_pause_after_failures": (0, 0, 100),
 }
+
+
+# startDeadlineMinutes (SPEC §14): one minute to one week, like the other windows.
+START_DEADLINE_MIN, START_DEADLINE_MAX = 1, 10080
 
 
 def validate_cron_expression(value: str) -> None:
@@ -197,6 +201,18 @@ class Schedule(models.Model):
         help_text=f"0..{JITTER_MAX_SECONDS}, default 0.",
     )
 
+    # SPEC §14 start deadline (Kubernetes' startingDeadlineSeconds), counted from the nominal
+    # scheduled time: an occurrence the tick would dispatch later than that is skipped
+    # (start_deadline_exceeded), and its job snapshots the instant (Job.start_deadline_at) so
+    # the watchdog cancels it, and the claim refuses it, if it is still waiting then. Null: none.
+    start_deadline_minutes = models.PositiveIntegerField(
+        "start deadline (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(START_DEADLINE_MIN), MaxValueValidator(START_DEADLINE_MAX)],
+        help_text=f"{START_DEADLINE_MIN}..{START_DEADLINE_MAX}, empty = no deadline.",
+    )
+
     max_runtime_minutes = _guardrail_field("max_runtime_minutes", "max runtime (minutes)")
     max_retries = _guardrail_field("max_retries", "max retries")
     retry_delay_seconds = _guardrail_field("retry_delay_seconds", "retry delay (seconds)")
@@ -291,6 +307,14 @@ class Schedule(models.Model):
                 name="schedule_jitter_seconds_range",
             ),
             models.CheckConstraint(
+                condition=Q(start_deadline_minutes__isnull=True)
+                | Q(
+                    start_deadline_minutes__gte=START_DEADLINE_MIN,
+                    start_deadline_minutes__lte=START_DEADLINE_MAX,
+                ),
+                name="schedule_start_deadline_minutes_range",
+            ),
+            models.CheckConstraint(
                 # A next run has a fire instant: without one the tick would never select it.
                 condition=Q(next_run_at__isnull=True) | Q(fire_at__isnull=False),
                 name="schedule_next_run_has_fire_at",
@@ -337,6 +361,12 @@ class Schedule(models.Model):
             following = cron.next_after(self.cron_spec, self.timezone, occurrence)
         return occurrence + jitter_offset(self.id, occurrence, self.jitter_seconds, following)
 
+    def start_deadline_for(self, scheduled_for: datetime) -> datetime | None:
+        """The instant by which the run of `scheduled_for` must have started; None: no deadline."""
+        if self.start_deadline_minutes is None:
+            return None
+        return scheduled_for + timedelta(minutes=self.start_deadline_minutes)
+
     def clean(self) -> None:
         super().clean()
         errors = timing_errors(
@@ -346,6 +376,13 @@ class Schedule(models.Model):
             ends_at=self.ends_at,
             remaining_runs=self.remaining_runs,
         )
+        deadline = self.start_deadline_minutes
+        if deadline is not None and self.jitter_seconds and deadline * 60 <= self.jitter_seconds:
+            # Counted from the nominal time: a run jittered past it would always be skipped.
+            errors["start_deadline_minutes"] = (
+                f"Must be longer than the jitter ({self.jitter_seconds} s): the deadline counts "
+                "from the scheduled time, and each run may start up to the jitter after it."
+            )
         # Script and agent must belong to the schedule's organization.
         org_id = self.organization_id
         if org_id and self.script_id and self.script.organization_id != org_id:
@@ -377,6 +414,9 @@ class SkipReason(models.TextChoices):
     # SPEC §14 "When it runs": the occurrence at which a schedule stops (nothing runs after it).
     ENDED = "ended"
     RUN_BUDGET_SPENT = "run_budget_spent"
+    # SPEC §14: the tick would dispatch the occurrence later than its start deadline (a
+    # catch-up); a job still waiting at its deadline is canceled with the same reason.
+    START_DEADLINE_EXCEEDED = "start_deadline_exceeded"
 
 
 class ErrorCode(models.TextChoices):

@@ -190,7 +190,8 @@ class JobClaimView(AgentTokenView):
         description="The compare-and-swap of SPEC §7: `queued|retrying` -> `running`, this "
         "agent's job only. The answer carries the script, the variables and the job's declared "
         "vault secrets, decrypted for this one response. 409: not claimable (already claimed, "
-        "canceled, a retry not yet due, a declared secret missing) — drop the message.",
+        "canceled, a retry not yet due, past its start deadline — then canceled —, a declared secret "
+        "missing) — drop the message.",
         request=ClaimRequestSerializer,
         responses={
             200: CLAIM_ANSWER,
@@ -215,6 +216,11 @@ class JobClaimView(AgentTokenView):
         )
         if job is services.ClaimRefused.NOT_FOUND:
             raise exceptions.NotFound()
+        if job is services.ClaimRefused.START_DEADLINE_EXCEEDED:
+            return _conflict(
+                "The job could not start by its start deadline: canceled, never run.",
+                "start_deadline_exceeded",
+            )
         if job is services.ClaimRefused.NOT_CLAIMABLE:
             return _conflict("The job is not claimable (claimed, finished or not due).", "taken")
         try:

@@ -145,7 +145,7 @@ _WATCHDOG_REPORT = inline_serializer(
     name="WatchdogReport",
     fields={
         name: serializers.ListField(child=serializers.UUIDField())
-        for name in ("timedOut", "lost", "republished", "expired")
+        for name in ("timedOut", "lost", "republished", "expired", "startDeadlineExceeded")
     },
 )
 
@@ -177,7 +177,9 @@ class JobWatchdogView(APIView):
         description="Header `x-cron-key: <CRON_SECRET>` or `Authorization: Bearer <CRON_SECRET>`. "
         "Running past deadline + grace -> timedOut; running with a stale heartbeat -> lost "
         "(retried while attempts remain); pending never published and due retries -> "
-        "republished; queued past the pickup timeout -> expired (failed, agent_unavailable). "
+        "republished; queued past the pickup timeout -> expired (failed, agent_unavailable); "
+        "pending/queued, never started, past the start deadline -> startDeadlineExceeded "
+        "(canceled, start_deadline_exceeded). "
         "Lists of job ids. `dryRun` (query or body) reports without changing anything.",
         parameters=[OpenApiParameter("dryRun", OpenApiTypes.BOOL, required=False)],
         request=inline_serializer(

@@ -147,7 +147,13 @@ def test_it_acts_on_each_kind_of_stale_job(make_job, online, wall_now):
     assert JobAttempt.objects.get(job=jobs["overdue"]).status == JobStatus.TIMED_OUT
 
     again = watchdog_run(now=wall_now)
-    assert again == {"timedOut": [], "lost": [], "republished": [], "expired": []}
+    assert again == {
+        "timedOut": [],
+        "lost": [],
+        "republished": [],
+        "expired": [],
+        "startDeadlineExceeded": [],
+    }
 
 
 def test_it_changes_nothing_on_a_dry_run(make_job, online, wall_now):

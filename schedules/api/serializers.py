@@ -243,6 +243,7 @@ class ScheduleSerializer(CamelModelSerializer):
             "ends_at",
             "remaining_runs",
             "jitter_seconds",
+            "start_deadline_minutes",
             "enabled",
             *GUARDRAILS,
             "variables",

@@ -103,7 +103,13 @@ def test_it_runs_the_watchdog_with_the_cron_key(db, cron, make_job, redis_url):
 
     dry = client.post("/api/jobs/watchdog?dryRun=true", **cron)
     assert dry.status_code == 200
-    assert dry.json() == {"timedOut": [], "lost": [], "republished": [], "expired": [str(job.id)]}
+    assert dry.json() == {
+        "timedOut": [],
+        "lost": [],
+        "republished": [],
+        "expired": [str(job.id)],
+        "startDeadlineExceeded": [],
+    }
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
 
