@@ -1,5 +1,6 @@
 """Listens to the agents app (which never imports us): a schedule's lastRunStatus follows its
-latest job; a rejected credential, or too many failed runs in a row, pauses the schedule."""
+latest job; a rejected credential, or too many failed runs in a row, pauses the schedule; a job
+canceled at its start deadline is recorded in the schedule's history."""
 
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
@@ -8,7 +9,7 @@ from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus
 from agents.signals import job_status_changed
 from config import clock
 from schedules import metrics, services
-from schedules.models import Schedule
+from schedules.models import EventKind, Schedule, ScheduleEvent, SkipReason
 
 
 @receiver(job_status_changed, dispatch_uid="schedules.last_run_status")
@@ -21,6 +22,29 @@ def follow_latest_job(sender, job, **kwargs) -> None:
     newer = Job.objects.filter(schedule_id=OuterRef("pk"), created_at__gt=job.created_at)
     Schedule.objects.filter(pk=job.schedule_id).exclude(Exists(newer)).update(
         last_run_status=job.status
+    )
+
+
+@receiver(job_status_changed, dispatch_uid="schedules.start_deadline_history")
+def record_start_deadline_cancel(sender, job, **kwargs) -> None:
+    """A job canceled because it could not start by its start deadline (watchdog or claim): its
+    lastRunStatus reads `canceled` (above); the history says why, as the tick's own skip of a
+    late occurrence does. Not a failed run: it neither counts toward nor is one of the
+    auto-pause streak's failures (FAILED_RUN_STATUSES)."""
+    if job.schedule_id is None or job.status != JobStatus.CANCELED:
+        return
+    if job.error_kind != ErrorKind.START_DEADLINE_EXCEEDED:
+        return
+    ScheduleEvent.objects.create(
+        organization_id=job.organization_id,
+        schedule_id=job.schedule_id,
+        kind=EventKind.SKIPPED,
+        reason=SkipReason.START_DEADLINE_EXCEEDED,
+        detail="still waiting for an agent at its start deadline: canceled, never run",
+        scheduled_for=job.scheduled_for,
+        job_id=job.id,
+        trigger=job.trigger,
+        created_at=job.finished_at or clock.control_plane_now(),
     )
 
 

@@ -78,3 +78,27 @@ def test_it_auto_pauses_after_n_failed_runs_in_a_row(threshold, outcomes, paused
     assert schedule.enabled is not paused
     if paused:
         assert f"after {threshold} failed run(s) in a row" in schedule.paused_note
+
+
+def test_a_job_canceled_at_its_start_deadline_shows_on_the_schedule(
+    django_capture_on_commit_callbacks,
+):
+    from agents.services import jobs_cancel_past_start_deadline
+
+    schedule = ScheduleFactory()
+    now = timezone.now()
+    job = JobFactory(
+        schedule=schedule,
+        status=JobStatus.QUEUED,
+        scheduled_for=now - timedelta(minutes=20),
+        start_deadline_at=now - timedelta(minutes=10),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs_cancel_past_start_deadline(now=now) == [job.id]
+
+    schedule.refresh_from_db()
+    assert schedule.last_run_status == "canceled"
+    (event,) = ScheduleEvent.objects.filter(schedule=schedule)
+    assert (event.kind, event.reason, event.job_id) == ("skipped", "start_deadline_exceeded", job.id)
+    assert event.scheduled_for == job.scheduled_for and event.created_at == now
+    assert schedule.enabled is True  # not a failure: no auto-pause streak

@@ -159,6 +159,48 @@ def test_a_retry_is_not_claimable_before_its_delay(agent, make_job):
     assert Job.objects.get(id=job.id).status == JobStatus.RETRYING
 
 
+def test_a_job_past_its_start_deadline_is_refused_at_the_claim_and_canceled(agent, make_job):
+    # A message picked up late (SPEC §14): the run is not started late.
+    job = make_job(start_deadline_at=timezone.now() - timedelta(minutes=2))
+    response = claim(as_agent(agent), agent, job)
+    assert response.status_code == 409 and "secrets" not in response.json()
+    assert response.json()["code"] == "start_deadline_exceeded"
+    job.refresh_from_db()
+    assert (job.status, job.error_kind) == (JobStatus.CANCELED, "start_deadline_exceeded")
+    assert job.started_at is None and job.finished_at is not None
+    assert not JobAttempt.objects.filter(job=job).exists()
+
+
+def test_a_job_within_its_start_deadline_is_claimed(agent, make_job):
+    job = make_job(status=JobStatus.PENDING, start_deadline_at=timezone.now() + timedelta(minutes=5))
+    assert claim(as_agent(agent), agent, job).status_code == 200
+    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+
+
+def test_a_retry_is_claimed_past_the_start_deadline_of_its_first_attempt(agent, make_job):
+    # Its first attempt started in time: the deadline is about the scheduled start only.
+    past = timezone.now() - timedelta(minutes=30)
+    job = make_job(
+        status=JobStatus.RETRYING,
+        attempt=2,
+        max_attempts=3,
+        retry_at=past,
+        started_at=past,
+        start_deadline_at=past + timedelta(minutes=1),
+    )
+    assert claim(as_agent(agent), agent, job).status_code == 200
+    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+
+
+def test_a_finished_job_past_its_start_deadline_stays_as_it_was(agent, make_job):
+    job = make_job(
+        status=JobStatus.SUCCEEDED, start_deadline_at=timezone.now() - timedelta(minutes=2)
+    )
+    response = claim(as_agent(agent), agent, job)
+    assert (response.status_code, response.json()["code"]) == (409, "taken")
+    assert Job.objects.get(id=job.id).status == JobStatus.SUCCEEDED
+
+
 def test_a_declared_secret_deleted_after_dispatch_fails_the_job_at_the_claim(agent, make_job):
     job = make_job(vault_keys=["GONE_PASSWORD"])
     response = claim(as_agent(agent), agent, job)
