@@ -24,12 +24,12 @@ from django.db.models import Case, F, ProtectedError, Q, Value, When
 from agents import broker
 from agents.joblog import log_append
 from agents.models import (
+    START_DEADLINE_MESSAGE,
     Agent,
     AgentStatus,
     ControlPlanePulse,
     ErrorKind,
     Job,
-    START_DEADLINE_MESSAGE,
     JobAttempt,
     JobStatus,
     Runtime,

@@ -117,9 +117,7 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
             report["expired"].append(str(job_id))
 
     if dry_run:
-        due = [
-            str(i) for i in selectors.jobs_due_for_republish(now=now) if str(i) not in late_ids
-        ]
+        due = [str(i) for i in selectors.jobs_due_for_republish(now=now) if str(i) not in late_ids]
         report["republished"] = list(dict.fromkeys([*due, *retried]))
     else:
         published = jobs_republish_due(now=now)

@@ -58,9 +58,7 @@ def scenario(make_job, wall_now):
         "late_pending": waiting(make_job, wall_now, deadline_in=-60, status=JobStatus.PENDING),
         "within": waiting(make_job, wall_now, deadline_in=60),
         "at_the_instant": waiting(make_job, wall_now, deadline_in=0),
-        "no_deadline": make_job(
-            status=JobStatus.QUEUED, queued_at=wall_now - timedelta(minutes=3)
-        ),
+        "no_deadline": make_job(status=JobStatus.QUEUED, queued_at=wall_now - timedelta(minutes=3)),
         "running": make_job(
             status=JobStatus.RUNNING,
             started_at=wall_now - timedelta(seconds=5),

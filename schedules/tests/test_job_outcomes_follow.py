@@ -99,6 +99,10 @@ def test_a_job_canceled_at_its_start_deadline_shows_on_the_schedule(
     schedule.refresh_from_db()
     assert schedule.last_run_status == "canceled"
     (event,) = ScheduleEvent.objects.filter(schedule=schedule)
-    assert (event.kind, event.reason, event.job_id) == ("skipped", "start_deadline_exceeded", job.id)
+    assert (event.kind, event.reason, event.job_id) == (
+        "skipped",
+        "start_deadline_exceeded",
+        job.id,
+    )
     assert event.scheduled_for == job.scheduled_for and event.created_at == now
     assert schedule.enabled is True  # not a failure: no auto-pause streak

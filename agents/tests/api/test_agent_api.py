@@ -172,7 +172,9 @@ def test_a_job_past_its_start_deadline_is_refused_at_the_claim_and_canceled(agen
 
 
 def test_a_job_within_its_start_deadline_is_claimed(agent, make_job):
-    job = make_job(status=JobStatus.PENDING, start_deadline_at=timezone.now() + timedelta(minutes=5))
+    job = make_job(
+        status=JobStatus.PENDING, start_deadline_at=timezone.now() + timedelta(minutes=5)
+    )
     assert claim(as_agent(agent), agent, job).status_code == 200
     assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
 
