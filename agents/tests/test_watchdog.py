@@ -1,5 +1,6 @@
 """The watchdog (SPEC §10): deadline overruns time out, silent runs are lost (and retried while
-attempts remain), pending/due-retry jobs are republished, queued jobs nobody picks up expire —
+attempts remain), pending/due-retry jobs are republished, queued jobs nobody picks up expire,
+waiting jobs past their start deadline are canceled (SPEC §14) —
 and a dry run reports all of it while changing nothing."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents import services
 from agents.models import (
     AgentStatus,
     ControlPlanePulse,
@@ -236,4 +238,109 @@ def test_a_runner_that_resumes_heartbeating_after_an_outage_is_never_lost(
     online.save()
     # Up for a full threshold wall_now, and the job is alive: nothing lost.
     assert watchdog_run(now=wall_now + timedelta(seconds=61))["lost"] == []
+    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+
+
+# ------------------------------------------------------------------- start deadline (SPEC §14)
+# A job still waiting for its first claim past its start_deadline_at is canceled
+# (`start_deadline_exceeded`) in one compare-and-swap for the whole set, never republished; one
+# within its deadline, a running one and a retry (its first attempt started in time) are left alone.
+
+
+def waiting(make_job, wall_now, *, deadline_in, status=JobStatus.QUEUED, **fields):
+    return make_job(
+        status=status,
+        queued_at=wall_now - timedelta(minutes=3),
+        created_at=wall_now - timedelta(minutes=3),
+        start_deadline_at=wall_now + timedelta(seconds=deadline_in),
+        **fields,
+    )
+
+
+def deadline_scenario(make_job, wall_now):
+    return {
+        "late_queued": waiting(make_job, wall_now, deadline_in=-1),
+        # Never published (the dispatch's publish failed): canceled, not republished.
+        "late_pending": waiting(make_job, wall_now, deadline_in=-60, status=JobStatus.PENDING),
+        "within": waiting(make_job, wall_now, deadline_in=60),
+        "at_the_instant": waiting(make_job, wall_now, deadline_in=0),
+        "no_deadline": make_job(status=JobStatus.QUEUED, queued_at=wall_now - timedelta(minutes=3)),
+        "running": make_job(
+            status=JobStatus.RUNNING,
+            started_at=wall_now - timedelta(seconds=5),
+            heartbeat_at=wall_now,
+            deadline_at=wall_now + timedelta(minutes=10),
+            start_deadline_at=wall_now - timedelta(minutes=1),
+            attempt_row=True,
+        ),
+        # Its first attempt started in time, then failed transiently: the retry is not late.
+        "retry_queued": waiting(
+            make_job,
+            wall_now,
+            deadline_in=-600,
+            attempt=2,
+            max_attempts=3,
+            started_at=wall_now - timedelta(minutes=20),
+        ),
+    }
+
+
+def test_it_cancels_waiting_jobs_past_their_start_deadline(make_job, online, wall_now):
+    jobs = deadline_scenario(make_job, wall_now)
+
+    report = watchdog_run(now=wall_now)
+
+    late = {str(jobs["late_queued"].id), str(jobs["late_pending"].id)}
+    assert set(report["startDeadlineExceeded"]) == late
+    assert not late & set(report["republished"])
+    assert not late & set(report["expired"])
+    for name in ("late_queued", "late_pending"):
+        job = Job.objects.get(id=jobs[name].id)
+        assert (job.status, job.error_kind) == (
+            JobStatus.CANCELED,
+            ErrorKind.START_DEADLINE_EXCEEDED,
+        ), name
+        assert job.finished_at == wall_now and job.started_at is None, name
+        assert "start deadline" in job.error_message, name
+    for name in ("within", "at_the_instant", "no_deadline", "running", "retry_queued"):
+        assert Job.objects.get(id=jobs[name].id).status == jobs[name].status, name
+
+    assert watchdog_run(now=wall_now)["startDeadlineExceeded"] == []
+
+
+def test_a_dry_run_reports_jobs_past_their_start_deadline_and_changes_nothing(
+    make_job, online, wall_now
+):
+    jobs = deadline_scenario(make_job, wall_now)
+    before = list(Job.objects.order_by("id").values())
+
+    report = watchdog_run(now=wall_now, dry_run=True)
+
+    assert list(Job.objects.order_by("id").values()) == before
+    late = {str(jobs["late_queued"].id), str(jobs["late_pending"].id)}
+    assert set(report["startDeadlineExceeded"]) == late
+    assert not late & set(report["republished"])
+
+
+@pytest.mark.parametrize("count", [1, 40])
+def test_it_cancels_late_jobs_in_a_constant_number_of_queries(
+    count, make_job, online, wall_now, django_assert_num_queries
+):
+    late = [waiting(make_job, wall_now, deadline_in=-30) for _ in range(count)]
+
+    # Choose and lock the set, then one compare-and-swap (inside the test's transaction, the
+    # service's atomic block adds a savepoint and its release).
+    with django_assert_num_queries(4):
+        canceled = services.jobs_cancel_past_start_deadline(now=wall_now)
+
+    assert set(canceled) == {job.id for job in late}
+    assert Job.objects.filter(status=JobStatus.CANCELED).count() == count
+
+
+def test_it_cancels_no_late_job_that_moved_on_meanwhile(make_job, online, wall_now):
+    # A claim that won first: the job is running, the cancel's condition no longer holds.
+    job = waiting(make_job, wall_now, deadline_in=-30)
+    Job.objects.filter(id=job.id).update(status=JobStatus.RUNNING, started_at=wall_now)
+
+    assert services.jobs_cancel_past_start_deadline(now=wall_now) == []
     assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
