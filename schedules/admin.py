@@ -49,7 +49,7 @@ from schedules import cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
-from schedules.models import GUARDRAILS, Schedule, ScheduleEvent, StopReason
+from schedules.models import GUARDRAILS, WHEN_FIELDS, Schedule, ScheduleEvent, StopReason
 from schedules.preview import schedule_preview
 from schedules.report import Report
 from vault.models import VaultEntry
@@ -185,17 +185,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     # -- the form ----------------------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):
         what = ["organization", "name", "script", "agent"]
-        when = [
-            "cron_expression",
-            "run_at",
-            "timezone",
-            "starts_at",
-            "ends_at",
-            "remaining_runs",
-            "jitter_seconds",
-            "start_deadline_minutes",
-            "enabled",
-        ]
+        when = list(WHEN_FIELDS)
         if obj is not None:
             when += ["next_five_runs", "paused"]
         inputs = ["variables", "vault_keys"] + (["vault_key_status"] if obj is not None else [])

@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 
 from config import clock
-from schedules.models import GUARDRAILS, Schedule, run_at_in_past_error
+from schedules.models import GUARDRAILS, WHEN_FIELDS, Schedule, run_at_in_past_error
 
 VARIABLES_EXAMPLE = '{"region": "us-east"}'
 _JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
@@ -82,15 +82,7 @@ class ScheduleAdminForm(forms.ModelForm):
             "name",
             "script",
             "agent",
-            "cron_expression",
-            "run_at",
-            "timezone",
-            "starts_at",
-            "ends_at",
-            "remaining_runs",
-            "jitter_seconds",
-            "start_deadline_minutes",
-            "enabled",
+            *WHEN_FIELDS,
             *GUARDRAILS,
             "variables",
             "vault_keys",

@@ -27,6 +27,20 @@ GUARDRAILS: dict[str, tuple[int, int, int]] = {
     "auto_pause_after_failures": (0, 0, 100),
 }
 
+# When a schedule runs (SPEC §14 "When it runs"), in the order the API, the admin form and its
+# "When" fieldset list them: one list, so a new timing field appears in all three.
+WHEN_FIELDS: tuple[str, ...] = (
+    "cron_expression",
+    "run_at",
+    "timezone",
+    "starts_at",
+    "ends_at",
+    "remaining_runs",
+    "jitter_seconds",
+    "start_deadline_minutes",
+    "enabled",
+)
+
 
 # startDeadlineMinutes (SPEC §14): one minute to one week, like the other windows.
 START_DEADLINE_MIN, START_DEADLINE_MAX = 1, 10080

@@ -13,7 +13,7 @@ from config.api_common import (
 )
 from config.clock import iso_z
 from schedules import cron
-from schedules.models import GUARDRAILS, Schedule, ScheduleEvent, validate_variables
+from schedules.models import GUARDRAILS, WHEN_FIELDS, Schedule, ScheduleEvent, validate_variables
 from schedules.report import Report
 from vault.models import VaultEntry, key_name_validator
 
@@ -236,15 +236,7 @@ class ScheduleSerializer(CamelModelSerializer):
             "name",
             "script_id",
             "agent_id",
-            "cron_expression",
-            "run_at",
-            "timezone",
-            "starts_at",
-            "ends_at",
-            "remaining_runs",
-            "jitter_seconds",
-            "start_deadline_minutes",
-            "enabled",
+            *WHEN_FIELDS,
             *GUARDRAILS,
             "variables",
             "vault_keys",
