@@ -94,19 +94,6 @@ def first_run(
     return NextRun(occurrence)
 
 
-def bounded_next_n(
-    *, spec: cron.CronSpec | str, tz: str, bounds: Bounds, after: datetime, count: int
-) -> list[datetime]:
-    """The next `count` runs of a recurring schedule after `after`, within its bounds and its
-    run budget (fewer when it ends first)."""
-    if bounds.remaining_runs is not None:
-        count = min(count, bounds.remaining_runs)
-    if bounds.starts_at is not None:
-        after = max(after, bounds.starts_at - _JUST_BEFORE)
-    runs = cron.next_n(spec, tz, after, count)
-    return [r for r in runs if bounds.ends_at is None or r < bounds.ends_at]
-
-
 def _horizon(now: datetime, catch_up_window: timedelta, jitter: timedelta) -> datetime:
     """The oldest occurrence that still runs at `now`: the catch-up window counts from the
     occurrence, the on-time grace from when it fires (occurrence + its jitter offset), so a

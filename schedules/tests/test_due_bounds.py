@@ -4,8 +4,9 @@ bounds are instants, so a DST change in the schedule's timezone never moves them
 from datetime import UTC, datetime, timedelta
 
 from schedules import cron
-from schedules.due import bounded_next_n, first_run, resolve_due, resolve_once
+from schedules.due import first_run, resolve_due, resolve_once
 from schedules.models import Bounds, StopReason
+from schedules.preview import Preview, schedule_preview
 
 NOW = datetime(2026, 11, 26, 14, 0, 5, tzinfo=UTC)
 HOURLY = cron.parse("0 * * * *")
@@ -144,10 +145,17 @@ def test_a_one_time_run_is_on_time_late_inside_the_window_or_missed():
 
 def test_the_preview_of_a_bounded_schedule_stops_at_its_end_and_its_budget():
     bounds = Bounds(starts_at=at(16), ends_at=at(19))
-    runs = bounded_next_n(spec=HOURLY, tz="UTC", bounds=bounds, after=NOW, count=5)
+    runs = preview(bounds).runs
     assert runs == [at(16), at(17), at(18)]
     budget = Bounds(remaining_runs=2)
-    assert bounded_next_n(spec=HOURLY, tz="UTC", bounds=budget, after=NOW, count=5) == [
+    assert preview(budget).runs == [
         at(15),
         at(16),
     ]
+
+
+def preview(bounds: Bounds) -> Preview:
+    """The preview (schedules.preview) of an hourly UTC schedule within `bounds`."""
+    return schedule_preview(
+        spec=HOURLY, tz="UTC", bounds=bounds, stopped_reason="", after=NOW, count=5
+    )
