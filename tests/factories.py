@@ -99,6 +99,18 @@ class ScheduleFactory(factory.django.DjangoModelFactory):
     )
 
 
+def schedule_body(organization, *, name: str, cron_expression: str, **fields) -> dict:
+    """A new schedule's POST /api/schedules/ body: a fresh script and agent of `organization`,
+    then whatever camelCase `fields` the test adds."""
+    return {
+        "name": name,
+        "scriptId": str(ScriptFactory.create(organization=organization).id),
+        "agentId": str(AgentFactory.create(organization=organization).id),
+        "cronExpression": cron_expression,
+        **fields,
+    }
+
+
 class JobFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Job

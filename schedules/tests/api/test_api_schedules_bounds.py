@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from schedules import services
 from schedules.models import Schedule, StopReason
-from tests.factories import AgentFactory, ScheduleFactory, ScriptFactory
+from tests.factories import ScheduleFactory, schedule_body
 
 pytestmark = [
     pytest.mark.django_db,
@@ -22,12 +22,7 @@ FROZEN = "2026-11-26T14:00:00Z"
 
 @pytest.fixture
 def new_schedule(org):
-    return {
-        "name": "Bounded",
-        "scriptId": str(ScriptFactory(organization=org).id),
-        "agentId": str(AgentFactory(organization=org).id),
-        "cronExpression": "0 * * * *",
-    }
+    return schedule_body(org, name="Bounded", cron_expression="0 * * * *")
 
 
 @time_machine.travel(FROZEN, tick=False)

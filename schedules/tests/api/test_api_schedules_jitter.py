@@ -11,7 +11,7 @@ import time_machine
 
 from schedules.jitter import jitter_offset
 from schedules.models import Schedule
-from tests.factories import AgentFactory, ScheduleFactory, ScriptFactory
+from tests.factories import ScheduleFactory, schedule_body
 
 pytestmark = [
     pytest.mark.django_db,
@@ -23,12 +23,7 @@ FROZEN = "2026-11-26T14:00:00Z"
 
 def nine_sharp(org):
     """A new schedule's body, daily at 9:00 UTC."""
-    return {
-        "name": "Nine sharp",
-        "scriptId": str(ScriptFactory(organization=org).id),
-        "agentId": str(AgentFactory(organization=org).id),
-        "cronExpression": "0 9 * * *",
-    }
+    return schedule_body(org, name="Nine sharp", cron_expression="0 9 * * *")
 
 
 @time_machine.travel(FROZEN, tick=False)

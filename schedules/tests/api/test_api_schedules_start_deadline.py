@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from schedules.models import Schedule
-from tests.factories import AgentFactory, ScheduleFactory, ScriptFactory
+from tests.factories import ScheduleFactory, schedule_body
 
 pytestmark = [
     pytest.mark.django_db,
@@ -19,12 +19,7 @@ FROZEN = "2026-11-26T14:00:00Z"
 
 
 def nine_sharp(org):
-    return {
-        "name": "Nine sharp",
-        "scriptId": str(ScriptFactory(organization=org).id),
-        "agentId": str(AgentFactory(organization=org).id),
-        "cronExpression": "0 9 * * *",
-    }
+    return schedule_body(org, name="Nine sharp", cron_expression="0 9 * * *")
 
 
 @time_machine.travel(FROZEN, tick=False)

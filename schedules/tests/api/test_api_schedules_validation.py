@@ -7,7 +7,7 @@ import pytest
 
 from schedules import cron
 from schedules.models import GUARDRAILS, Schedule
-from tests.factories import AgentFactory, ScheduleFactory, ScriptFactory
+from tests.factories import AgentFactory, ScheduleFactory, ScriptFactory, schedule_body
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,7 @@ BOUNDS = [
 
 @pytest.fixture
 def base(org):
-    return {
-        "name": "Guarded",
-        "scriptId": str(ScriptFactory(organization=org).id),
-        "agentId": str(AgentFactory(organization=org).id),
-        "cronExpression": "0 * * * *",
-    }
+    return schedule_body(org, name="Guarded", cron_expression="0 * * * *")
 
 
 def test_it_covers_every_guardrail_of_the_model():
