@@ -35,9 +35,14 @@ class Trigger(models.TextChoices):
     SCHEDULED = "scheduled"
     MANUAL = "manual"
     FORCED = "forced"
+    BACKFILL = "backfill"  # SPEC §14: an occurrence of a past range, enqueued on request
 
 
 class JobStatus(models.TextChoices):
+    # SPEC §14 "When it runs": an occurrence waiting for a concurrency slot of its schedule
+    # (overlap policy queue_one/replace, backfill). It holds no slot and has no message; the
+    # tick releases held jobs oldest first, as slots free, into `pending`.
+    HELD = "held"
     PENDING = "pending"
     QUEUED = "queued"
     RUNNING = "running"
@@ -74,6 +79,10 @@ class ErrorKind(models.TextChoices):
     INTERNAL_ERROR = "internal_error"
     # SPEC §14: not started by scheduled_for + the schedule's start deadline (canceled, never run).
     START_DEADLINE_EXCEEDED = "start_deadline_exceeded"
+    # A held occurrence (queue_one) replaced by a newer blocked one: only the newest waits.
+    SUPERSEDED = "superseded"
+    # A held occurrence the billing gate refused when its slot freed.
+    BILLING_BLOCKED = "billing_blocked"
 
 
 def hash_token(token: str) -> str:
@@ -213,6 +222,12 @@ class Job(models.Model):
             ),
             # Idempotency-window gate and "latest job of a schedule".
             models.Index(fields=["schedule", "-created_at"], name="job_schedule_recent"),
+            # Held occurrences (SPEC §14): the tick releases each schedule's oldest first.
+            models.Index(
+                fields=["schedule", "scheduled_for"],
+                name="job_held_by_schedule",
+                condition=Q(status="held"),
+            ),
             # The jobs API's list: one organization's jobs, newest first (billing.tenancy's
             # scope + agents.selectors.job_list's order). The billing quota counts runs in
             # billing.MonthlyUsage, not here.
@@ -224,7 +239,7 @@ class Job(models.Model):
                 fields=["start_deadline_at"],
                 name="job_waiting_start_deadline",
                 condition=Q(
-                    status__in=["pending", "queued"],
+                    status__in=["held", "pending", "queued"],
                     started_at__isnull=True,
                     start_deadline_at__isnull=False,
                 ),
@@ -252,7 +267,7 @@ class Job(models.Model):
 
 
 # Statuses in which a job waits for its first claim; a `retrying` job has started already.
-NOT_STARTED_JOB_STATUSES = (JobStatus.PENDING, JobStatus.QUEUED)
+NOT_STARTED_JOB_STATUSES = (JobStatus.HELD, JobStatus.PENDING, JobStatus.QUEUED)
 
 
 def start_deadline_passed(now) -> Q:

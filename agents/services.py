@@ -44,7 +44,7 @@ from agents.signals import job_status_changed
 log = logging.getLogger(__name__)
 
 # States a job waits in before a runner claims it; canceling one of these needs no process kill.
-WAITING_JOB_STATUSES = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING)
+WAITING_JOB_STATUSES = (JobStatus.HELD, JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING)
 
 
 # --------------------------------------------------------------------------------- signal
