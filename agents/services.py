@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, ProtectedError, Q, Value, When
 
@@ -34,6 +34,7 @@ from agents.models import (
     JobStatus,
     Runtime,
     Script,
+    Trigger,
     hash_token,
     start_deadline_passed,
 )
@@ -329,6 +330,126 @@ def job_cancel(*, job: Job, now: datetime) -> CancelResult:
         if status is None or status not in (*WAITING_JOB_STATUSES, JobStatus.RUNNING):
             raise JobNotCancelable(status or "deleted")
     raise JobNotCancelable(JobStatus.RUNNING)  # pragma: no cover — a job flapping 3 times
+
+
+# ------------------------------------------------------------------- held jobs (SPEC §14)
+# Set-based transitions for the tick's overlap policy and release of held occurrences: a batch
+# of schedules costs a constant number of statements, each a compare-and-swap on the status.
+
+
+@dataclass(frozen=True)
+class ActiveCancel:
+    canceled: list  # waiting jobs canceled at once
+    requested: list  # running jobs given cancel_requested_at (their runner kills them)
+
+
+def jobs_cancel_active(*, messages: dict, now: datetime) -> ActiveCancel:
+    """job_cancel for every active job of the schedules in `messages` (schedule id -> error
+    message), in three statements: a waiting job (pending/queued/retrying) is canceled at once;
+    a running one gets `cancel_requested_at`, which its runner sees at its next heartbeat and
+    answers by killing the process tree. Held jobs are not touched."""
+    if not messages:
+        return ActiveCancel(canceled=[], requested=[])
+    by_schedule = Case(
+        *(When(schedule_id=pk, then=Value(message)) for pk, message in messages.items()),
+        default=Value("Canceled before it started."),
+    )
+    waiting = [st for st in WAITING_JOB_STATUSES if st != JobStatus.HELD]
+    ids = list(
+        Job.objects.filter(schedule_id__in=list(messages), status__in=waiting).values_list(
+            "id", flat=True
+        )
+    )
+    canceled = _cas_returning(
+        Job.objects.filter(id__in=ids, status__in=waiting),
+        status=JobStatus.CANCELED,
+        cancel_requested_at=now,
+        finished_at=now,
+        retry_at=None,
+        error_kind=ErrorKind.CANCELED,
+        error_message=by_schedule,
+    )
+    requested = _cas_returning(
+        Job.objects.filter(
+            schedule_id__in=list(messages),
+            status=JobStatus.RUNNING,
+            cancel_requested_at__isnull=True,
+        ),
+        cancel_requested_at=now,
+    )
+    _announce(canceled)
+    return ActiveCancel(canceled=canceled, requested=requested)
+
+
+def jobs_supersede_held(*, keep: dict, now: datetime) -> list:
+    """Only the newest blocked occurrence waits: every held *scheduled* job of the schedules in
+    `keep` (schedule id -> (the held job kept, message)) other than the kept one ends `canceled`,
+    error kind `superseded`. Backfilled held jobs are not superseded: each was asked for. Never
+    announced: a held job is not a run of the schedule until it is released."""
+    if not keep:
+        return []
+    return _cas_returning(
+        Job.objects.filter(
+            schedule_id__in=list(keep), status=JobStatus.HELD, trigger=Trigger.SCHEDULED
+        ).exclude(id__in=[job_id for job_id, _ in keep.values()]),
+        status=JobStatus.CANCELED,
+        finished_at=now,
+        error_kind=ErrorKind.SUPERSEDED,
+        error_message=Case(
+            *(When(schedule_id=pk, then=Value(msg)) for pk, (_, msg) in keep.items()),
+            default=Value("Superseded by a newer blocked occurrence."),
+        ),
+    )
+
+
+def jobs_release_held(*, job_ids: list, now: datetime) -> list:
+    """Held -> pending (compare-and-swap: one canceled meanwhile stays canceled), unless past
+    its start deadline (the watchdog cancels those). Returns the released ids."""
+    if not job_ids:
+        return []
+    return _cas_returning(
+        Job.objects.filter(id__in=job_ids, status=JobStatus.HELD).exclude(
+            start_deadline_at__lt=now
+        ),
+        status=JobStatus.PENDING,
+    )
+
+
+def jobs_cancel_held(*, outcomes: dict, now: datetime) -> list:
+    """Held jobs a gate refused at release (job id -> (error kind, message)) end `canceled`."""
+    if not outcomes:
+        return []
+    canceled = _cas_returning(
+        Job.objects.filter(id__in=list(outcomes), status=JobStatus.HELD),
+        status=JobStatus.CANCELED,
+        finished_at=now,
+        error_kind=Case(*(When(id=pk, then=Value(k)) for pk, (k, _) in outcomes.items())),
+        error_message=Case(*(When(id=pk, then=Value(m)) for pk, (_, m) in outcomes.items())),
+    )
+    _announce(canceled)
+    return canceled
+
+
+def _cas_returning(jobs, **fields) -> list:
+    """UPDATE … RETURNING id: which rows this compare-and-swap changed, in one statement
+    (QuerySet.update only counts them)."""
+    from django.db import connection
+    from django.db.models.sql.subqueries import UpdateQuery
+
+    query = jobs.query.chain(UpdateQuery)
+    query.add_update_values(fields)
+    compiler = query.get_compiler(connection=connection)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # e.g. id__in=[]: nothing to change
+        return []
+    if not sql:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{sql} RETURNING {connection.ops.quote_name(Job._meta.db_table)}.id", params
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 # --------------------------------------------------------------------------------- watchdog

@@ -21,7 +21,7 @@ GUARDRAIL_HELP = {
     "max_retries": "Retries after a transient failure (exit 75) only; other failures never retry.",
     "retry_delay_seconds": "Wait before each retry.",
     "concurrency_limit": "Runs of this schedule that may be active at once; beyond it an "
-    "occurrence is skipped (concurrency_limit).",
+    "occurrence is skipped (concurrency_limit), or waits, by the overlap policy.",
     "idempotency_window_minutes": "No new run while a job of this schedule was created within "
     "this window (0 = off).",
     "catch_up_window_minutes": "After downtime, the most recent missed run still starts if it "
@@ -117,6 +117,10 @@ class ScheduleAdminForm(forms.ModelForm):
             "jitter_seconds": "Start each run up to this many seconds after its scheduled time "
             "(0..3600; 0 = sharp), the same offset for the same run, never as late as the next "
             "one: spreads schedules that share a minute. The run keeps its scheduled time.",
+            "overlap_policy": "When the concurrency limit blocks a run: skip it (default); "
+            "queue one (it waits and runs when a slot frees; a newer blocked run replaces the "
+            "waiting one, so at most one waits); or replace (the running job is canceled, its "
+            "processes killed, and the new run starts once it has ended).",
             "start_deadline_minutes": "A run that cannot start within this many minutes of its "
             "scheduled time is not started late: skipped, or canceled if it is still waiting "
             "(start_deadline_exceeded). 1..10080; empty = no deadline. Run now has none.",

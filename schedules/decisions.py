@@ -26,6 +26,16 @@ Jitter (schedules.jitter): the engine hands over only rows whose fire instant (n
 its offset, `fire_at`) has come; the occurrence keeps its nominal instant as scheduled_for. After
 a gap in ticks, the latest occurrence runs as a catch-up only once its own fire instant has come:
 until then it becomes the next run (the older ones are recorded missed as usual).
+
+Overlap policy (SPEC §14, `overlap_policy`): when the concurrency gate is the first to block a
+scheduled occurrence and the policy is `queue_one` or `replace`, the occurrence is not lost: it
+becomes a Job in status `held` (same idempotency key, start deadline snapshot; it spends the run
+budget like a dispatch). It is recorded as a skip `concurrency_limit` whose detail starts with
+"held:" (the report keeps SPEC §5's shape), with the job's id on the event. The engine then
+cancels the schedule's older held scheduled occurrences (superseded: only the newest waits) and,
+for `replace`, its active jobs; the tick's release step (schedules.release) moves the held job
+to `pending` once a slot is free. lastRunAt/lastRunStatus and the usage count move at release.
+A forced run is never held: "Run now" means now.
 """
 
 from __future__ import annotations
@@ -39,9 +49,15 @@ from typing import Any
 from agents.models import JobStatus, Trigger
 from config.clock import iso_z
 from schedules.due import ON_TIME_GRACE, resolve_due, resolve_once
-from schedules.gates import Candidate, GateContext, agent_needs_start, first_blocking_gate
+from schedules.gates import (
+    Candidate,
+    GateContext,
+    Skip,
+    agent_needs_start,
+    first_blocking_gate,
+)
 from schedules.jitter import jitter_offset
-from schedules.models import EventKind, Schedule, SkipReason, StopReason
+from schedules.models import EventKind, OverlapPolicy, Schedule, SkipReason, StopReason
 
 # A row to insert, attname -> value (schedules.bulk writes a batch of them in one statement).
 Row = dict[str, Any]
@@ -61,6 +77,10 @@ class Decision:
     spend_run: bool = False  # the job takes one of remaining_runs
     touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt/budget changed
     notes: list[str] = field(default_factory=list)
+    # The job is `held` (overlap policy): the engine supersedes older held occurrences and,
+    # with `replace`, cancels the schedule's active jobs.
+    held: bool = False
+    replace_active: bool = False
 
     def stop(self, reason: str) -> None:
         self.stop_reason, self.new_next_run_at = reason, None
@@ -81,7 +101,14 @@ def event_row(
     }
 
 
-def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str) -> Row:
+def _build_job(
+    s: Schedule,
+    *,
+    now: datetime,
+    scheduled_for: datetime,
+    trigger: str,
+    status: str = JobStatus.PENDING,
+) -> Row:
     job_id = uuid.uuid4()
     if trigger == Trigger.SCHEDULED:
         key = f"{s.id}:{iso_z(scheduled_for)}"  # one job per occurrence, ever
@@ -103,7 +130,7 @@ def _build_job(s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: 
             s.start_deadline_for(scheduled_for) if trigger == Trigger.SCHEDULED else None
         ),
         "idempotency_key": key,
-        "status": JobStatus.PENDING,
+        "status": status,
         "attempt": 1,
         "max_attempts": s.max_retries + 1,
         "variables": s.variables,
@@ -229,6 +256,8 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         force=force,
     )
     skip = first_blocking_gate(candidate, ctx)
+    if skip is not None and _holds(s, skip, trigger):
+        return _finish(_hold(d, s, now, scheduled_for, skip, ended_at), s, now, ended_at)
     if skip is not None:
         d.report_skips.append((skip.reason, skip.detail))
         d.events.append(
@@ -260,13 +289,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
     )
     d.touch_metadata = True
     if trigger == Trigger.SCHEDULED:
-        if s.run_at is not None:
-            d.stop(StopReason.RAN_ONCE)
-        elif s.remaining_runs is not None:
-            d.spend_run = True
-            if s.remaining_runs <= 1 and ended_at is None:  # when both, `ended` says it
-                detail = "the run budget is spent: no further scheduled runs"
-                _stop_at(d, s, now, SkipReason.RUN_BUDGET_SPENT, d.new_next_run_at, detail)
+        _spend(d, s, now, ended_at)
     # Later schedules of this batch see this dispatch (quota, slots, window, agent starting).
     ctx.active_jobs[s.id] = ctx.active_jobs.get(s.id, 0) + 1
     ctx.last_job_at[s.id] = now
@@ -278,6 +301,69 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
     if d.start_agent:
         ctx.starting_agents.add(s.agent_id)
     return _finish(d, s, now, ended_at)
+
+
+def _spend(d: Decision, s: Schedule, now: datetime, ended_at: datetime | None) -> None:
+    """A scheduled occurrence got a job (dispatched or held): a one-time schedule has run, and
+    a budgeted one spends a run (and stops at its last)."""
+    if s.run_at is not None:
+        d.stop(StopReason.RAN_ONCE)
+    elif s.remaining_runs is not None:
+        d.spend_run = True
+        if s.remaining_runs <= 1 and ended_at is None:  # when both, `ended` says it
+            detail = "the run budget is spent: no further scheduled runs"
+            _stop_at(d, s, now, SkipReason.RUN_BUDGET_SPENT, d.new_next_run_at, detail)
+
+
+def _holds(s: Schedule, skip: Skip, trigger: str) -> bool:
+    """The overlap policy keeps this blocked occurrence waiting instead of skipping it."""
+    return (
+        skip.reason == SkipReason.CONCURRENCY_LIMIT
+        and trigger == Trigger.SCHEDULED
+        and s.overlap_policy in (OverlapPolicy.QUEUE_ONE, OverlapPolicy.REPLACE)
+    )
+
+
+def held_detail(s: Schedule, skip: Skip) -> str:
+    """The skip's detail of a held occurrence: it starts "held:" and says what happens next."""
+    if s.overlap_policy == OverlapPolicy.REPLACE:
+        then = "the active job(s) are canceled and it starts once they have ended"
+    else:
+        then = "it starts when a slot frees; a newer blocked occurrence supersedes it"
+    return f"held: {skip.detail}; overlap policy {s.overlap_policy}: {then}"
+
+
+def _hold(
+    d: Decision,
+    s: Schedule,
+    now: datetime,
+    scheduled_for: datetime,
+    skip: Skip,
+    ended_at: datetime | None,
+) -> Decision:
+    """The occurrence waits as a held job (module docstring)."""
+    d.held = True
+    d.replace_active = s.overlap_policy == OverlapPolicy.REPLACE
+    d.job = _build_job(
+        s, now=now, scheduled_for=scheduled_for, trigger=Trigger.SCHEDULED, status=JobStatus.HELD
+    )
+    detail = held_detail(s, skip)
+    d.report_skips.append((skip.reason, detail))
+    d.events.append(
+        event_row(
+            s,
+            now,
+            EventKind.SKIPPED,
+            skip.reason,
+            detail,
+            scheduled_for=scheduled_for,
+            job_id=d.job["id"],
+            trigger=Trigger.SCHEDULED,
+        )
+    )
+    d.touch_metadata = True
+    _spend(d, s, now, ended_at)
+    return d
 
 
 def _stored_jitter(s: Schedule) -> timedelta:

@@ -52,12 +52,20 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 
 from agents.dispatch import jobs_publish, jobs_republish_due
-from agents.models import Agent, Job, Script
+from agents.models import Agent, Job, JobStatus, Script
+from agents.readiness import AgentState
 from agents.runtime.logformat import log_event
-from agents.services import job_expire_unclaimed
+from agents.services import (
+    job_expire_unclaimed,
+    jobs_cancel_active,
+    jobs_cancel_held,
+    jobs_release_held,
+    jobs_supersede_held,
+)
 from billing.services import usage_add_runs
 from config.clock import iso_z
 from schedules import metrics
@@ -79,6 +87,7 @@ from schedules.models import (
     SkipReason,
     TickHeartbeat,
 )
+from schedules.release import RELEASE_ERROR_KINDS, HeldJob, choose_releases, gate_releases
 from schedules.report import Report, Triggered
 from schedules.selectors import gate_context, schedule_due_page
 
@@ -181,6 +190,10 @@ def run_tick(
             if on_lease_acquired is not None:
                 on_lease_acquired()
             _republish_owed(now=now, report=report)
+        if not dry_run and schedule_id is None:
+            # Full ticks and organization-scoped executions release held jobs whose slot freed,
+            # before the due walk, so an occurrence waiting since an earlier tick goes first.
+            _release_held(now=now, organization_id=organization_id, report=report, budget=budget)
         if schedule_id is not None:
             _process_batch(
                 [schedule_id],
@@ -366,12 +379,19 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
     )
     events: list[dict] = []
     touched: list[Schedule] = []
+    keep_held: dict[UUID, tuple[UUID, str]] = {}  # schedule -> (its newest held job, message)
+    replaced: dict[UUID, str] = {}  # schedule -> message for its canceled active jobs
     for d in decisions:
         s = d.schedule
         if d.job is not None and d.job["id"] not in inserted:
             log_event(log, logging.WARNING, "duplicate_occurrence", key=d.job["idempotency_key"])
             continue
         events.extend(d.events)
+        if d.held and d.job is not None:
+            at = iso_z(d.job["scheduled_for"])
+            keep_held[s.id] = (d.job["id"], f"Superseded by the blocked occurrence at {at}.")
+            if d.replace_active:
+                replaced[s.id] = f"Replaced by the occurrence at {at} (overlap policy replace)."
         if d.new_next_run_at is not None:
             s.next_run_at = d.new_next_run_at
         if d.stop_reason:
@@ -382,7 +402,7 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
             # The row is locked (FOR UPDATE) by this transaction, so the value read is current:
             # the budget is spent once per inserted job, in the statement below.
             s.remaining_runs -= 1
-        if d.job is not None:
+        if d.job is not None and not d.held:  # a held job counts when it is released
             s.last_run_at, s.last_run_status = now, RunStatus.PENDING
             notes = d.notes + (["agent_auto_started"] if d.start_agent else [])
             owed.jobs.append((d.job, s, notes))
@@ -403,6 +423,168 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
             "stopped_reason",
         ],
     )
+    usage_add_runs(counts=Counter(s.organization_id for _, s, _ in owed.jobs), now=now)
+    # Overlap policy: only the newest blocked occurrence waits; `replace` cancels what runs.
+    jobs_supersede_held(keep=keep_held, now=now)
+    jobs_cancel_active(messages=replaced, now=now)
+    return owed
+
+
+# --- Release of held jobs (SPEC §14 overlap policy, backfill) -------------------------------
+
+
+def _release_held(*, now, organization_id, report, budget) -> None:
+    """One batch of schedules with held jobs: lock them (the tick's row lock, so the active
+    count agrees with dispatch), release the oldest held jobs into the free slots (gated), and
+    publish them after commit like the tick's dispatches. A schedule another evaluator holds
+    is left for the next tick."""
+    if not budget.fits("release"):
+        return
+    started = budget.elapsed()
+    try:
+        with transaction.atomic():
+            owed = _release_batch(now=now, organization_id=organization_id, report=report)
+    except Exception as exc:  # the release never stops the due walk
+        log_event(log, logging.ERROR, "tick_release_failed", exc_info=True)
+        report.error(
+            None,
+            ErrorCode.INTERNAL_ERROR,
+            f"{type(exc).__name__}: release of held jobs failed; nothing was written",
+        )
+        return
+    _after_commit(owed, now=now, report=report, budget=budget)
+    budget.took("release", since=started)
+
+
+def _release_batch(*, now, organization_id, report) -> _Dispatched:
+    owed = _Dispatched()
+    holding = Job.objects.filter(status=JobStatus.HELD, schedule_id__isnull=False)
+    if organization_id is not None:
+        holding = holding.filter(organization_id=organization_id)
+    ids = list(
+        holding.order_by("schedule_id")
+        .values_list("schedule_id", flat=True)
+        .distinct()[: settings.TICK_BATCH_SIZE]
+    )
+    if not ids:
+        return owed
+    rows = list(
+        Schedule.objects.filter(id__in=ids, enabled=True).select_for_update(skip_locked=True)
+    )
+    if not rows:
+        return owed
+    widest = max(s.concurrency_limit for s in rows)
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("schedule_id")],
+        order_by=[F("scheduled_for").asc(), F("created_at").asc()],
+    )
+    held = [
+        HeldJob(
+            id=row["id"],
+            schedule_id=row["schedule_id"],
+            organization_id=row["organization_id"],
+            agent_id=row["agent_id"],
+            scheduled_for=row["scheduled_for"],
+            created_at=row["created_at"],
+            start_deadline_at=row["start_deadline_at"],
+            vault_keys=tuple(row["vault_keys"] or ()),
+            trigger=row["trigger"],
+        )
+        for row in Job.objects.filter(schedule_id__in=[s.id for s in rows], status=JobStatus.HELD)
+        .filter(Q(start_deadline_at__isnull=True) | Q(start_deadline_at__gte=now))
+        .annotate(rank=rank)
+        .filter(rank__lte=widest)
+        .order_by()
+        .values(
+            "id",
+            "schedule_id",
+            "organization_id",
+            "agent_id",
+            "scheduled_for",
+            "created_at",
+            "start_deadline_at",
+            "vault_keys",
+            "trigger",
+        )
+    ]
+    agents = Agent.objects.in_bulk(
+        {s.agent_id for s in rows} | {j.agent_id for j in held if j.agent_id}
+    )
+    for s in rows:
+        s.agent = agents[s.agent_id]
+    ctx = gate_context(schedules=rows, now=now)
+    ctx.agents.update({pk: AgentState.from_agent(a) for pk, a in agents.items()})
+    chosen = choose_releases(
+        held,
+        active=ctx.active_jobs,
+        limits={s.id: s.concurrency_limit for s in rows},
+        now=now,
+    )
+    verdict = gate_releases(chosen, ctx)
+    released = set(jobs_release_held(job_ids=[j.id for j in verdict.released], now=now))
+    canceled = set(
+        jobs_cancel_held(
+            outcomes={
+                j.id: (
+                    RELEASE_ERROR_KINDS[skip.reason],
+                    f"Held, then refused at release: {skip.detail}",
+                )
+                for j, skip in verdict.blocked
+            },
+            now=now,
+        )
+    )
+    by_id = {s.id: s for s in rows}
+    events, touched = [], {}
+    for job, skip in verdict.blocked:
+        if job.id not in canceled:
+            continue
+        s = by_id[job.schedule_id]
+        detail = f"held job released into a gate: {skip.detail}; canceled"
+        report.skip(s.id, skip.reason, detail)
+        events.append(
+            event_row(
+                s,
+                now,
+                EventKind.SKIPPED,
+                skip.reason,
+                detail,
+                scheduled_for=job.scheduled_for,
+                job_id=job.id,
+                trigger=job.trigger,
+            )
+        )
+    for job in verdict.released:
+        if job.id not in released:
+            continue
+        s = by_id[job.schedule_id]
+        trigger = job.trigger
+        events.append(
+            event_row(
+                s,
+                now,
+                EventKind.TRIGGERED,
+                "",
+                "released: a concurrency slot freed",
+                scheduled_for=job.scheduled_for,
+                job_id=job.id,
+                trigger=trigger,
+            )
+        )
+        s.last_run_at, s.last_run_status = now, RunStatus.PENDING
+        touched[s.id] = s
+        start = job.agent_id in verdict.start_agents and job.agent_id not in owed.agents_to_start
+        notes = ["released"] + (
+            ["agent_auto_started"] if job.agent_id in verdict.start_agents else []
+        )
+        owed.jobs.append(
+            ({"id": job.id, "scheduled_for": job.scheduled_for, "trigger": trigger}, s, notes)
+        )
+        if start:
+            owed.agents_to_start[job.agent_id] = s
+    bulk_insert(ScheduleEvent, events)
+    bulk_update_columns(Schedule, list(touched.values()), ["last_run_at", "last_run_status"])
     usage_add_runs(counts=Counter(s.organization_id for _, s, _ in owed.jobs), now=now)
     return owed
 

@@ -38,6 +38,7 @@ WHEN_FIELDS: tuple[str, ...] = (
     "remaining_runs",
     "jitter_seconds",
     "start_deadline_minutes",
+    "overlap_policy",
     "enabled",
 )
 
@@ -100,6 +101,21 @@ def _guardrail_field(name: str, verbose: str) -> models.PositiveIntegerField:
         validators=[MinValueValidator(low), MaxValueValidator(high)],
         help_text=f"{low}..{high}, default {default}.",
     )
+
+
+class OverlapPolicy(models.TextChoices):
+    """What an occurrence does when the concurrency limit blocks it (SPEC §14, `overlapPolicy`).
+
+    skip: it is skipped (concurrency_limit) — the default, the behaviour before the policy.
+    queue_one: it waits as a `held` job and runs when a slot frees; a newer blocked occurrence
+    supersedes it, so at most one waits (Temporal's BufferOne, Kubernetes has no equivalent).
+    replace: like queue_one, and the schedule's active jobs are canceled (a running one's process
+    tree killed by its runner); the held job starts only once they have ended (K8s Replace).
+    """
+
+    SKIP = "skip"
+    QUEUE_ONE = "queue_one"
+    REPLACE = "replace"
 
 
 class StopReason(models.TextChoices):
@@ -227,6 +243,13 @@ class Schedule(models.Model):
         help_text=f"{START_DEADLINE_MIN}..{START_DEADLINE_MAX}, empty = no deadline.",
     )
 
+    overlap_policy = models.CharField(
+        "overlap policy",
+        max_length=20,
+        choices=OverlapPolicy.choices,
+        default=OverlapPolicy.SKIP,
+    )
+
     max_runtime_minutes = _guardrail_field("max_runtime_minutes", "max runtime (minutes)")
     max_retries = _guardrail_field("max_retries", "max retries")
     retry_delay_seconds = _guardrail_field("retry_delay_seconds", "retry delay (seconds)")
@@ -327,6 +350,10 @@ class Schedule(models.Model):
                     start_deadline_minutes__lte=START_DEADLINE_MAX,
                 ),
                 name="schedule_start_deadline_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(overlap_policy__in=OverlapPolicy.values),
+                name="schedule_overlap_policy_valid",
             ),
             models.CheckConstraint(
                 # A next run has a fire instant: without one the tick would never select it.

@@ -19,7 +19,13 @@ def follow_latest_job(sender, job, **kwargs) -> None:
         return
     # Only when no newer job of the schedule exists: an old retry finishing late must not
     # overwrite the status of a newer run. One UPDATE, race-free.
-    newer = Job.objects.filter(schedule_id=OuterRef("pk"), created_at__gt=job.created_at)
+    # A held job (overlap policy, backfill) is not a run until it is released, and a superseded
+    # one never was: neither hides the status of the run before it.
+    newer = (
+        Job.objects.filter(schedule_id=OuterRef("pk"), created_at__gt=job.created_at)
+        .exclude(status=JobStatus.HELD)
+        .exclude(error_kind=ErrorKind.SUPERSEDED)
+    )
     Schedule.objects.filter(pk=job.schedule_id).exclude(Exists(newer)).update(
         last_run_status=job.status
     )

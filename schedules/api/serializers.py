@@ -13,7 +13,14 @@ from config.api_common import (
 )
 from config.clock import iso_z
 from schedules import cron
-from schedules.models import GUARDRAILS, WHEN_FIELDS, Schedule, ScheduleEvent, validate_variables
+from schedules.models import (
+    GUARDRAILS,
+    WHEN_FIELDS,
+    OverlapPolicy,
+    Schedule,
+    ScheduleEvent,
+    validate_variables,
+)
 from schedules.report import Report
 from vault.models import VaultEntry, key_name_validator
 
@@ -205,6 +212,15 @@ class ScheduleSerializer(CamelModelSerializer):
         help_text="Scheduled runs left (null = unlimited; 1 or more when set). Each scheduled "
         "run takes one, forced runs none; at 0 nextRunAt is null and stoppedReason "
         "`run_budget_spent`. Raise it to re-arm the schedule.",
+    )
+    overlap_policy = serializers.ChoiceField(
+        choices=OverlapPolicy.choices,
+        required=False,
+        help_text="When the concurrency limit blocks an occurrence: `skip` (default; skipped "
+        "concurrency_limit), `queue_one` (it waits as a held job and runs when a slot frees; "
+        "a newer blocked occurrence supersedes it, so at most one waits) or `replace` (it waits "
+        "likewise and the schedule's active jobs are canceled — a running one's process tree "
+        "killed; it starts once they have ended).",
     )
     stopped_reason = NullIfBlankCharField(
         help_text="Why nextRunAt is null on an enabled schedule: `ended` (past endsAt), "
