@@ -581,7 +581,7 @@ def _release_batch(*, now, organization_id, report) -> _Dispatched:
         owed.jobs.append(
             ({"id": job.id, "scheduled_for": job.scheduled_for, "trigger": trigger}, s, notes)
         )
-        if start:
+        if start and job.agent_id is not None:  # a released job has its agent (gate_releases)
             owed.agents_to_start[job.agent_id] = s
     bulk_insert(ScheduleEvent, events)
     bulk_update_columns(Schedule, list(touched.values()), ["last_run_at", "last_run_status"])
