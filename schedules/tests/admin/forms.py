@@ -13,6 +13,7 @@ def schedule_form(world: dict, **overrides) -> dict:
         "cron_expression": "30 2 * * *",
         "timezone": "America/New_York",
         "jitter_seconds": "0",
+        "overlap_policy": "skip",
         "enabled": "on",
         "max_runtime_minutes": "720",
         "max_retries": "2",
