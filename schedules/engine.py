@@ -81,6 +81,7 @@ from schedules.lease import (
 from schedules.models import (
     ErrorCode,
     EventKind,
+    OverlapPolicy,
     RunStatus,
     Schedule,
     ScheduleEvent,
@@ -515,11 +516,23 @@ def _release_batch(*, now, organization_id, report) -> _Dispatched:
         s.agent = agents[s.agent_id]
     ctx = gate_context(schedules=rows, now=now)
     ctx.agents.update({pk: AgentState.from_agent(a) for pk, a in agents.items()})
+    replacing = [s.id for s in rows if s.overlap_policy == OverlapPolicy.REPLACE]
+    draining = frozenset(
+        Job.objects.filter(
+            schedule_id__in=replacing, status=JobStatus.RUNNING, cancel_requested_at__isnull=False
+        )
+        .order_by()
+        .values_list("schedule_id", flat=True)
+        .distinct()
+        if replacing
+        else ()
+    )
     chosen = choose_releases(
         held,
         active=ctx.active_jobs,
         limits={s.id: s.concurrency_limit for s in rows},
         now=now,
+        draining=draining,
     )
     verdict = gate_releases(chosen, ctx)
     released = set(jobs_release_held(job_ids=[j.id for j in verdict.released], now=now))

@@ -47,13 +47,22 @@ class HeldJob:
 
 
 def choose_releases(
-    held: list[HeldJob], *, active: dict[UUID, int], limits: dict[UUID, int], now: datetime
+    held: list[HeldJob],
+    *,
+    active: dict[UUID, int],
+    limits: dict[UUID, int],
+    now: datetime,
+    draining: frozenset[UUID] = frozenset(),
 ) -> list[HeldJob]:
     """Per schedule, its oldest held jobs up to its free slots (limit - active), never one past
     its start deadline (at the deadline instant itself it is still in time, as for a claim).
-    Schedules missing from `limits` release nothing."""
+    Schedules missing from `limits` release nothing, nor do those `draining`: a `replace`
+    schedule whose canceled job still runs (its runner has not killed it yet) — the new run
+    starts only once the one it replaces has ended, whatever the limit."""
     by_schedule: dict[UUID, list[HeldJob]] = defaultdict(list)
     for job in held:
+        if job.schedule_id in draining:
+            continue
         if job.start_deadline_at is None or job.start_deadline_at >= now:
             by_schedule[job.schedule_id].append(job)
     chosen: list[HeldJob] = []

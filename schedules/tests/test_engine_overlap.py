@@ -123,7 +123,13 @@ def test_replace_cancels_waiting_jobs_at_once_and_asks_running_ones_to_stop(now,
     )
     first.refresh_from_db()
     assert first.status == JobStatus.RUNNING and first.cancel_requested_at == now
-    assert Job.objects.filter(schedule=s, status=JobStatus.HELD).count() == 1
+    held = Job.objects.get(schedule=s, status=JobStatus.HELD)
+
+    # A slot is free (limit 2, one running), but the job it replaces has not ended yet.
+    assert tick(now + timedelta(seconds=20))["triggeredSchedules"] == []
+    finish(first, now + timedelta(seconds=25), status=JobStatus.CANCELED)
+    report = tick(now + timedelta(seconds=30))
+    assert [t["jobId"] for t in report["triggeredSchedules"]] == [str(held.id)]
 
 
 def test_replace_under_limit_one_releases_only_once_the_canceled_job_ended(now, make_due):
@@ -208,7 +214,9 @@ def test_the_release_costs_the_same_queries_for_5_and_50_schedules(
 ):
     def held_batch(n, at):
         for _ in range(n):
-            s = make_due(next_run_at=now + timedelta(hours=5), concurrency_limit=2)
+            s = make_due(
+                next_run_at=now + timedelta(hours=5), concurrency_limit=2, overlap_policy="replace"
+            )
             held_job(s, at)
             held_job(s, at + MINUTE)
 

@@ -51,6 +51,14 @@ def test_never_past_its_start_deadline():
     assert choose_releases([late, on_time], active={}, limits={S1: 1}, now=NOW) == [on_time]
 
 
+def test_a_replace_schedule_whose_canceled_job_still_runs_releases_nothing():
+    a, b = held(schedule=S1), held(schedule=S2)
+    chosen = choose_releases(
+        [a, b], active={S1: 1}, limits={S1: 3, S2: 1}, now=NOW, draining=frozenset({S1})
+    )
+    assert chosen == [b]
+
+
 def ctx(*, billing="active", vault=(), agent_status=AgentStatus.ONLINE, quota=None):
     agent = AgentState(
         id=AGENT,
