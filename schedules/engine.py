@@ -285,7 +285,7 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report,
                     report.skip(d.schedule.id, reason, detail)
             if dry_run:
                 for d in decisions:
-                    if d.job is not None:
+                    if d.job is not None and not d.held:  # a held one is reported skipped
                         notes = d.notes + (["agent_would_auto_start"] if d.start_agent else [])
                         report.triggered.append(_triggered(d.schedule, d.job, notes, dry_run=True))
                 return

@@ -101,6 +101,18 @@ def test_a_held_occurrence_is_never_released_after_its_start_deadline(now, make_
     assert held.status == JobStatus.HELD  # the watchdog cancels it; the release refused it
 
 
+def test_a_dry_run_says_it_would_hold_and_writes_nothing(now, make_due):
+    s = make_due(overlap_policy="replace")
+    first = running_job(s, now)
+    report = tick(now, dry_run=True)
+    assert report["triggeredSchedules"] == []
+    [skip] = report["skipped"]
+    assert skip["reason"] == "concurrency_limit" and skip["detail"].startswith("held:")
+    assert list(Job.objects.filter(schedule=s)) == [first]
+    first.refresh_from_db()
+    assert first.cancel_requested_at is None
+
+
 def test_skip_is_the_default_and_holds_nothing(now, make_due):
     s = make_due()
     running_job(s, now)
