@@ -435,40 +435,51 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
 
 
 def _release_held(*, now, organization_id, report, budget) -> None:
-    """One batch of schedules with held jobs: lock them (the tick's row lock, so the active
-    count agrees with dispatch), release the oldest held jobs into the free slots (gated), and
-    publish them after commit like the tick's dispatches. A schedule another evaluator holds
-    is left for the next tick."""
-    if not budget.fits("release"):
-        return
-    started = budget.elapsed()
-    try:
-        with transaction.atomic():
-            owed = _release_batch(now=now, organization_id=organization_id, report=report)
-    except Exception as exc:  # the release never stops the due walk
-        log_event(log, logging.ERROR, "tick_release_failed", exc_info=True)
-        report.error(
-            None,
-            ErrorCode.INTERNAL_ERROR,
-            f"{type(exc).__name__}: release of held jobs failed; nothing was written",
-        )
-        return
-    _after_commit(owed, now=now, report=report, budget=budget)
-    budget.took("release", since=started)
+    """Batches of schedules with held jobs (keyset on the schedule id, so every schedule gets
+    its turn however many wait at their limit), while the time budget lasts: lock them (the
+    tick's row lock, so the active count agrees with dispatch), release the oldest held jobs
+    into the free slots (gated), and publish them after commit like the tick's dispatches. A
+    schedule another evaluator holds is left for the next tick."""
+    cursor = None
+    while budget.fits("release"):
+        started = budget.elapsed()
+        ids = _schedules_holding(organization_id=organization_id, after=cursor)
+        if not ids:
+            return
+        cursor = ids[-1]
+        try:
+            with transaction.atomic():
+                owed = _release_batch(ids, now=now, report=report)
+        except Exception as exc:  # the release never stops the due walk
+            log_event(log, logging.ERROR, "tick_release_failed", exc_info=True)
+            report.error(
+                None,
+                ErrorCode.INTERNAL_ERROR,
+                f"{type(exc).__name__}: release of held jobs failed; nothing was written",
+            )
+            return
+        _after_commit(owed, now=now, report=report, budget=budget)
+        budget.took("release", since=started)
+        if len(ids) < settings.TICK_BATCH_SIZE:
+            return
 
 
-def _release_batch(*, now, organization_id, report) -> _Dispatched:
-    owed = _Dispatched()
+def _schedules_holding(*, organization_id, after) -> list[UUID]:
+    """A page of schedule ids that have held jobs (index job_held_by_schedule)."""
     holding = Job.objects.filter(status=JobStatus.HELD, schedule_id__isnull=False)
     if organization_id is not None:
         holding = holding.filter(organization_id=organization_id)
-    ids = list(
+    if after is not None:
+        holding = holding.filter(schedule_id__gt=after)
+    return list(
         holding.order_by("schedule_id")
         .values_list("schedule_id", flat=True)
         .distinct()[: settings.TICK_BATCH_SIZE]
     )
-    if not ids:
-        return owed
+
+
+def _release_batch(ids, *, now, report) -> _Dispatched:
+    owed = _Dispatched()
     rows = list(
         Schedule.objects.filter(id__in=ids, enabled=True).select_for_update(skip_locked=True)
     )

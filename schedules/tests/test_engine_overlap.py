@@ -240,3 +240,10 @@ def test_the_release_costs_the_same_queries_for_5_and_50_schedules(
     with django_assert_num_queries(len(small.captured_queries)):
         report = run_tick(now=now + timedelta(seconds=20), use_executor_lock=True)
     assert len(report.triggered) == 100, report
+
+
+def test_the_release_walks_every_schedule_in_batches(now, make_due, settings):
+    settings.TICK_BATCH_SIZE = 2
+    jobs = [held_job(make_due(next_run_at=now + timedelta(hours=5)), now) for _ in range(5)]
+    report = tick(now)
+    assert {t["jobId"] for t in report["triggeredSchedules"]} == {str(j.id) for j in jobs}
