@@ -141,7 +141,9 @@ class _Dispatched:
     """What a committed batch still owes the outside world."""
 
     jobs: list[tuple[dict, Schedule, list[str]]] = field(default_factory=list)  # (job row, …)
-    agents_to_start: dict[UUID, Schedule] = field(default_factory=dict)
+    # Job rows carry their agent_id: a released held job keeps the agent it was created for,
+    # which a later edit of its schedule may have changed.
+    agents_to_start: dict[UUID, Agent] = field(default_factory=dict)
 
 
 def run_tick(
@@ -408,7 +410,7 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
             notes = d.notes + (["agent_auto_started"] if d.start_agent else [])
             owed.jobs.append((d.job, s, notes))
             if d.start_agent:
-                owed.agents_to_start.setdefault(s.agent_id, s)
+                owed.agents_to_start.setdefault(s.agent_id, s.agent)
         if d.touch_metadata:
             touched.append(s)
     bulk_insert(ScheduleEvent, events)
@@ -603,10 +605,19 @@ def _release_batch(ids, *, now, report) -> _Dispatched:
             ["agent_auto_started"] if job.agent_id in verdict.start_agents else []
         )
         owed.jobs.append(
-            ({"id": job.id, "scheduled_for": job.scheduled_for, "trigger": trigger}, s, notes)
+            (
+                {
+                    "id": job.id,
+                    "scheduled_for": job.scheduled_for,
+                    "trigger": trigger,
+                    "agent_id": job.agent_id,
+                },
+                s,
+                notes,
+            )
         )
         if start and job.agent_id is not None:  # a released job has its agent (gate_releases)
-            owed.agents_to_start[job.agent_id] = s
+            owed.agents_to_start[job.agent_id] = agents[job.agent_id]
     bulk_insert(ScheduleEvent, events)
     bulk_update_columns(Schedule, list(touched.values()), ["last_run_at", "last_run_status"])
     usage_add_runs(counts=Counter(s.organization_id for _, s, _ in owed.jobs), now=now)
@@ -620,8 +631,8 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report, budget: _
     failed_agents = _start_agents(owed.agents_to_start, now=now, budget=budget)
     to_publish, error_events = [], []
     for job, s, notes in owed.jobs:
-        if s.agent_id in failed_agents:
-            message = f"agent start failed: {failed_agents[s.agent_id]}"
+        if job["agent_id"] in failed_agents:
+            message = f"agent start failed: {failed_agents[job['agent_id']]}"
             report.error(s.id, ErrorCode.AGENT_START_FAILED, message)
             error_events.append(
                 event_row(
@@ -637,7 +648,7 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report, budget: _
             )
             continue
         report.triggered.append(_triggered(s, job, notes, dry_run=False))
-        to_publish.append((job["id"], s.agent_id))
+        to_publish.append((job["id"], job["agent_id"]))
     if failed_agents:
         _fail_jobs_of_unstartable_agents(owed, failed_agents, now=now)
     result = jobs_publish(jobs=to_publish, now=now)
@@ -664,9 +675,7 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report, budget: _
     bulk_insert(ScheduleEvent, error_events)
 
 
-def _start_agents(
-    agents: dict[UUID, Schedule], *, now: datetime, budget: _Budget
-) -> dict[UUID, str]:
+def _start_agents(agents: dict[UUID, Agent], *, now: datetime, budget: _Budget) -> dict[UUID, str]:
     """Start each offline agent once, while the tick's budget lasts; returns agent id ->
     failure message."""
     if not agents:
@@ -674,7 +683,7 @@ def _start_agents(
     from agents.controllers import AgentStartFailed, agent_start
 
     failed = {}
-    for agent_id, s in agents.items():
+    for agent_id, agent in agents.items():
         if not budget.fits("agent_start"):
             # Its jobs are committed; failing them now frees their slots and says why, where
             # a job left queued would wait for an agent nobody starts.
@@ -682,7 +691,7 @@ def _start_agents(
             continue
         started = budget.elapsed()
         try:
-            agent_start(agent=s.agent, now=now)
+            agent_start(agent=agent, now=now)
         except AgentStartFailed as exc:
             failed[agent_id] = str(exc)
         except Exception as exc:  # a controller bug must not take the tick down
@@ -695,10 +704,10 @@ def _start_agents(
 
 def _fail_jobs_of_unstartable_agents(owed: _Dispatched, failed: dict[UUID, str], *, now) -> None:
     """Their message will never be sent: fail them now, freeing the concurrency slot."""
-    for job, s, _ in owed.jobs:
-        if s.agent_id in failed:
+    for job, _s, _ in owed.jobs:
+        if job["agent_id"] in failed:
             job_expire_unclaimed(
-                job_id=job["id"], now=now, reason=f"agent start failed: {failed[s.agent_id]}"
+                job_id=job["id"], now=now, reason=f"agent start failed: {failed[job['agent_id']]}"
             )
 
 

@@ -10,12 +10,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from agents.dispatch import agent_queue
 from agents.models import Agent, AgentStatus, ErrorKind, Job, JobStatus, Trigger
 from billing.models import MonthlyUsage
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import ScheduleEvent
-from tests.factories import JobFactory
+from tests.factories import AgentFactory, JobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +172,22 @@ def test_held_jobs_are_released_oldest_first_under_limit_one(now, make_due):
         assert Job.objects.filter(schedule=s, status=JobStatus.HELD).count() == 2 - i
         Job.objects.filter(id=released["jobId"]).update(status=JobStatus.SUCCEEDED)
     assert order == [str(first.id), str(second.id), str(third.id)]
+
+
+def test_a_held_job_is_published_to_its_own_agent_after_its_schedule_moved(
+    now, make_due, org, online_agent, redis_client
+):
+    # What runs is snapshotted on the job, its agent too: an edit of the schedule while the job
+    # waits must not send its message to a queue whose runner cannot claim it.
+    s = make_due(next_run_at=now + timedelta(hours=5))
+    job = held_job(s, now - timedelta(hours=1), agent=online_agent)
+    elsewhere = AgentFactory(organization=org, status=AgentStatus.ONLINE, last_heartbeat_at=now)
+    s.agent = elsewhere
+    s.save()
+    [released] = tick(now)["triggeredSchedules"]
+    assert released["jobId"] == str(job.id)
+    assert redis_client.llen(agent_queue(online_agent.id)) == 1
+    assert redis_client.llen(agent_queue(elsewhere.id)) == 0
 
 
 def test_a_backfilled_held_job_is_not_superseded(now, make_due):
