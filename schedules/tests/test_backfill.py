@@ -103,13 +103,9 @@ def test_it_names_the_field_a_range_breaks(start, end, one_time, fields):
 # --- the service (real PostgreSQL) ------------------------------------------------------------
 
 
-@pytest.fixture
-def hourly(make_due):
-    s = make_due(cron_expression="0 * * * *")
-    return Schedule.objects.select_related("script", "agent").get(pk=s.pk)
-
-
 def backfill(schedule, start, end, *, dry_run=False, now=NOW):
+    """The service as the view calls it: the schedule with its script and agent."""
+    schedule = Schedule.objects.select_related("script", "agent").get(pk=schedule.pk)
     return services.schedule_backfill(
         schedule=schedule, start=start, end=end, now=now, dry_run=dry_run
     )
@@ -142,7 +138,6 @@ def test_an_occurrence_that_ran_as_scheduled_is_already_present(make_due):
     s = make_due()  # 0 14 * * *, due at NOW
     run_tick(now=NOW, use_executor_lock=False)
     ran = Job.objects.get(schedule=s)
-    s = Schedule.objects.select_related("script", "agent").get(pk=s.pk)
     result = backfill(s, MINUTE - timedelta(days=2), NOW)
     assert result.already_present == [ran.scheduled_for]
     assert result.enqueued == [
@@ -216,8 +211,11 @@ def test_it_costs_the_same_queries_for_three_occurrences_as_for_a_thousand(make_
     def queries(minutes):
         s = make_due(cron_expression="* * * * *", vault_keys=["K"], idempotency_window_minutes=5)
         s = Schedule.objects.select_related("script", "agent").get(pk=s.pk)
+        start = MINUTE - timedelta(minutes=minutes - 1)
         with CaptureQueriesContext(connection) as captured:
-            result = backfill(s, MINUTE - timedelta(minutes=minutes - 1), NOW)
+            result = services.schedule_backfill(
+                schedule=s, start=start, end=NOW, now=NOW, dry_run=False
+            )
         assert len(result.enqueued) == minutes
         return len(captured)
 
@@ -235,11 +233,14 @@ def test_two_concurrent_backfills_enqueue_each_occurrence_exactly_once(make_due)
     results: dict[int, services.Backfill] = {}
     failures: list[BaseException] = []
 
-    def call(i):
+    def call(i: int) -> None:
         try:
             mine = Schedule.objects.select_related("script", "agent").get(pk=s.pk)
             barrier.wait(timeout=30)
-            results[i] = backfill(mine, *ranges[i])
+            start, end = ranges[i]
+            results[i] = services.schedule_backfill(
+                schedule=mine, start=start, end=end, now=NOW, dry_run=False
+            )
         except BaseException as exc:  # noqa: BLE001 - reported below, on the main thread
             failures.append(exc)
         finally:

@@ -27,16 +27,6 @@ def frozen():
         yield
 
 
-@pytest.fixture
-def operator(org, client_for):
-    return client_for(org, Role.OPERATOR, token=True)
-
-
-@pytest.fixture
-def hourly(make_due):
-    return make_due(cron_expression="0 * * * *")
-
-
 def url(schedule) -> str:
     return f"/api/schedules/{schedule.id}/backfill"
 
