@@ -223,7 +223,7 @@ def test_it_costs_the_same_queries_for_three_occurrences_as_for_a_thousand(make_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_backfills_enqueue_each_occurrence_exactly_once(make_due):
+def test_two_concurrent_backfills_enqueue_each_occurrence_exactly_once(make_due) -> None:
     s = make_due(cron_expression="* * * * *")
     ranges = [
         (NOW - timedelta(minutes=600), NOW - timedelta(minutes=100)),
