@@ -101,19 +101,30 @@ def event_row(
     }
 
 
-def _build_job(
-    s: Schedule,
-    *,
-    now: datetime,
-    scheduled_for: datetime,
-    trigger: str,
-    status: str = JobStatus.PENDING,
+def occurrence_key(schedule_id: uuid.UUID, scheduled_for: datetime) -> str:
+    """The idempotency key of one occurrence of a schedule: one job per occurrence, ever —
+    whether the tick dispatched it on time, held it (overlap policy) or a backfill enqueued it
+    later."""
+    return f"{schedule_id}:{iso_z(scheduled_for)}"
+
+
+def job_row(
+    s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str, held: bool = False
 ) -> Row:
+    """A Job row for one occurrence (the tick's dispatch, a forced run, a backfill).
+
+    A scheduled or backfilled occurrence is keyed by its nominal instant (occurrence_key), so
+    a backfill never enqueues an occurrence that already ran; a forced run is its own
+    occurrence. A backfilled job is `held`, and so is a scheduled occurrence the overlap policy
+    keeps waiting (`held`): the tick releases held jobs, oldest first, as the concurrency limit
+    allows, re-checking the gates then. Only a scheduled run has a start deadline: a forced run
+    is started now, and a backfill is deliberately late.
+    """
     job_id = uuid.uuid4()
-    if trigger == Trigger.SCHEDULED:
-        key = f"{s.id}:{iso_z(scheduled_for)}"  # one job per occurrence, ever
+    if trigger in (Trigger.SCHEDULED, Trigger.BACKFILL):
+        key = occurrence_key(s.id, scheduled_for)
     else:
-        key = f"{s.id}:{trigger}:{job_id}"  # a forced run is its own occurrence
+        key = f"{s.id}:{trigger}:{job_id}"
     return {  # a Job row: what ran is snapshotted, never read back from the schedule
         "id": job_id,
         "organization_id": s.organization_id,
@@ -125,12 +136,11 @@ def _build_job(
         "agent_id": s.agent_id,
         "trigger": trigger,
         "scheduled_for": scheduled_for,
-        # Forced runs are manual: no start deadline (decide's docstring).
         "start_deadline_at": (
             s.start_deadline_for(scheduled_for) if trigger == Trigger.SCHEDULED else None
         ),
         "idempotency_key": key,
-        "status": status,
+        "status": JobStatus.HELD if held or trigger == Trigger.BACKFILL else JobStatus.PENDING,
         "attempt": 1,
         "max_attempts": s.max_retries + 1,
         "variables": s.variables,
@@ -274,7 +284,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         return _finish(d, s, now, ended_at)
 
     d.start_agent = agent_needs_start(candidate, ctx)
-    d.job = _build_job(s, now=now, scheduled_for=scheduled_for, trigger=trigger)
+    d.job = job_row(s, now=now, scheduled_for=scheduled_for, trigger=trigger)
     d.events.append(
         event_row(
             s,
@@ -344,9 +354,7 @@ def _hold(
     """The occurrence waits as a held job (module docstring)."""
     d.held = True
     d.replace_active = s.overlap_policy == OverlapPolicy.REPLACE
-    d.job = _build_job(
-        s, now=now, scheduled_for=scheduled_for, trigger=Trigger.SCHEDULED, status=JobStatus.HELD
-    )
+    d.job = job_row(s, now=now, scheduled_for=scheduled_for, trigger=Trigger.SCHEDULED, held=True)
     detail = held_detail(s, skip)
     d.report_skips.append((skip.reason, detail))
     d.events.append(

@@ -440,6 +440,9 @@ class EventKind(models.TextChoices):
     ERROR = "error"
     PAUSED = "paused"
     RESUMED = "resumed"
+    # SPEC §14: a range of past occurrences enqueued on request (one event per backfill, its
+    # range and counts in the detail; the jobs carry trigger `backfill`).
+    BACKFILLED = "backfilled"
 
 
 class SkipReason(models.TextChoices):

@@ -1,5 +1,6 @@
 """Writes to schedules. Views, admin and tasks call these; they never write rows themselves."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,16 +9,24 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 
-from agents.models import ACTIVE_JOB_STATUSES, Job
+from agents.models import ACTIVE_JOB_STATUSES, Job, Trigger
 from agents.services import jobs_purge_finished
+from config.clock import iso_z
+from schedules.backfill import range_errors, range_occurrences, too_many_error
+from schedules.bulk import bulk_insert
+from schedules.decisions import event_row, job_row
 from schedules.due import first_run
+from schedules.gates import Candidate, Skip, agent_gate, billing_gate, vault_gate
 from schedules.models import (
     EventKind,
     Schedule,
     ScheduleEvent,
+    SkipReason,
     StopReason,
     run_at_in_past_error,
 )
+from schedules.preview import Rule, SkippedRun
+from schedules.selectors import gate_context
 
 
 def schedule_refresh_next_run(*, schedule: Schedule, now: datetime, run_at_moved: bool) -> None:
@@ -231,4 +240,115 @@ def history_purge(
         job_cutoff=job_cutoff,
         event_cutoff=event_cutoff,
         done=dry_run or cap is None or (jobs < cap and events < cap),
+    )
+
+
+# --- Backfill (SPEC §14) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """What a backfill enqueued (or, dry, would), what was already there, what blocks."""
+
+    dry_run: bool
+    start: datetime
+    end: datetime
+    enqueued: list[datetime]  # occurrences given a held job now (dry: that would be)
+    already_present: list[datetime]  # occurrences that already have a job (by idempotency key)
+    skipped: list[SkippedRun]  # occurrences a rule (calendar, maintenance…) skips
+    blocked_by: list[Skip]  # gates blocking now (billing, vault, agent): held jobs wait for them
+
+
+class BackfillRefused(Exception):
+    """The billing gate blocks: nothing is enqueued (409 in the API)."""
+
+    def __init__(self, skip: Skip):
+        super().__init__(skip.detail)
+        self.skip = skip
+
+
+# The gates a backfill reports. Concurrency is what holding is for (the tick releases held jobs
+# as slots free), and the idempotency window does not apply to a requested range.
+_BACKFILL_GATES = (billing_gate, vault_gate, agent_gate)
+
+
+def schedule_backfill(
+    *,
+    schedule: Schedule,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    dry_run: bool,
+    rules: Sequence[Rule] = (),
+) -> Backfill:
+    """Enqueue each occurrence of [start, end] once, as a held job (schedules.decisions.job_row:
+    the key of a scheduled occurrence, so one that ran is not run again), in one statement;
+    record one `backfilled` event. A dry run writes nothing. `schedule` comes with its script
+    and agent (select_related). Neither nextRunAt nor the run budget change.
+
+    Raises ValidationError keyed by the API field (from, to, runAt) for a range that cannot be
+    backfilled, BackfillRefused when billing blocks (not on a dry run: it reports it).
+
+    Exactly once across concurrent calls: INSERT … ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id — a key another call inserted first (committed or not: PostgreSQL waits for
+    it) is skipped, and answered as already present.
+    """
+    errors = range_errors(
+        start=start,
+        end=end,
+        now=now,
+        retention=timedelta(days=settings.JOB_RETENTION_DAYS),
+        one_time=schedule.run_at is not None,
+    )
+    if errors:
+        raise ValidationError(errors)
+    occurrences = range_occurrences(schedule.cron_spec, schedule.timezone, start, end, rules=rules)
+    if occurrences.too_many:
+        raise ValidationError(too_many_error())
+    ctx = gate_context(schedules=[schedule], now=now)
+    candidate = Candidate(
+        schedule_id=schedule.id,
+        organization_id=schedule.organization_id,
+        agent_id=schedule.agent_id,
+        concurrency_limit=schedule.concurrency_limit,
+        idempotency_window_minutes=schedule.idempotency_window_minutes,
+        vault_keys=tuple(schedule.vault_keys),
+        force=True,
+    )
+    blocked_by = [skip for gate in _BACKFILL_GATES if (skip := gate(candidate, ctx))]
+    billing = next((b for b in blocked_by if b.reason == SkipReason.BILLING_BLOCKED), None)
+    if billing is not None and not dry_run:
+        raise BackfillRefused(billing)
+    rows = [
+        job_row(schedule, now=now, scheduled_for=at, trigger=Trigger.BACKFILL)
+        for at in occurrences.runs
+    ]
+    if dry_run:
+        keys = [row["idempotency_key"] for row in rows]
+        present = set(
+            Job.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+        )
+        new = [row for row in rows if row["idempotency_key"] not in present]
+    else:
+        with transaction.atomic():
+            inserted = bulk_insert(Job, rows, skip_conflicts_on="idempotency_key")
+            new = [row for row in rows if row["id"] in inserted]
+            detail = (
+                f"from {iso_z(start)} to {iso_z(end)}: {len(new)} occurrence(s) enqueued, "
+                f"{len(rows) - len(new)} already present"
+            )
+            ScheduleEvent.objects.create(
+                **event_row(
+                    schedule, now, EventKind.BACKFILLED, detail=detail, trigger=Trigger.BACKFILL
+                )
+            )
+    enqueued = {row["id"] for row in new}
+    return Backfill(
+        dry_run=dry_run,
+        start=start,
+        end=end,
+        enqueued=[row["scheduled_for"] for row in new],
+        already_present=[row["scheduled_for"] for row in rows if row["id"] not in enqueued],
+        skipped=occurrences.skipped,
+        blocked_by=blocked_by,
     )

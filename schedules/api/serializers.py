@@ -447,3 +447,94 @@ class TickReportSerializer(CamelSerializer):
 def report_json(report: Report) -> dict:
     """The wire form of a tick's report (camelCase, instants as ISO-8601 UTC)."""
     return TickReportSerializer(report).data
+
+
+# --- Backfill (SPEC §14) ------------------------------------------------------------------------
+
+
+class BackfillRequestSerializer(serializers.Serializer):
+    """`from` is a Python keyword: declared in get_fields."""
+
+    to = UTCDateTimeField(
+        help_text="The last instant of the range (inclusive), ISO-8601 UTC; not in the future."
+    )
+    dryRun = serializers.BooleanField(  # noqa: N815
+        default=False,
+        help_text="Answer what would be enqueued, what is already there and what blocks; "
+        "write nothing.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        start = UTCDateTimeField(
+            help_text="The first instant of the range (inclusive), ISO-8601 UTC; not older than "
+            "the job retention (JOB_RETENTION_DAYS)."
+        )
+        return {"from": start, **fields}
+
+
+class BackfillBlockSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        help_text="A gate that blocks now: `billing_blocked`, `vault_keys_missing`, "
+        "`agent_unavailable`."
+    )
+    detail = serializers.CharField()
+
+
+class BackfillSkippedSerializer(serializers.Serializer):
+    at = UTCDateTimeField(help_text="An occurrence of the range a rule skips (UTC).")
+    reason = serializers.CharField(
+        help_text="Why (a calendar's excluded day, a maintenance window…)."
+    )
+
+
+class BackfillResponseSerializer(serializers.Serializer):
+    """The answer of POST /api/schedules/{id}/backfill (and of its dry run)."""
+
+    scheduleId = serializers.UUIDField()  # noqa: N815
+    dryRun = serializers.BooleanField()  # noqa: N815
+    to = UTCDateTimeField()
+    enqueued = serializers.ListField(
+        child=UTCDateTimeField(),
+        help_text="The occurrences given a held job now (dry run: that would be), oldest "
+        "first. The tick releases them oldest first as the concurrency limit allows, "
+        "re-checking the gates.",
+    )
+    alreadyPresent = serializers.ListField(  # noqa: N815
+        child=UTCDateTimeField(),
+        help_text="The occurrences that already have a job (ran as scheduled, or an earlier "
+        "backfill): not enqueued again.",
+    )
+    skippedRuns = serializers.ListField(  # noqa: N815
+        child=BackfillSkippedSerializer(),
+        help_text="Occurrences of the range that a rule of the schedule skips (not enqueued).",
+    )
+    blockedBy = serializers.ListField(  # noqa: N815
+        child=BackfillBlockSerializer(),
+        help_text="Every gate that blocks now (billing, vault, agent). Billing refuses a "
+        "backfill (409); the others hold its jobs until they clear.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        start = UTCDateTimeField(help_text="The range's first instant, as asked.")
+        return {
+            "scheduleId": fields.pop("scheduleId"),
+            "dryRun": fields.pop("dryRun"),
+            "from": start,
+            **fields,
+        }
+
+
+def backfill_json(schedule_id, result) -> dict:
+    """A services.Backfill as the API answers it."""
+    return {
+        "scheduleId": str(schedule_id),
+        "dryRun": result.dry_run,
+        "from": iso_z(result.start),
+        "to": iso_z(result.end),
+        "enqueued": [iso_z(at) for at in result.enqueued],
+        "alreadyPresent": [iso_z(at) for at in result.already_present],
+        "skippedRuns": [{"at": iso_z(s.at), "reason": s.reason} for s in result.skipped],
+        "blockedBy": [{"reason": str(b.reason), "detail": b.detail} for b in result.blocked_by],
+    }

@@ -28,6 +28,11 @@ urlpatterns = [
         name="schedule-resume",
     ),
     path(
+        "schedules/<uuid:pk>/backfill",
+        views.BackfillView.as_view(),
+        name="schedule-backfill",
+    ),
+    path(
         "schedules/<uuid:pk>/events/",
         views.ScheduleEventListView.as_view(),
         name="schedule-events",

@@ -4,23 +4,33 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, serializers, viewsets
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.models import Role
-from billing.tenancy import scope_queryset_for_request
+from billing.permissions import request_role
+from billing.tenancy import role_at_least, scope_queryset_for_request
 from billing.tenancy_api import OrganizationApiMixin, OrganizationContextMixin
 from config import clock
 from config.api_common import ApiAutoSchema, ErrorSerializer, camel
 from schedules import cron, preview, services
 from schedules.api.serializers import (
+    BackfillRequestSerializer,
+    BackfillResponseSerializer,
     PauseSerializer,
     PreviewQuerySerializer,
     PreviewResponseSerializer,
     ScheduleEventSerializer,
     ScheduleSerializer,
+    backfill_json,
 )
 from schedules.models import RunStatus, Schedule, ScheduleEvent
 
@@ -246,3 +256,58 @@ class ScheduleEventListView(_ScheduleChildListView):
 
     def get_queryset(self):
         return ScheduleEvent.objects.filter(schedule=self.schedule()).order_by("-created_at", "-id")
+
+
+_BACKFILL_REFUSED = inline_serializer(
+    "BackfillRefused",
+    {
+        "reason": serializers.CharField(help_text="`billing_blocked`."),
+        "detail": serializers.CharField(),
+    },
+)
+
+
+class BackfillView(OrganizationApiMixin, APIView):
+    """POST /api/schedules/{id}/backfill — enqueue each occurrence of a past range once (SPEC
+    §14). Running needs the role of a forced run (operator); a dry run, like the execute
+    endpoint's, is open to viewers."""
+
+    required_roles = {"post": Role.VIEWER}  # operator unless dryRun: checked in post
+
+    @extend_schema(
+        summary="Backfill: enqueue each occurrence of [from, to] once, as held jobs",
+        request=BackfillRequestSerializer,
+        responses={
+            200: BackfillResponseSerializer,
+            409: OpenApiResponse(
+                _BACKFILL_REFUSED, description="Billing blocks the organization: nothing written."
+            ),
+        },
+    )
+    def post(self, request, pk):
+        body = BackfillRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        needed = Role.VIEWER if data["dryRun"] else Role.OPERATOR
+        if not request.user.is_superuser and not role_at_least(request_role(request), needed):
+            raise PermissionDenied("Your role in this organization does not allow this action.")
+        schedule = get_object_or_404(
+            scope_queryset_for_request(Schedule.objects.select_related("script", "agent"), request),
+            pk=pk,
+        )
+        try:
+            result = services.schedule_backfill(
+                schedule=schedule,
+                start=data["from"],
+                end=data["to"],
+                now=clock.control_plane_now(),
+                dry_run=data["dryRun"],
+            )
+        except DjangoValidationError as exc:
+            raise _camel_validation_error(exc) from None
+        except services.BackfillRefused as refused:
+            return Response(
+                {"reason": str(refused.skip.reason), "detail": refused.skip.detail},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(backfill_json(schedule.id, result))

@@ -44,3 +44,9 @@ def make_due(org, online_agent, script):
         return ScheduleFactory(**fields)
 
     return make
+
+
+@pytest.fixture
+def hourly(make_due):
+    """An hourly schedule (0 * * * *, UTC), due at `now`'s minute."""
+    return make_due(cron_expression="0 * * * *")

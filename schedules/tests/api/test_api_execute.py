@@ -14,12 +14,6 @@ from tests.factories import AgentFactory, OrganizationFactory, ScheduleFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator(org, client_for):
-    """An operator of `org` calling with a DRF token, as a script would."""
-    return client_for(org, Role.OPERATOR, token=True)
-
-
 def due_schedule(org, **kw):
     agent = AgentFactory(organization=org, status="online", last_heartbeat_at=timezone.now())
     minute = timezone.now().replace(second=0, microsecond=0)
