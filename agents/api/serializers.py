@@ -165,6 +165,7 @@ class JobSerializer(CamelModelSerializer):
             "started_at",
             "heartbeat_at",
             "deadline_at",
+            "start_deadline_at",
             "finished_at",
             "cancel_requested_at",
             "exit_code",
