@@ -39,7 +39,14 @@ from typing import Any
 from agents.models import JobStatus, Trigger
 from config.clock import iso_z
 from schedules.due import ON_TIME_GRACE, resolve_due, resolve_once
-from schedules.gates import Candidate, GateContext, agent_needs_start, first_blocking_gate
+from schedules.gates import (
+    Candidate,
+    GateContext,
+    Skip,
+    agent_needs_start,
+    blocking_gates,
+    first_blocking_gate,
+)
 from schedules.jitter import jitter_offset
 from schedules.models import EventKind, Schedule, SkipReason, StopReason
 
@@ -61,6 +68,16 @@ class Decision:
     spend_run: bool = False  # the job takes one of remaining_runs
     touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt/budget changed
     notes: list[str] = field(default_factory=list)
+    # Dry runs only: every gate that would block, in order (the first is the gate's entry in
+    # report_skips). A real tick evaluates gates only up to the first that blocks.
+    gate_reasons: tuple[str, ...] = ()
+
+    def skip_reasons(self, reason: str) -> tuple[str, ...]:
+        """The `reasons` of a dry run's skipped entry with this `reason`: all blocking gates for
+        the gate's entry, the reason alone for the others (missed, ended, deadline)."""
+        if self.gate_reasons and reason == self.gate_reasons[0]:
+            return self.gate_reasons
+        return (reason,)
 
     def stop(self, reason: str) -> None:
         self.stop_reason, self.new_next_run_at = reason, None
@@ -128,8 +145,13 @@ def _stop_at(
     d.events.append(event_row(s, now, EventKind.SKIPPED, reason, detail, scheduled_for=occurrence))
 
 
-def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Decision:
-    """Which occurrence runs, whether the gates let it, and what to write. No I/O."""
+def decide(
+    s: Schedule, ctx: GateContext, *, now: datetime, force: bool, dry_run: bool = False
+) -> Decision:
+    """Which occurrence runs, whether the gates let it, and what to write. No I/O.
+
+    `dry_run` also evaluates the gates after the first that blocks (gate_reasons); the real
+    tick does not, so it pays nothing for them."""
     d = Decision(schedule=s)
     ended_at: datetime | None = None  # the end bound stops the schedule at this occurrence
     if force:
@@ -228,7 +250,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         vault_keys=tuple(s.vault_keys),
         force=force,
     )
-    skip = first_blocking_gate(candidate, ctx)
+    skip = _gate_skip(d, candidate, ctx, dry_run=dry_run)
     if skip is not None:
         d.report_skips.append((skip.reason, skip.detail))
         d.events.append(
@@ -278,6 +300,14 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
     if d.start_agent:
         ctx.starting_agents.add(s.agent_id)
     return _finish(d, s, now, ended_at)
+
+
+def _gate_skip(d: Decision, c: Candidate, ctx: GateContext, *, dry_run: bool) -> Skip | None:
+    if not dry_run:
+        return first_blocking_gate(c, ctx)
+    skips = blocking_gates(c, ctx)
+    d.gate_reasons = tuple(skip.reason for skip in skips)
+    return skips[0] if skips else None
 
 
 def _stored_jitter(s: Schedule) -> timedelta:

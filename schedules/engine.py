@@ -265,10 +265,13 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report,
             if not rows:
                 return
             ctx = gate_context(schedules=rows, now=now)
-            decisions = _decide_each(rows, ctx, now=now, force=force, report=report)
+            decisions = _decide_each(
+                rows, ctx, now=now, force=force, dry_run=dry_run, report=report
+            )
             for d in decisions:
                 for reason, detail in d.report_skips:
-                    report.skip(d.schedule.id, reason, detail)
+                    reasons = d.skip_reasons(reason) if dry_run else None
+                    report.skip(d.schedule.id, reason, detail, reasons)
             if dry_run:
                 for d in decisions:
                     if d.job is not None:
@@ -288,13 +291,13 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report,
     _after_commit(owed, now=now, report=report, budget=budget)
 
 
-def _decide_each(rows, ctx, *, now, force, report) -> list[Decision]:
+def _decide_each(rows, ctx, *, now, force, dry_run, report) -> list[Decision]:
     """decide() for each row; one schedule's failure (say, an expression stored around
     validation) is reported and recorded for that schedule, never stops the others."""
     decisions = []
     for s in rows:
         try:
-            decisions.append(decide(s, ctx, now=now, force=force))
+            decisions.append(decide(s, ctx, now=now, force=force, dry_run=dry_run))
         except Exception as exc:
             log_event(log, logging.ERROR, "decide_failed", exc_info=True, schedule=s.id)
             message = f"{type(exc).__name__}: {exc}"[:300]

@@ -29,6 +29,9 @@ class Skipped:
     schedule_id: UUID
     reason: str
     detail: str = ""
+    # Dry runs only (None in a real tick): every gate that would block, in order — `reason` is
+    # the first. A skip that is not a gate's (missed, ended, not due …) lists its reason alone.
+    reasons: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,23 @@ class Report:
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[TickError] = field(default_factory=list)
 
-    def skip(self, schedule_id: UUID, reason: str, detail: str = "") -> None:
-        self.skipped.append(Skipped(schedule_id, str(reason), detail))
+    def skip(
+        self,
+        schedule_id: UUID,
+        reason: str,
+        detail: str = "",
+        reasons: tuple[str, ...] | None = None,
+    ) -> None:
+        if reasons is None and self.dry_run:
+            reasons = (str(reason),)
+        self.skipped.append(
+            Skipped(
+                schedule_id,
+                str(reason),
+                detail,
+                None if reasons is None else tuple(str(r) for r in reasons),
+            )
+        )
 
     def error(self, schedule_id: UUID | None, code: str, message: str) -> None:
         self.errors.append(TickError(schedule_id, str(code), message))

@@ -398,11 +398,24 @@ class TriggeredSerializer(CamelSerializer):
 
 class SkippedSerializer(CamelSerializer):
     schedule_id = serializers.UUIDField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(help_text="Why it did not run (a gate's skip: the first that blocks).")
     detail = serializers.CharField()
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Dry runs only (absent from a real tick's report): every gate that would "
+        "block, in gate order; the first is `reason`. A skip that is not a gate's (missed, "
+        "ended, not due, …) lists its reason alone.",
+    )
 
     class Meta:
         ref_name = "SkippedSchedule"
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("reasons") is None:
+            del data["reasons"]  # a real tick: its report is as it always was
+        return data
 
 
 class TickErrorSerializer(CamelSerializer):
