@@ -35,6 +35,16 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Prewarmed:
+    """An agent the tick started ahead of a run (SPEC §14 pre-warm)."""
+
+    agent_id: UUID
+    agent_name: str
+    next_fire_at: datetime  # the run it was started for
+    prewarm_minutes: int
+
+
+@dataclass(frozen=True)
 class TickError:
     schedule_id: UUID | None  # None: the tick as a whole (executor locked, republish failed)
     code: str
@@ -48,6 +58,7 @@ class Report:
     triggered: list[Triggered] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[TickError] = field(default_factory=list)
+    prewarmed: list[Prewarmed] = field(default_factory=list)  # full ticks only
 
     def skip(
         self,
@@ -79,3 +90,4 @@ class Report:
         self.triggered.extend(other.triggered)
         self.skipped.extend(other.skipped)
         self.errors.extend(other.errors)
+        self.prewarmed.extend(other.prewarmed)

@@ -8,10 +8,22 @@ from typing import cast
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, Max
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    Min,
+    Q,
+    Value,
+)
 from django.db.models.expressions import RawSQL
 
-from agents.models import ACTIVE_JOB_STATUSES, Job
+from agents.models import ACTIVE_JOB_STATUSES, Agent, Job
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
 from schedules.gates import GateContext
@@ -48,6 +60,34 @@ def schedule_due_page(
     page = qs.order_by("fire_at", "id").values_list("id", "fire_at")[:size]
     # fire_at__lte above leaves out NULLs, which the field's type cannot know.
     return cast("list[tuple[UUID, datetime]]", list(page))
+
+
+def _minutes_after(now: datetime, minutes) -> ExpressionWrapper:
+    """SQL for `now + <minutes> minutes` (minutes: an integer expression)."""
+    interval = Func(
+        minutes, template="make_interval(mins => %(expressions)s)", output_field=DurationField()
+    )
+    return ExpressionWrapper(Value(now, DateTimeField()) + interval, output_field=DateTimeField())
+
+
+def prewarm_candidates(*, now: datetime) -> list[Agent]:
+    """Agents with pre-warm on whose enabled schedules fire within their lead, each with
+    `next_fire_at` (the earliest such fire instant), in one grouped query.
+
+    It starts from the agents (few have pre-warm on) and reaches their schedules through the
+    agent foreign key's index; the HAVING keeps an agent only if its earliest fire instant at or
+    after `now` is within its own lead. schedules.prewarm judges the rest (status, auto-start)."""
+    return list(
+        Agent.objects.filter(prewarm_minutes__gt=0)
+        .annotate(
+            next_fire_at=Min(
+                "schedules__fire_at",
+                filter=Q(schedules__enabled=True, schedules__fire_at__gte=now),
+            )
+        )
+        .filter(next_fire_at__lte=_minutes_after(now, F("prewarm_minutes")))
+        .order_by()
+    )
 
 
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:

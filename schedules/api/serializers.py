@@ -398,7 +398,9 @@ class TriggeredSerializer(CamelSerializer):
 
 class SkippedSerializer(CamelSerializer):
     schedule_id = serializers.UUIDField()
-    reason = serializers.CharField(help_text="Why it did not run (a gate's skip: the first that blocks).")
+    reason = serializers.CharField(
+        help_text="Why it did not run (a gate's skip: the first that blocks)."
+    )
     detail = serializers.CharField()
     reasons = serializers.ListField(
         child=serializers.CharField(),
@@ -427,6 +429,18 @@ class TickErrorSerializer(CamelSerializer):
         ref_name = "TickError"
 
 
+class PrewarmedAgentSerializer(CamelSerializer):
+    agent_id = serializers.UUIDField()
+    agent_name = serializers.CharField()
+    next_fire_at = serializers.DateTimeField(
+        help_text="The fire instant (jitter included) of the run it was started for."
+    )
+    prewarm_minutes = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "PrewarmedAgent"
+
+
 class TickReportSerializer(CamelSerializer):
     """The body of POST /api/schedules/execute and /api/cron/scheduled-runs."""
 
@@ -436,6 +450,13 @@ class TickReportSerializer(CamelSerializer):
     skipped = SkippedSerializer(many=True)
     # Shadows Serializer.errors only in the class body: DRF moves declared fields out of it.
     errors = TickErrorSerializer(many=True)  # type: ignore[assignment]
+    prewarmed_agents = PrewarmedAgentSerializer(
+        source="prewarmed",
+        many=True,
+        help_text="Agents this tick started ahead of their next run (agent prewarmMinutes); "
+        "full ticks only, empty otherwise. A failed pre-warm is in `errors` "
+        "(agent_start_failed, no scheduleId).",
+    )
 
     class Meta:
         ref_name = "TickReport"
