@@ -177,9 +177,7 @@ def test_the_candidates_cost_one_query_however_many_agents(
     assert len(few.captured_queries) == 1
 
 
-def test_the_candidate_query_keeps_each_agents_soonest_run_within_its_own_lead(
-    at, make_due, org
-):
+def test_the_candidate_query_keeps_each_agents_soonest_run_within_its_own_lead(at, make_due, org):
     near = offline_agent(org, prewarm_minutes=10)
     runs_in(make_due, near, at, timedelta(minutes=8))
     runs_in(make_due, near, at, timedelta(minutes=4))
