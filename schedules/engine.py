@@ -504,23 +504,23 @@ def _prewarm(*, now: datetime, report: Report, budget: _Budget) -> None:
     if not budget.fits("agent_start"):
         return
     try:
-        agents = {a.id: a for a in prewarm_candidates(now=now)}
+        found = prewarm_candidates(now=now)
     except Exception:
         log_event(log, logging.ERROR, "agent_prewarm_query_failed", exc_info=True)
         return
-    candidates = [
-        PrewarmCandidate(
-            agent=AgentState.from_agent(a),
-            prewarm_minutes=a.prewarm_minutes,
-            next_fire_at=a.next_fire_at,
+    agents = {a.id: a for a, _ in found}
+    candidates = {
+        a.id: PrewarmCandidate(
+            agent=AgentState.from_agent(a), prewarm_minutes=a.prewarm_minutes, next_fire_at=at
         )
-        for a in agents.values()
-    ]
+        for a, at in found
+    }
     from agents.controllers import AgentStartFailed, agent_start
 
     online_seconds = settings.AGENT_ONLINE_SECONDS
-    for agent_id in agents_to_prewarm(candidates, now=now, online_seconds=online_seconds):
-        agent = agents[agent_id]
+    chosen = agents_to_prewarm(candidates.values(), now=now, online_seconds=online_seconds)
+    for agent_id in chosen:
+        agent, next_fire_at = agents[agent_id], candidates[agent_id].next_fire_at
         if not budget.fits("agent_start"):
             log_event(log, logging.INFO, "agent_prewarm_deferred", agent=agent.slug)
             continue
@@ -544,7 +544,7 @@ def _prewarm(*, now: datetime, report: Report, budget: _Budget) -> None:
             Prewarmed(
                 agent_id=agent.id,
                 agent_name=agent.name,
-                next_fire_at=agent.next_fire_at,
+                next_fire_at=next_fire_at,
                 prewarm_minutes=agent.prewarm_minutes,
             )
         )
@@ -553,7 +553,7 @@ def _prewarm(*, now: datetime, report: Report, budget: _Budget) -> None:
             logging.INFO,
             "agent_prewarmed",
             agent=agent.slug,
-            next_fire_at=iso_z(agent.next_fire_at),
+            next_fire_at=iso_z(next_fire_at),
             prewarm_minutes=agent.prewarm_minutes,
         )
 

@@ -70,14 +70,14 @@ def _minutes_after(now: datetime, minutes) -> ExpressionWrapper:
     return ExpressionWrapper(Value(now, DateTimeField()) + interval, output_field=DateTimeField())
 
 
-def prewarm_candidates(*, now: datetime) -> list[Agent]:
-    """Agents with pre-warm on whose enabled schedules fire within their lead, each with
-    `next_fire_at` (the earliest such fire instant), in one grouped query.
+def prewarm_candidates(*, now: datetime) -> list[tuple[Agent, datetime]]:
+    """Agents with pre-warm on whose enabled schedules fire within their lead, each with the
+    earliest such fire instant, in one grouped query.
 
     It starts from the agents (few have pre-warm on) and reaches their schedules through the
     agent foreign key's index; the HAVING keeps an agent only if its earliest fire instant at or
     after `now` is within its own lead. schedules.prewarm judges the rest (status, auto-start)."""
-    return list(
+    agents = (
         Agent.objects.filter(prewarm_minutes__gt=0)
         .annotate(
             next_fire_at=Min(
@@ -88,6 +88,7 @@ def prewarm_candidates(*, now: datetime) -> list[Agent]:
         .filter(next_fire_at__lte=_minutes_after(now, F("prewarm_minutes")))
         .order_by()
     )
+    return [(a, a.next_fire_at) for a in agents]
 
 
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:

@@ -187,6 +187,32 @@ def test_the_candidate_query_keeps_each_agents_soonest_run_within_its_own_lead(a
     off = offline_agent(org, prewarm_minutes=0)
     runs_in(make_due, off, at, timedelta(minutes=1))
 
-    found = {a.id: a.next_fire_at for a in prewarm_candidates(now=at)}
+    found = {a.id: fires_at for a, fires_at in prewarm_candidates(now=at)}
 
     assert found == {near.id: at + timedelta(minutes=4)}
+
+
+def test_it_prewarms_within_the_ticks_budget_soonest_run_first(
+    at, make_due, org, settings, monkeypatch
+):
+    settings.TICK_TIME_BUDGET_SECONDS = 10
+    elapsed = [0.0]
+    started = []
+
+    def slow_start(*, agent, now):
+        elapsed[0] += 8  # a webhook that answers slowly
+        agent.start_requested_at = now
+        started.append(agent.id)
+
+    monkeypatch.setattr(controllers, "agent_start", slow_start)
+    later = offline_agent(org, prewarm_minutes=5)
+    runs_in(make_due, later, at, timedelta(minutes=4))
+    sooner = offline_agent(org, prewarm_minutes=5)
+    runs_in(make_due, sooner, at, timedelta(minutes=2))
+
+    report = report_json(run_tick(now=at, clock=lambda: elapsed[0]))
+
+    # The first start took 8 s; another as long would end past the 10 s budget: next tick.
+    assert started == [sooner.id]
+    assert [p["agentId"] for p in report["prewarmedAgents"]] == [str(sooner.id)]
+    assert report["errors"] == []
