@@ -11,19 +11,13 @@ from django.conf import settings
 from django.db.models import (
     BooleanField,
     Count,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Func,
     Max,
     Min,
     Q,
-    Value,
 )
 from django.db.models.expressions import RawSQL
 
-from agents.models import ACTIVE_JOB_STATUSES, Agent, Job
+from agents.models import ACTIVE_JOB_STATUSES, PREWARM_MAX_MINUTES, Agent, Job
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
 from schedules.gates import GateContext
@@ -62,21 +56,15 @@ def schedule_due_page(
     return cast("list[tuple[UUID, datetime]]", list(page))
 
 
-def _minutes_after(now: datetime, minutes) -> ExpressionWrapper:
-    """SQL for `now + <minutes> minutes` (minutes: an integer expression)."""
-    interval = Func(
-        minutes, template="make_interval(mins => %(expressions)s)", output_field=DurationField()
-    )
-    return ExpressionWrapper(Value(now, DateTimeField()) + interval, output_field=DateTimeField())
-
-
 def prewarm_candidates(*, now: datetime) -> list[tuple[Agent, datetime]]:
-    """Agents with pre-warm on whose enabled schedules fire within their lead, each with the
-    earliest such fire instant, in one grouped query.
+    """Agents with pre-warm on, each with the earliest fire instant at or after `now` of its
+    enabled schedules, in one grouped query.
 
     It starts from the agents (few have pre-warm on) and reaches their schedules through the
-    agent foreign key's index; the HAVING keeps an agent only if its earliest fire instant at or
-    after `now` is within its own lead. schedules.prewarm judges the rest (status, auto-start)."""
+    agent foreign key's index. Only agents whose earliest run is within the longest possible
+    lead come back; schedules.prewarm judges the rest (its own lead, status, auto-start). The
+    bound is a plain instant, not `now + prewarm_minutes` in SQL: duration arithmetic is not
+    portable to the embedded demo's SQLite, and the earliest run decides either way."""
     agents = (
         Agent.objects.filter(prewarm_minutes__gt=0)
         .annotate(
@@ -85,7 +73,7 @@ def prewarm_candidates(*, now: datetime) -> list[tuple[Agent, datetime]]:
                 filter=Q(schedules__enabled=True, schedules__fire_at__gte=now),
             )
         )
-        .filter(next_fire_at__lte=_minutes_after(now, F("prewarm_minutes")))
+        .filter(next_fire_at__lte=now + timedelta(minutes=PREWARM_MAX_MINUTES))
         .order_by()
     )
     return [(a, a.next_fire_at) for a in agents]

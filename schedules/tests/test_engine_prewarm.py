@@ -177,19 +177,21 @@ def test_the_candidates_cost_one_query_however_many_agents(
     assert len(few.captured_queries) == 1
 
 
-def test_the_candidate_query_keeps_each_agents_soonest_run_within_its_own_lead(at, make_due, org):
+def test_the_candidate_query_keeps_each_agents_soonest_run_within_a_day(at, make_due, org):
     near = offline_agent(org, prewarm_minutes=10)
     runs_in(make_due, near, at, timedelta(minutes=8))
     runs_in(make_due, near, at, timedelta(minutes=4))
     runs_in(make_due, near, at, timedelta(minutes=-1))  # due: not a pre-warm's business
     far = offline_agent(org, prewarm_minutes=10)
-    runs_in(make_due, far, at, timedelta(minutes=11))
+    runs_in(make_due, far, at, timedelta(minutes=11))  # beyond its lead: prewarm.py says no
+    tomorrow = offline_agent(org, prewarm_minutes=1440)
+    runs_in(make_due, tomorrow, at, timedelta(days=1, seconds=1))
     off = offline_agent(org, prewarm_minutes=0)
     runs_in(make_due, off, at, timedelta(minutes=1))
 
     found = {a.id: fires_at for a, fires_at in prewarm_candidates(now=at)}
 
-    assert found == {near.id: at + timedelta(minutes=4)}
+    assert found == {near.id: at + timedelta(minutes=4), far.id: at + timedelta(minutes=11)}
 
 
 def test_it_prewarms_within_the_ticks_budget_soonest_run_first(
