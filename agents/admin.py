@@ -20,7 +20,14 @@ from django.utils.html import format_html
 
 from agents import controllers, services
 from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
-from agents.models import ACTIVE_JOB_STATUSES, Agent, Job, JobAttempt, Script
+from agents.models import (
+    ACTIVE_JOB_STATUSES,
+    PREWARM_MAX_MINUTES,
+    Agent,
+    Job,
+    JobAttempt,
+    Script,
+)
 from agents.readiness import AgentState, effective_status
 from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedInlineMixin, OrgScopedRelatedFilter
 from config import clock
@@ -55,6 +62,16 @@ class AgentAdminForm(forms.ModelForm):
         help_text='webhook: {"url": "https://…", "secret": "…"}. The secret is write-only: '
         "it is never shown here, and leaving it out keeps the current one.",
     )
+    # Optional in the form (empty = off), where the model field is always a number.
+    prewarm_minutes = forms.IntegerField(
+        required=False,
+        initial=0,
+        min_value=0,
+        max_value=PREWARM_MAX_MINUTES,
+        label="Pre-warm minutes",
+        help_text="Start the agent (if offline, with auto-start on) this many minutes before "
+        "the next run of one of its schedules. 0 = off.",
+    )
 
     class Meta:
         model = Agent
@@ -64,6 +81,7 @@ class AgentAdminForm(forms.ModelForm):
             "slug",
             "capacity",
             "auto_start",
+            "prewarm_minutes",
             "controller",
             "controller_config",
         ]
@@ -75,6 +93,10 @@ class AgentAdminForm(forms.ModelForm):
             self.initial["controller_config"] = {
                 k: v for k, v in config.items() if k not in SECRET_CONFIG_KEYS
             }
+
+    def clean_prewarm_minutes(self):
+        value = self.cleaned_data.get("prewarm_minutes")
+        return 0 if value is None else value
 
     def clean_controller_config(self):
         config = self.cleaned_data.get("controller_config")
@@ -113,7 +135,10 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["organization", "name", "slug", "capacity"]}),
-        ("Controller", {"fields": ["controller", "controller_config", "auto_start"]}),
+        (
+            "Controller",
+            {"fields": ["controller", "controller_config", "auto_start", "prewarm_minutes"]},
+        ),
         (
             "State",
             {

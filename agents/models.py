@@ -85,6 +85,11 @@ class ErrorKind(models.TextChoices):
     BILLING_BLOCKED = "billing_blocked"
 
 
+# One day: a longer lead would keep an agent up for runs so far ahead that starting it at the
+# run is as good.
+PREWARM_MAX_MINUTES = 1440
+
+
 def hash_token(token: str) -> str:
     """Agent tokens are stored as SHA-256: high-entropy random strings need no slow KDF."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -105,6 +110,12 @@ class Agent(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(64)]
     )
     auto_start = models.BooleanField(default=True)
+    # SPEC §14 pre-warm: start this agent (offline or stopped, auto-start on) this many minutes
+    # before the next fire instant of one of its enabled schedules, so the run does not wait
+    # for its boot. 0 = off. The tick does it (schedules.prewarm): this app never reads schedules.
+    prewarm_minutes = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(PREWARM_MAX_MINUTES)]
+    )
     controller = models.CharField(
         max_length=20, choices=Controller.choices, default=Controller.MANUAL
     )
@@ -125,6 +136,10 @@ class Agent(models.Model):
             models.UniqueConstraint(fields=["organization", "slug"], name="agent_unique_org_slug"),
             models.CheckConstraint(
                 condition=Q(capacity__gte=1, capacity__lte=64), name="agent_capacity_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(prewarm_minutes__gte=0, prewarm_minutes__lte=PREWARM_MAX_MINUTES),
+                name="agent_prewarm_minutes_range",
             ),
         ]
 

@@ -54,6 +54,7 @@ from schedules.gates import (
     GateContext,
     Skip,
     agent_needs_start,
+    blocking_gates,
     first_blocking_gate,
 )
 from schedules.jitter import jitter_offset
@@ -81,6 +82,16 @@ class Decision:
     # with `replace`, cancels the schedule's active jobs.
     held: bool = False
     replace_active: bool = False
+    # Dry runs only: every gate that would block, in order (the first is the gate's entry in
+    # report_skips). A real tick evaluates gates only up to the first that blocks.
+    gate_reasons: tuple[str, ...] = ()
+
+    def skip_reasons(self, reason: str) -> tuple[str, ...]:
+        """The `reasons` of a dry run's skipped entry with this `reason`: all blocking gates for
+        the gate's entry, the reason alone for the others (missed, ended, deadline)."""
+        if self.gate_reasons and reason == self.gate_reasons[0]:
+            return self.gate_reasons
+        return (reason,)
 
     def stop(self, reason: str) -> None:
         self.stop_reason, self.new_next_run_at = reason, None
@@ -165,8 +176,13 @@ def _stop_at(
     d.events.append(event_row(s, now, EventKind.SKIPPED, reason, detail, scheduled_for=occurrence))
 
 
-def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Decision:
-    """Which occurrence runs, whether the gates let it, and what to write. No I/O."""
+def decide(
+    s: Schedule, ctx: GateContext, *, now: datetime, force: bool, dry_run: bool = False
+) -> Decision:
+    """Which occurrence runs, whether the gates let it, and what to write. No I/O.
+
+    `dry_run` also evaluates the gates after the first that blocks (gate_reasons); the real
+    tick does not, so it pays nothing for them."""
     d = Decision(schedule=s)
     ended_at: datetime | None = None  # the end bound stops the schedule at this occurrence
     if force:
@@ -265,7 +281,7 @@ def decide(s: Schedule, ctx: GateContext, *, now: datetime, force: bool) -> Deci
         vault_keys=tuple(s.vault_keys),
         force=force,
     )
-    skip = first_blocking_gate(candidate, ctx)
+    skip = _gate_skip(d, candidate, ctx, dry_run=dry_run)
     if skip is not None and _holds(s, skip, trigger):
         return _finish(_hold(d, s, now, scheduled_for, skip, ended_at), s, now, ended_at)
     if skip is not None:
@@ -372,6 +388,14 @@ def _hold(
     d.touch_metadata = True
     _spend(d, s, now, ended_at)
     return d
+
+
+def _gate_skip(d: Decision, c: Candidate, ctx: GateContext, *, dry_run: bool) -> Skip | None:
+    if not dry_run:
+        return first_blocking_gate(c, ctx)
+    skips = blocking_gates(c, ctx)
+    d.gate_reasons = tuple(skip.reason for skip in skips)
+    return skips[0] if skips else None
 
 
 def _stored_jitter(s: Schedule) -> timedelta:

@@ -13,6 +13,8 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
    update lastRunAt/lastRunStatus/nextRunAt, the run budget and the stop reason. The unique
    idempotency key on Job is the last line.
 5. After commit: start agents that need it, publish the jobs (agents.dispatch), record failures.
+6. Full ticks only, after the due walk: pre-warm (SPEC §14) — start the offline agents whose
+   next run is within their `prewarm_minutes` (schedules.prewarm), inside the same time budget.
 
 A dry run walks steps 1 and 3 (no locks) and stops: no job, no metadata, no agent start, no
 event. Full ticks (beat, cron endpoint) hold the executor lease so two never overlap; manual
@@ -88,9 +90,10 @@ from schedules.models import (
     SkipReason,
     TickHeartbeat,
 )
+from schedules.prewarm import PrewarmCandidate, agents_to_prewarm
 from schedules.release import RELEASE_ERROR_KINDS, HeldJob, choose_releases, gate_releases
-from schedules.report import Report, Triggered
-from schedules.selectors import gate_context, schedule_due_page
+from schedules.report import Prewarmed, Report, Triggered
+from schedules.selectors import gate_context, prewarm_candidates, schedule_due_page
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +222,8 @@ def run_tick(
                 lease=lease,
             )
         if lease is not None and not lease.lost:
+            if schedule_id is None and organization_id is None:
+                _prewarm(now=now, report=report, budget=budget)
             _record_health(now=now, locked=False)
     finally:
         if holder is not None:
@@ -281,10 +286,13 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report,
             if not rows:
                 return
             ctx = gate_context(schedules=rows, now=now)
-            decisions = _decide_each(rows, ctx, now=now, force=force, report=report)
+            decisions = _decide_each(
+                rows, ctx, now=now, force=force, dry_run=dry_run, report=report
+            )
             for d in decisions:
                 for reason, detail in d.report_skips:
-                    report.skip(d.schedule.id, reason, detail)
+                    reasons = d.skip_reasons(reason) if dry_run else None
+                    report.skip(d.schedule.id, reason, detail, reasons)
             if dry_run:
                 for d in decisions:
                     if d.job is not None and not d.held:  # a held one is reported skipped
@@ -304,13 +312,13 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report,
     _after_commit(owed, now=now, report=report, budget=budget)
 
 
-def _decide_each(rows, ctx, *, now, force, report) -> list[Decision]:
+def _decide_each(rows, ctx, *, now, force, dry_run, report) -> list[Decision]:
     """decide() for each row; one schedule's failure (say, an expression stored around
     validation) is reported and recorded for that schedule, never stops the others."""
     decisions = []
     for s in rows:
         try:
-            decisions.append(decide(s, ctx, now=now, force=force))
+            decisions.append(decide(s, ctx, now=now, force=force, dry_run=dry_run))
         except Exception as exc:
             log_event(log, logging.ERROR, "decide_failed", exc_info=True, schedule=s.id)
             message = f"{type(exc).__name__}: {exc}"[:300]
@@ -700,6 +708,68 @@ def _start_agents(agents: dict[UUID, Agent], *, now: datetime, budget: _Budget) 
         finally:
             budget.took("agent_start", since=started)
     return failed
+
+
+def _prewarm(*, now: datetime, report: Report, budget: _Budget) -> None:
+    """Start the agents whose next run is within their pre-warm lead (schedules.prewarm), while
+    the budget lasts — soonest run first; one left over is tried again at the next tick. A
+    failed start is logged and reported (agent_start_failed, no schedule) and fails no job: the
+    run's own tick will try to start the agent again, as it always does."""
+    if not budget.fits("agent_start"):
+        return
+    try:
+        found = prewarm_candidates(now=now)
+    except Exception:
+        log_event(log, logging.ERROR, "agent_prewarm_query_failed", exc_info=True)
+        return
+    agents = {a.id: a for a, _ in found}
+    candidates = {
+        a.id: PrewarmCandidate(
+            agent=AgentState.from_agent(a), prewarm_minutes=a.prewarm_minutes, next_fire_at=at
+        )
+        for a, at in found
+    }
+    from agents.controllers import AgentStartFailed, agent_start
+
+    online_seconds = settings.AGENT_ONLINE_SECONDS
+    chosen = agents_to_prewarm(candidates.values(), now=now, online_seconds=online_seconds)
+    for agent_id in chosen:
+        agent, next_fire_at = agents[agent_id], candidates[agent_id].next_fire_at
+        if not budget.fits("agent_start"):
+            log_event(log, logging.INFO, "agent_prewarm_deferred", agent=agent.slug)
+            continue
+        started = budget.elapsed()
+        try:
+            agent_start(agent=agent, now=now)
+        except Exception as exc:
+            if not isinstance(exc, AgentStartFailed):  # a controller bug must not take the tick
+                log_event(log, logging.ERROR, "agent_start_crashed", exc_info=True, agent=agent_id)
+            message = str(exc) if isinstance(exc, AgentStartFailed) else type(exc).__name__
+            log_event(log, logging.WARNING, "agent_prewarm_failed", agent=agent.slug, error=message)
+            report.error(
+                None, ErrorCode.AGENT_START_FAILED, f"pre-warm of agent {agent.slug}: {message}"
+            )
+            continue
+        finally:
+            budget.took("agent_start", since=started)
+        if agent.start_requested_at != now:
+            continue  # agent_start found it online or already starting: not started by us
+        report.prewarmed.append(
+            Prewarmed(
+                agent_id=agent.id,
+                agent_name=agent.name,
+                next_fire_at=next_fire_at,
+                prewarm_minutes=agent.prewarm_minutes,
+            )
+        )
+        log_event(
+            log,
+            logging.INFO,
+            "agent_prewarmed",
+            agent=agent.slug,
+            next_fire_at=iso_z(next_fire_at),
+            prewarm_minutes=agent.prewarm_minutes,
+        )
 
 
 def _fail_jobs_of_unstartable_agents(owed: _Dispatched, failed: dict[UUID, str], *, now) -> None:

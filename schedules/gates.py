@@ -135,8 +135,16 @@ GATES: tuple[Callable[[Candidate, GateContext], Skip | None], ...] = (
 
 
 def first_blocking_gate(c: Candidate, ctx: GateContext) -> Skip | None:
+    """The real tick's question: it stops at the first gate that blocks (the rest are not
+    evaluated — the tick is hot, and a skip needs one reason)."""
     for gate in GATES:
         skip = gate(c, ctx)
         if skip is not None:
             return skip
     return None
+
+
+def blocking_gates(c: Candidate, ctx: GateContext) -> list[Skip]:
+    """The dry run's question (SPEC §5 step 5): every gate that would block, in gate order, so
+    one dry run shows all there is to fix; the first is first_blocking_gate's answer."""
+    return [skip for gate in GATES if (skip := gate(c, ctx)) is not None]

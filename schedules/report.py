@@ -29,6 +29,19 @@ class Skipped:
     schedule_id: UUID
     reason: str
     detail: str = ""
+    # Dry runs only (None in a real tick): every gate that would block, in order — `reason` is
+    # the first. A skip that is not a gate's (missed, ended, not due …) lists its reason alone.
+    reasons: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Prewarmed:
+    """An agent the tick started ahead of a run (SPEC §14 pre-warm)."""
+
+    agent_id: UUID
+    agent_name: str
+    next_fire_at: datetime  # the run it was started for
+    prewarm_minutes: int
 
 
 @dataclass(frozen=True)
@@ -45,9 +58,25 @@ class Report:
     triggered: list[Triggered] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[TickError] = field(default_factory=list)
+    prewarmed: list[Prewarmed] = field(default_factory=list)  # full ticks only
 
-    def skip(self, schedule_id: UUID, reason: str, detail: str = "") -> None:
-        self.skipped.append(Skipped(schedule_id, str(reason), detail))
+    def skip(
+        self,
+        schedule_id: UUID,
+        reason: str,
+        detail: str = "",
+        reasons: tuple[str, ...] | None = None,
+    ) -> None:
+        if reasons is None and self.dry_run:
+            reasons = (str(reason),)
+        self.skipped.append(
+            Skipped(
+                schedule_id,
+                str(reason),
+                detail,
+                None if reasons is None else tuple(str(r) for r in reasons),
+            )
+        )
 
     def error(self, schedule_id: UUID | None, code: str, message: str) -> None:
         self.errors.append(TickError(schedule_id, str(code), message))
@@ -61,3 +90,4 @@ class Report:
         self.triggered.extend(other.triggered)
         self.skipped.extend(other.skipped)
         self.errors.extend(other.errors)
+        self.prewarmed.extend(other.prewarmed)

@@ -8,10 +8,16 @@ from typing import cast
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, Max
+from django.db.models import (
+    BooleanField,
+    Count,
+    Max,
+    Min,
+    Q,
+)
 from django.db.models.expressions import RawSQL
 
-from agents.models import ACTIVE_JOB_STATUSES, Job
+from agents.models import ACTIVE_JOB_STATUSES, PREWARM_MAX_MINUTES, Agent, Job
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
 from schedules.gates import GateContext
@@ -48,6 +54,29 @@ def schedule_due_page(
     page = qs.order_by("fire_at", "id").values_list("id", "fire_at")[:size]
     # fire_at__lte above leaves out NULLs, which the field's type cannot know.
     return cast("list[tuple[UUID, datetime]]", list(page))
+
+
+def prewarm_candidates(*, now: datetime) -> list[tuple[Agent, datetime]]:
+    """Agents with pre-warm on, each with the earliest fire instant at or after `now` of its
+    enabled schedules, in one grouped query.
+
+    It starts from the agents (few have pre-warm on) and reaches their schedules through the
+    agent foreign key's index. Only agents whose earliest run is within the longest possible
+    lead come back; schedules.prewarm judges the rest (its own lead, status, auto-start). The
+    bound is a plain instant, not `now + prewarm_minutes` in SQL: duration arithmetic is not
+    portable to the embedded demo's SQLite, and the earliest run decides either way."""
+    agents = (
+        Agent.objects.filter(prewarm_minutes__gt=0)
+        .annotate(
+            next_fire_at=Min(
+                "schedules__fire_at",
+                filter=Q(schedules__enabled=True, schedules__fire_at__gte=now),
+            )
+        )
+        .filter(next_fire_at__lte=now + timedelta(minutes=PREWARM_MAX_MINUTES))
+        .order_by()
+    )
+    return [(a, a.next_fire_at) for a in agents]
 
 
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:

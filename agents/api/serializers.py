@@ -47,11 +47,18 @@ class AgentSerializer(CamelModelSerializer):
             "last_heartbeat_at",
             "capacity",
             "auto_start",
+            "prewarm_minutes",
             "controller",
             "controller_config",
             "created_at",
         ]
         read_only_fields = ["id", "status", "last_heartbeat_at", "created_at"]
+        extra_kwargs = {
+            "prewarm_minutes": {
+                "help_text": "Pre-warm (SPEC §14): start the agent, if offline and auto-start is "
+                "on, this many minutes before the next run of one of its schedules. 0 = off.",
+            }
+        }
 
     def validate_controller_config(self, value):
         if not isinstance(value, dict):
@@ -165,6 +172,7 @@ class JobSerializer(CamelModelSerializer):
             "started_at",
             "heartbeat_at",
             "deadline_at",
+            "start_deadline_at",
             "finished_at",
             "cancel_requested_at",
             "exit_code",

@@ -414,11 +414,26 @@ class TriggeredSerializer(CamelSerializer):
 
 class SkippedSerializer(CamelSerializer):
     schedule_id = serializers.UUIDField()
-    reason = serializers.CharField()
+    reason = serializers.CharField(
+        help_text="Why it did not run (a gate's skip: the first that blocks)."
+    )
     detail = serializers.CharField()
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Dry runs only (absent from a real tick's report): every gate that would "
+        "block, in gate order; the first is `reason`. A skip that is not a gate's (missed, "
+        "ended, not due, …) lists its reason alone.",
+    )
 
     class Meta:
         ref_name = "SkippedSchedule"
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("reasons") is None:
+            del data["reasons"]  # a real tick: its report is as it always was
+        return data
 
 
 class TickErrorSerializer(CamelSerializer):
@@ -430,6 +445,18 @@ class TickErrorSerializer(CamelSerializer):
         ref_name = "TickError"
 
 
+class PrewarmedAgentSerializer(CamelSerializer):
+    agent_id = serializers.UUIDField()
+    agent_name = serializers.CharField()
+    next_fire_at = serializers.DateTimeField(
+        help_text="The fire instant (jitter included) of the run it was started for."
+    )
+    prewarm_minutes = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "PrewarmedAgent"
+
+
 class TickReportSerializer(CamelSerializer):
     """The body of POST /api/schedules/execute and /api/cron/scheduled-runs."""
 
@@ -439,6 +466,13 @@ class TickReportSerializer(CamelSerializer):
     skipped = SkippedSerializer(many=True)
     # Shadows Serializer.errors only in the class body: DRF moves declared fields out of it.
     errors = TickErrorSerializer(many=True)  # type: ignore[assignment]
+    prewarmed_agents = PrewarmedAgentSerializer(
+        source="prewarmed",
+        many=True,
+        help_text="Agents this tick started ahead of their next run (agent prewarmMinutes); "
+        "full ticks only, empty otherwise. A failed pre-warm is in `errors` "
+        "(agent_start_failed, no scheduleId).",
+    )
 
     class Meta:
         ref_name = "TickReport"

@@ -46,6 +46,7 @@ def test_it_is_dispatched_at_its_offset_not_at_the_nominal_minute(now, make_due)
         "triggeredSchedules": [],
         "skipped": [],
         "errors": [],
+        "prewarmedAgents": [],
     }
     assert not Job.objects.exists()
 

@@ -38,6 +38,7 @@ def test_it_ignores_disabled_and_future_schedules(now, make_due):
         "triggeredSchedules": [],
         "skipped": [],
         "errors": [],
+        "prewarmedAgents": [],
     }
 
 

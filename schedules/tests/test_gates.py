@@ -17,6 +17,7 @@ from schedules.gates import (
     agent_gate,
     agent_needs_start,
     billing_gate,
+    blocking_gates,
     concurrency_gate,
     first_blocking_gate,
     idempotency_gate,
@@ -121,6 +122,24 @@ def test_it_reports_the_first_blocking_gate_when_several_block():
     assert first_blocking_gate(make_candidate(), ctx).reason == "vault_keys_missing"
     ctx.vault_names = {ORG: {"SAP_PASSWORD"}}
     assert first_blocking_gate(make_candidate(), ctx).reason == "agent_unavailable"
+
+
+def test_a_dry_run_lists_every_blocking_gate_in_order_and_the_first_is_the_ticks():
+    ctx = make_ctx(
+        billing=billing(status="suspended"),
+        active_jobs={SCHEDULE: 5},
+        vault_names={ORG: set()},
+        agents={AGENT: make_agent(status=AgentStatus.DISABLED)},
+    )
+    skips = blocking_gates(make_candidate(), ctx)
+    assert [s.reason for s in skips] == [
+        "billing_blocked",
+        "concurrency_limit",
+        "vault_keys_missing",
+        "agent_unavailable",
+    ]
+    assert skips[0] == first_blocking_gate(make_candidate(), ctx)
+    assert blocking_gates(make_candidate(), make_ctx()) == []
 
 
 def test_it_blocks_billing_with_the_reason():

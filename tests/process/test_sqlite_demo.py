@@ -19,13 +19,19 @@ from django.utils import timezone
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import Schedule
+from schedules.selectors import prewarm_candidates
 from agents.models import Agent, Job
 s = Schedule.objects.get()
 Agent.objects.update(status="online", last_heartbeat_at=s.next_run_at)
 report = report_json(run_tick(now=s.next_run_at + timedelta(seconds=1)))
 again = report_json(run_tick(now=s.next_run_at + timedelta(seconds=2)))
+s.refresh_from_db()
+Agent.objects.update(prewarm_minutes=1440)
+# The pre-warm query's duration arithmetic, on SQLite: the agent's next run is within a day.
+prewarm = [str(a.id) for a, _ in prewarm_candidates(now=s.fire_at - timedelta(minutes=1))]
 print(json.dumps({"report": report, "again": again, "jobs": Job.objects.count(),
-                  "status": Job.objects.get().status}))
+                  "status": Job.objects.get().status, "prewarm": prewarm,
+                  "agent": str(s.agent_id)}))
 """
 
 
@@ -55,3 +61,4 @@ def test_it_seeds_and_dispatches_on_the_embedded_sqlite_database(tmp_path, redis
     assert out["again"]["triggeredSchedules"] == []  # the occurrence is consumed
     assert out["jobs"] == 1
     assert out["status"] == "queued"  # published to the broker
+    assert out["prewarm"] == [out["agent"]]

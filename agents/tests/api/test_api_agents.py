@@ -83,6 +83,10 @@ def test_it_rejects_renaming_onto_a_taken_slug(api, org):
         ({"controller": "webhook", "controllerConfig": {}}, "controllerConfig"),
         ({"slug": "not a slug"}, "slug"),
         ({"name": ""}, "name"),
+        ({"prewarmMinutes": -1}, "prewarmMinutes"),
+        ({"prewarmMinutes": 1441}, "prewarmMinutes"),
+        ({"prewarmMinutes": "soon"}, "prewarmMinutes"),
+        ({"prewarmMinutes": None}, "prewarmMinutes"),
     ],
 )
 def test_it_rejects_bad_agent_fields(api, assert_no_rows_written, data, field):
@@ -91,6 +95,17 @@ def test_it_rejects_bad_agent_fields(api, assert_no_rows_written, data, field):
 
     assert response.status_code == 400
     assert list(response.json()) == [field]
+
+
+def test_it_keeps_the_prewarm_lead_off_by_default_and_takes_one(api):
+    created = api.post("/api/agents/", {"name": "Warm Bot"}, format="json").json()
+    assert created["prewarmMinutes"] == 0
+
+    response = api.patch(f"/api/agents/{created['id']}/", {"prewarmMinutes": 1440}, format="json")
+
+    assert response.status_code == 200, response.data
+    assert response.json()["prewarmMinutes"] == 1440
+    assert Agent.objects.get(pk=created["id"]).prewarm_minutes == 1440
 
 
 def test_it_never_shows_the_webhook_secret_and_keeps_it_on_edit(api, org, fake_dns):

@@ -24,6 +24,7 @@ JOB_FIELDS = {
     "createdAt",
     "queuedAt",
     "startedAt",
+    "startDeadlineAt",
     "finishedAt",
     "exitCode",
     "errorKind",
@@ -48,6 +49,20 @@ def test_it_shows_a_job_in_the_spec_shape(api, org):
     assert data["scheduledFor"] == "2026-11-26T14:00:00Z"
     assert (data["status"], data["exitCode"], data["errorKind"]) == ("failed", 3, "exit_code")
     assert "scriptSource" not in data and "log" not in data
+
+
+def test_it_shows_the_start_deadline_as_a_utc_instant(api, org):
+    """SPEC §14: the instant by which the job must have started; null when it has none."""
+    schedule = ScheduleFactory(organization=org)
+    job = JobFactory(
+        schedule=schedule,
+        scheduled_for="2026-11-26T14:00:00Z",
+        start_deadline_at="2026-11-26T14:15:00+00:00",
+    )
+    manual = JobFactory(schedule=schedule, start_deadline_at=None)
+
+    assert api.get(f"/api/jobs/{job.id}/").json()["startDeadlineAt"] == "2026-11-26T14:15:00Z"
+    assert api.get(f"/api/jobs/{manual.id}/").json()["startDeadlineAt"] is None
 
 
 def test_it_filters_jobs(api, org):

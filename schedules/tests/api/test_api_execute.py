@@ -45,7 +45,14 @@ def test_it_runs_only_the_callers_organization(org, operator):
     theirs = due_schedule(OrganizationFactory(billing_status="active"))
     report = operator.post("/api/schedules/execute", {}, format="json").json()
     assert [t["scheduleId"] for t in report["triggeredSchedules"]] == [str(mine.id)]
-    assert set(report) == {"dryRun", "evaluatedAt", "triggeredSchedules", "skipped", "errors"}
+    assert set(report) == {
+        "dryRun",
+        "evaluatedAt",
+        "triggeredSchedules",
+        "skipped",
+        "errors",
+        "prewarmedAgents",
+    }
     assert not Job.objects.filter(schedule=theirs).exists()
 
 
