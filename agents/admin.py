@@ -66,7 +66,14 @@ class AgentAdminForm(forms.ModelForm):
             "auto_start",
             "controller",
             "controller_config",
+            "timezone",
+            "maintenance_windows",
         ]
+        widgets = {
+            "maintenance_windows": forms.Textarea(
+                attrs={"rows": 4, "cols": 60, "spellcheck": "false"}
+            )
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,6 +121,14 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["organization", "name", "slug", "capacity"]}),
         ("Controller", {"fields": ["controller", "controller_config", "auto_start"]}),
+        (
+            "Maintenance",
+            {
+                "fields": ["timezone", "maintenance_windows"],
+                "description": "Scheduled runs that fall in a window (wall time in the agent's "
+                "timezone) are skipped (agent_maintenance); so is Run now.",
+            },
+        ),
         (
             "State",
             {

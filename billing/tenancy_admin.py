@@ -119,6 +119,13 @@ class OrgScopedAdminMixin(_RolePermissionsMixin):
                 formfield.queryset = scoped_related_queryset(request, formfield.queryset)
         return formfield
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Choices of a many-to-many (a schedule's calendars): the caller's organizations' only.
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = scoped_related_queryset(request, formfield.queryset)
+        return formfield
+
     # -- the organization field --------------------------------------------------------------
     def _owns_organization_field(self) -> bool:
         return self.organization_field == "organization"

@@ -98,6 +98,7 @@ class ScheduleAdminForm(forms.ModelForm):
                 }
             ),
             "timezone": TimezoneInput(),
+            "calendars": forms.CheckboxSelectMultiple,
         }
         help_texts = {
             "cron_expression": "Five fields: minute hour day-of-month month day-of-week "
@@ -117,6 +118,8 @@ class ScheduleAdminForm(forms.ModelForm):
             "jitter_seconds": "Start each run up to this many seconds after its scheduled time "
             "(0..3600; 0 = sharp), the same offset for the same run, never as late as the next "
             "one: spreads schedules that share a minute. The run keeps its scheduled time.",
+            "calendars": "Calendars of the organization whose excluded dates this schedule skips "
+            "(calendar_excluded), read in its timezone; Run now is not held back by them.",
             "start_deadline_minutes": "A run that cannot start within this many minutes of its "
             "scheduled time is not started late: skipped, or canceled if it is still waiting "
             "(start_deadline_exceeded). 1..10080; empty = no deadline. Run now has none.",
@@ -166,6 +169,16 @@ class ScheduleAdminForm(forms.ModelForm):
                 "Must be 1 or more (empty = unlimited); to stop a schedule, pause it."
             )
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        organization = cleaned.get("organization") or (
+            self.instance.organization if self.instance.organization_id else None
+        )
+        chosen = cleaned.get("calendars") or []
+        if organization is not None and any(c.organization_id != organization.pk for c in chosen):
+            self.add_error("calendars", "Pick calendars of the schedule's organization.")
+        return cleaned
 
     def _post_clean(self):
         # After the model's own checks (which need run_at in cleaned_data to tell "neither cron

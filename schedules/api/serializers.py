@@ -13,7 +13,15 @@ from config.api_common import (
 )
 from config.clock import iso_z
 from schedules import cron
-from schedules.models import GUARDRAILS, WHEN_FIELDS, Schedule, ScheduleEvent, validate_variables
+from schedules.calendars import dates_error
+from schedules.models import (
+    GUARDRAILS,
+    WHEN_FIELDS,
+    Calendar,
+    Schedule,
+    ScheduleEvent,
+    validate_variables,
+)
 from schedules.report import Report
 from vault.models import VaultEntry, key_name_validator
 
@@ -169,8 +177,62 @@ class JsonObjectField(serializers.JSONField):
     """A JSON object (the model validates it); typed as such in the OpenAPI schema."""
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "oneOf": [
+                {"type": "string", "format": "date"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "from": {"type": "string", "format": "date"},
+                        "to": {"type": "string", "format": "date"},
+                    },
+                    "required": ["from", "to"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+    }
+)
+class CalendarDatesField(serializers.JSONField):
+    """Days "YYYY-MM-DD" and inclusive ranges {"from", "to"} (schedules.calendars)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        error = dates_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+        return value
+
+
+class CalendarSerializer(CamelModelSerializer):
+    name = StrictCharField(max_length=200)
+    dates = CalendarDatesField(
+        required=False,
+        help_text='Excluded days, e.g. ["2026-12-25", {"from": "2026-08-01", "to": '
+        '"2026-08-15"}] (ranges inclusive), at most 1000 entries; read in each schedule\'s '
+        "timezone: a schedule naming this calendar skips its occurrences on them "
+        "(calendar_excluded).",
+    )
+
+    class Meta:
+        model = Calendar
+        fields = ["id", "name", "dates"]
+        read_only_fields = ["id"]
+
+
 class ScheduleSerializer(CamelModelSerializer):
     script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
+    calendar_ids = ScopedPrimaryKeyRelatedField(
+        source="calendars",
+        queryset=Calendar.objects.all(),
+        many=True,
+        required=False,
+        help_text="Calendars of your organization whose excluded dates this schedule skips "
+        "(calendar_excluded), read in its timezone.",
+    )
     agent_id = ScopedPrimaryKeyRelatedField(source="agent", queryset=Agent.objects.all())
     cron_expression = StrictCharField(
         max_length=200,
@@ -236,7 +298,7 @@ class ScheduleSerializer(CamelModelSerializer):
             "name",
             "script_id",
             "agent_id",
-            *WHEN_FIELDS,
+            *("calendar_ids" if name == "calendars" else name for name in WHEN_FIELDS),
             *GUARDRAILS,
             "variables",
             "vault_keys",
