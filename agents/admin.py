@@ -77,11 +77,25 @@ class AgentAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "timezone" in self.fields:
+            self.fields["timezone"].required = False
+            self.fields["timezone"].help_text = (
+                "IANA name (e.g. Europe/Berlin; empty = UTC): the maintenance windows are read "
+                "as wall time here."
+            )
         if not self.is_bound:
             config = self.instance.controller_config or {}
             self.initial["controller_config"] = {
                 k: v for k, v in config.items() if k not in SECRET_CONFIG_KEYS
             }
+
+    def clean_timezone(self):
+        # Empty means the default (a form posted without the field, as before it existed).
+        return self.cleaned_data.get("timezone") or "UTC"
+
+    def clean_maintenance_windows(self):
+        windows = self.cleaned_data.get("maintenance_windows")
+        return [] if windows in (None, "") else windows
 
     def clean_controller_config(self):
         config = self.cleaned_data.get("controller_config")
