@@ -19,6 +19,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -246,6 +247,23 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
         ScheduleForm.__name__ = form_class.__name__
         return ScheduleForm
+
+    def get_object(self, request, object_id, from_field=None):
+        """The schedule with its agent joined and its calendars prefetched (the preview's
+        calendars and maintenance windows, and the form's chosen calendars, read no more), once
+        per request: the tenancy check and the change view ask for the same row."""
+        cache = request.__dict__.setdefault("_mimic_schedules", {})
+        key = (str(object_id), from_field)
+        if key not in cache:
+            queryset = (
+                self.get_queryset(request).select_related("agent").prefetch_related("calendars")
+            )
+            field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
+            try:
+                cache[key] = queryset.get(**{field.name: field.to_python(object_id)})
+            except (Schedule.DoesNotExist, DjangoValidationError, ValueError):
+                cache[key] = None
+        return cache[key]
 
     def save_model(self, request, obj, form, change):
         # Through the services: they validate, compute next_run_at from `now`, lock the row.

@@ -108,11 +108,9 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
 
 def schedule_planned_skips(schedule: Schedule) -> PlannedSkips:
     """A saved schedule's calendars and its agent's maintenance windows (for its preview): one
-    query for the calendars, one for the agent unless it is loaded."""
-    calendars = [
-        (name, dates)
-        for name, dates in schedule.calendars.order_by("name").values_list("name", "dates")
-    ]
+    query for the calendars unless they are prefetched, one for the agent unless it is loaded."""
+    # .all(), sorted here: it reads the prefetched calendars where the caller prefetched them.
+    calendars = sorted((c.name, c.dates) for c in schedule.calendars.all())
     agent = schedule.agent
     return PlannedSkips(
         tz=schedule.timezone,
