@@ -53,7 +53,8 @@ class PreviewQuerySerializer(serializers.Serializer):
         required=False,
         help_text="Preview a saved schedule of your organization instead of an expression: its "
         "own cron (or runAt) and timezone, its bounds (startsAt, endsAt) and run budget "
-        "(remainingRuns). Not with cron or timezone.",
+        "(remainingRuns), its calendars and its agent's maintenance windows. Not with cron or "
+        "timezone.",
     )
     cron = CronExpressionField(
         max_length=200, required=False, help_text="Required unless scheduleId is given."
@@ -93,8 +94,10 @@ class PreviewSkippedRunSerializer(serializers.Serializer):
     at = serializers.DateTimeField(help_text="The occurrence that does not run (UTC).")
     reason = serializers.CharField(
         help_text="Why: `ended` (at or after endsAt; no later one runs either), "
-        "`run_budget_spent` (remainingRuns used up by the runs before it; none later either). "
-        "More reasons may come (calendars, maintenance windows)."
+        "`run_budget_spent` (remainingRuns used up by the runs before it; none later either), "
+        "`calendar_excluded` (its local date is on one of the schedule's calendars), "
+        "`agent_maintenance` (its agent is in a maintenance window then) — the tick skips "
+        "the same occurrences."
     )
     atViewer = serializers.CharField(
         required=False,
