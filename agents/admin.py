@@ -84,10 +84,23 @@ class AgentAdminForm(forms.ModelForm):
             "prewarm_minutes",
             "controller",
             "controller_config",
+            "timezone",
+            "maintenance_windows",
         ]
+        widgets = {
+            "maintenance_windows": forms.Textarea(
+                attrs={"rows": 4, "cols": 60, "spellcheck": "false"}
+            )
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "timezone" in self.fields:
+            self.fields["timezone"].required = False
+            self.fields["timezone"].help_text = (
+                "IANA name (e.g. Europe/Berlin; empty = UTC): the maintenance windows are read "
+                "as wall time here."
+            )
         if not self.is_bound:
             config = self.instance.controller_config or {}
             self.initial["controller_config"] = {
@@ -97,6 +110,14 @@ class AgentAdminForm(forms.ModelForm):
     def clean_prewarm_minutes(self):
         value = self.cleaned_data.get("prewarm_minutes")
         return 0 if value is None else value
+
+    def clean_timezone(self):
+        # Empty means the default (a form posted without the field, as before it existed).
+        return self.cleaned_data.get("timezone") or "UTC"
+
+    def clean_maintenance_windows(self):
+        windows = self.cleaned_data.get("maintenance_windows")
+        return [] if windows in (None, "") else windows
 
     def clean_controller_config(self):
         config = self.cleaned_data.get("controller_config")
@@ -138,6 +159,14 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         (
             "Controller",
             {"fields": ["controller", "controller_config", "auto_start", "prewarm_minutes"]},
+        ),
+        (
+            "Maintenance",
+            {
+                "fields": ["timezone", "maintenance_windows"],
+                "description": "Scheduled runs that fall in a window (wall time in the agent's "
+                "timezone) are skipped (agent_maintenance); so is Run now.",
+            },
         ),
         (
             "State",

@@ -2,13 +2,16 @@
 
 import hashlib
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agents.maintenance import windows_error
 from config.clock import iso_z
 
 
@@ -95,6 +98,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def validate_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"Unknown timezone {value!r}: use an IANA name such as Europe/Berlin.",
+            code="invalid_timezone",
+        ) from None
+
+
+def validate_maintenance_windows(value) -> None:
+    error = windows_error(value)
+    if error:
+        raise ValidationError(error, code="invalid_windows")
+
+
 class Agent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -128,6 +147,19 @@ class Agent(models.Model):
     stop_requested_at = models.DateTimeField(null=True, blank=True)
     # What the runtime last said its host is called (display only; nothing trusts it).
     hostname = models.CharField(max_length=200, blank=True, editable=False)
+    # SPEC §14 maintenance windows (agents.maintenance): weekly windows and one-off ranges, read
+    # as wall time in the agent's own timezone; a scheduled run in one is skipped
+    # (agent_maintenance).
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    maintenance_windows = models.JSONField(
+        "maintenance windows",
+        default=list,
+        blank=True,
+        validators=[validate_maintenance_windows],
+        help_text='Weekly, e.g. {"days": ["sat", "sun"], "start": "22:00", "end": "02:00"} (an '
+        'end before the start crosses midnight), or one-off, e.g. {"from": "2026-12-24T18:00", '
+        '"to": "2026-12-27T06:00"}; in the agent\'s timezone.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,6 +173,7 @@ class Agent(models.Model):
                 condition=Q(prewarm_minutes__gte=0, prewarm_minutes__lte=PREWARM_MAX_MINUTES),
                 name="agent_prewarm_minutes_range",
             ),
+            models.CheckConstraint(condition=~Q(timezone=""), name="agent_timezone_not_blank"),
         ]
 
     def __str__(self) -> str:

@@ -119,6 +119,15 @@ class OrgScopedAdminMixin(_RolePermissionsMixin):
                 formfield.queryset = scoped_related_queryset(request, formfield.queryset)
         return formfield
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Choices of a many-to-many (a schedule's calendars): the caller's organizations' only.
+        # The roles cached for this request (the permission checks read them): no query.
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset") and not _is_superuser(request):
+            visible = organization_ids_with_role(request, self.view_role)
+            formfield.queryset = formfield.queryset.filter(organization_id__in=visible)
+        return formfield
+
     # -- the organization field --------------------------------------------------------------
     def _owns_organization_field(self) -> bool:
         return self.organization_field == "organization"

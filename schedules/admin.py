@@ -16,8 +16,11 @@ from __future__ import annotations
 import functools
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -49,9 +52,17 @@ from schedules import cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
-from schedules.models import GUARDRAILS, WHEN_FIELDS, Schedule, ScheduleEvent, StopReason
-from schedules.preview import schedule_preview
+from schedules.models import (
+    GUARDRAILS,
+    WHEN_FIELDS,
+    Calendar,
+    Schedule,
+    ScheduleEvent,
+    StopReason,
+)
+from schedules.preview import planned_skips_rule, schedule_preview
 from schedules.report import Report
+from schedules.selectors import schedule_planned_skips
 from vault.models import VaultEntry
 from vault.selectors import vault_key_names_for
 
@@ -237,6 +248,23 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         ScheduleForm.__name__ = form_class.__name__
         return ScheduleForm
 
+    def get_object(self, request, object_id, from_field=None):
+        """The schedule with its agent joined and its calendars prefetched (the preview's
+        calendars and maintenance windows, and the form's chosen calendars, read no more), once
+        per request: the tenancy check and the change view ask for the same row."""
+        cache = request.__dict__.setdefault("_mimic_schedules", {})
+        key = (str(object_id), from_field)
+        if key not in cache:
+            queryset = (
+                self.get_queryset(request).select_related("agent").prefetch_related("calendars")
+            )
+            field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
+            try:
+                cache[key] = queryset.get(**{field.name: field.to_python(object_id)})
+            except (Schedule.DoesNotExist, DjangoValidationError, ValueError):
+                cache[key] = None
+        return cache[key]
+
     def save_model(self, request, obj, form, change):
         # Through the services: they validate, compute next_run_at from `now`, lock the row.
         now = getattr(form, "checked_at", None) or clock.control_plane_now()
@@ -271,6 +299,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 stopped_reason=schedule.stopped_reason,
                 after=timezone.now(),
                 count=5,
+                rules=[planned_skips_rule(schedule_planned_skips(schedule))],
             )
         except cron.CronError as exc:
             return str(exc)
@@ -558,3 +587,21 @@ class ScheduleEventAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 admin.site.unregister(
     [PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule]
 )
+
+
+@admin.register(Calendar)
+class CalendarAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """Organization calendars of excluded dates (SPEC §14), picked per schedule (When)."""
+
+    list_display = ["name", "organization", "entries"]
+    search_fields = ["name"]
+    fields = ["organization", "name", "dates"]
+    formfield_overrides = {
+        models.JSONField: {
+            "widget": forms.Textarea(attrs={"rows": 6, "cols": 60, "spellcheck": "false"})
+        }
+    }
+
+    @admin.display(description="entries")
+    def entries(self, calendar):
+        return len(calendar.dates or [])

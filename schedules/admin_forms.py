@@ -98,6 +98,7 @@ class ScheduleAdminForm(forms.ModelForm):
                 }
             ),
             "timezone": TimezoneInput(),
+            "calendars": forms.CheckboxSelectMultiple,
         }
         help_texts = {
             "cron_expression": "Five fields: minute hour day-of-month month day-of-week "
@@ -121,6 +122,8 @@ class ScheduleAdminForm(forms.ModelForm):
             "queue one (it waits and runs when a slot frees; a newer blocked run replaces the "
             "waiting one, so at most one waits); or replace (the running job is canceled, its "
             "processes killed, and the new run starts once it has ended).",
+            "calendars": "Calendars of the organization whose excluded dates this schedule skips "
+            "(calendar_excluded), read in its timezone; Run now is not held back by them.",
             "start_deadline_minutes": "A run that cannot start within this many minutes of its "
             "scheduled time is not started late: skipped, or canceled if it is still waiting "
             "(start_deadline_exceeded). 1..10080; empty = no deadline. Run now has none.",
@@ -170,6 +173,16 @@ class ScheduleAdminForm(forms.ModelForm):
                 "Must be 1 or more (empty = unlimited); to stop a schedule, pause it."
             )
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        organization = cleaned.get("organization") or (
+            self.instance.organization if self.instance.organization_id else None
+        )
+        chosen = cleaned.get("calendars") or []
+        if organization is not None and any(c.organization_id != organization.pk for c in chosen):
+            self.add_error("calendars", "Pick calendars of the schedule's organization.")
+        return cleaned
 
     def _post_clean(self):
         # After the model's own checks (which need run_at in cleaned_data to tell "neither cron

@@ -22,6 +22,15 @@ an event, and not retried. A dispatched job carries the deadline instant (start_
 the watchdog cancels it, and the claim refuses it, if it is still waiting then. A forced run has
 no deadline: it is manual, started now.
 
+Calendars and maintenance windows (SPEC §14, schedules.calendars.PlannedSkips): once the
+occurrence is resolved, and before the start deadline and the gates, an occurrence whose local
+date (in the schedule's timezone) is on one of its calendars is skipped `calendar_excluded`, and
+one whose local time in its agent's timezone is in one of the agent's maintenance windows is
+skipped `agent_maintenance` — recorded as skipped events with scheduled_for; the schedule
+advances as with any skip and no run is spent. The preview asks the same predicate. A forced
+run is manual: a calendar does not hold it back (running by hand on a holiday is a choice), a
+maintenance window does (the agent is being worked on now).
+
 Jitter (schedules.jitter): the engine hands over only rows whose fire instant (next_run_at plus
 its offset, `fire_at`) has come; the occurrence keeps its nominal instant as scheduled_for. After
 a gap in ticks, the latest occurrence runs as a catch-up only once its own fire instant has come:
@@ -48,6 +57,7 @@ from typing import Any
 
 from agents.models import JobStatus, Trigger
 from config.clock import iso_z
+from schedules.calendars import PlannedSkips
 from schedules.due import ON_TIME_GRACE, resolve_due, resolve_once
 from schedules.gates import (
     Candidate,
@@ -251,6 +261,8 @@ def decide(
         scheduled_for, trigger = due.run_at, Trigger.SCHEDULED
         if now - due.run_at - jitter > ON_TIME_GRACE:
             d.notes.append("catch_up")
+        if _planned_skip(d, s, ctx, now, scheduled_for, trigger, manual=False):
+            return _finish(d, s, now, ended_at)
         start_deadline = s.start_deadline_for(scheduled_for)
         if start_deadline is not None and start_deadline < now:
             # Not started late (SPEC §14): skipped, like a gate's skip, and never retried.
@@ -271,6 +283,9 @@ def decide(
                 )
             )
             return _finish(d, s, now, ended_at)
+
+    if force and _planned_skip(d, s, ctx, now, scheduled_for, trigger, manual=True):
+        return d
 
     candidate = Candidate(
         schedule_id=s.id,
@@ -396,6 +411,43 @@ def _gate_skip(d: Decision, c: Candidate, ctx: GateContext, *, dry_run: bool) ->
     skips = blocking_gates(c, ctx)
     d.gate_reasons = tuple(skip.reason for skip in skips)
     return skips[0] if skips else None
+
+
+def planned_skips(s: Schedule, ctx: GateContext) -> PlannedSkips:
+    """The schedule's calendars and its agent's maintenance windows, from the batch context."""
+    agent_tz, windows = ctx.maintenance.get(s.agent_id, ("UTC", []))
+    return PlannedSkips(
+        tz=s.timezone, calendars=ctx.calendars.get(s.id, []), agent_tz=agent_tz, windows=windows
+    )
+
+
+def _planned_skip(
+    d: Decision,
+    s: Schedule,
+    ctx: GateContext,
+    now: datetime,
+    scheduled_for: datetime,
+    trigger: str,
+    *,
+    manual: bool,
+) -> bool:
+    """Record the occurrence's planned skip (calendar, maintenance), if it has one."""
+    skip = planned_skips(s, ctx).verdict(scheduled_for, manual=manual)
+    if skip is None:
+        return False
+    d.report_skips.append((skip.reason, skip.detail))
+    d.events.append(
+        event_row(
+            s,
+            now,
+            EventKind.SKIPPED,
+            skip.reason,
+            skip.detail,
+            scheduled_for=scheduled_for,
+            trigger=trigger,
+        )
+    )
+    return True
 
 
 def _stored_jitter(s: Schedule) -> timedelta:

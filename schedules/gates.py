@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from agents.models import AgentStatus
 from agents.readiness import AgentState, effective_status
 from billing.gate import BillingState, billing_block_reason
 from config.clock import iso_z
+from schedules.calendars import DateEntry
 from schedules.models import SkipReason
 
 
@@ -48,6 +50,10 @@ class GateContext:
     online_seconds: int
     # Agents this tick has already decided to start: later schedules on them pass too.
     starting_agents: set[UUID] = field(default_factory=set)
+    # SPEC §14 planned skips (schedules.calendars): schedule id -> its calendars (name, dates),
+    # agent id -> (timezone, maintenance windows). Missing: none.
+    calendars: dict[UUID, list[tuple[str, list[DateEntry]]]] = field(default_factory=dict)
+    maintenance: dict[UUID, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
 
 
 def billing_gate(c: Candidate, ctx: GateContext) -> Skip | None:

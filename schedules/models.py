@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from agents.models import JobStatus
-from schedules import cron
+from schedules import calendars, cron
 from schedules.jitter import JITTER_MAX_SECONDS, jitter_offset
 
 # Guardrail ranges (SPEC §3), in one place: field validators, CheckConstraints, the API and the
@@ -39,6 +39,7 @@ WHEN_FIELDS: tuple[str, ...] = (
     "jitter_seconds",
     "start_deadline_minutes",
     "overlap_policy",
+    "calendars",
     "enabled",
 )
 
@@ -181,6 +182,44 @@ def run_at_in_past_error(run_at: datetime | None, now: datetime) -> str | None:
     return None
 
 
+def validate_calendar_dates(value) -> None:
+    error = calendars.dates_error(value)
+    if error:
+        raise ValidationError(error, code="invalid_dates")
+
+
+class Calendar(models.Model):
+    """An organization's named list of excluded dates (holidays, month-end freezes): a schedule
+    that names it skips its occurrences on them (`calendar_excluded`), read in the schedule's
+    timezone (schedules.calendars)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "billing.Organization", on_delete=models.CASCADE, related_name="calendars"
+    )
+    name = models.CharField(max_length=200)
+    dates = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_calendar_dates],
+        help_text='Days "YYYY-MM-DD" and inclusive ranges {"from": "YYYY-MM-DD", "to": '
+        f'"YYYY-MM-DD"}}, at most {calendars.MAX_ENTRIES}.',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="calendar_unique_org_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # `last_run_status` is the status of the schedule's latest job (SPEC §3: it follows its jobs).
 RunStatus = JobStatus
 
@@ -248,6 +287,14 @@ class Schedule(models.Model):
         max_length=20,
         choices=OverlapPolicy.choices,
         default=OverlapPolicy.SKIP,
+    )
+
+    # SPEC §14 calendars of excluded dates, of the schedule's organization (the services check
+    # it: a many-to-many cannot be checked in clean()).
+    # The link table is named from the calendar's side: reading a schedule's calendars is not a
+    # read of the schedule (the preview's "schedule read once" test tells them apart by name).
+    calendars = models.ManyToManyField(
+        Calendar, blank=True, related_name="schedules", db_table="schedules_calendar_use"
     )
 
     max_runtime_minutes = _guardrail_field("max_runtime_minutes", "max runtime (minutes)")
@@ -458,6 +505,10 @@ class SkipReason(models.TextChoices):
     # SPEC §14 "When it runs": the occurrence at which a schedule stops (nothing runs after it).
     ENDED = "ended"
     RUN_BUDGET_SPENT = "run_budget_spent"
+    # SPEC §14 planned skips: the occurrence's local date is on one of the schedule's calendars;
+    # its agent is in a maintenance window then.
+    CALENDAR_EXCLUDED = calendars.CALENDAR_EXCLUDED
+    AGENT_MAINTENANCE = calendars.AGENT_MAINTENANCE
     # SPEC §14: the tick would dispatch the occurrence later than its start deadline (a
     # catch-up); a job still waiting at its deadline is canceled with the same reason.
     START_DEADLINE_EXCEEDED = "start_deadline_exceeded"

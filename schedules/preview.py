@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from schedules import cron
+from schedules.calendars import PlannedSkips
 from schedules.models import Bounds, StopReason
 
 # At most this many skipped occurrences are listed, and at most `count` + this many occurrences
@@ -112,6 +113,17 @@ def run_budget_rule(remaining_runs: int | None) -> Rule:
         if remaining_runs is not None and runs_before >= remaining_runs:
             return Verdict(StopReason.RUN_BUDGET_SPENT, stops=True)
         return None
+
+    return rule
+
+
+def planned_skips_rule(planned: PlannedSkips) -> Rule:
+    """The tick's planned skips (calendar_excluded, agent_maintenance): the same predicate as
+    schedules.decisions asks, so the preview marks exactly the occurrences the tick skips."""
+
+    def rule(occurrence: datetime, runs_before: int) -> Verdict | None:
+        skip = planned.verdict(occurrence)
+        return None if skip is None else Verdict(skip.reason)
 
     return rule
 

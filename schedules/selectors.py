@@ -20,6 +20,7 @@ from django.db.models.expressions import RawSQL
 from agents.models import ACTIVE_JOB_STATUSES, PREWARM_MAX_MINUTES, Agent, Job
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
+from schedules.calendars import PlannedSkips
 from schedules.gates import GateContext
 from schedules.lease import TICK_LEASE
 from schedules.models import Schedule, TickHeartbeat
@@ -80,7 +81,7 @@ def prewarm_candidates(*, now: datetime) -> list[tuple[Agent, datetime]]:
 
 
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
-    """Everything the gates need for this batch: 2 billing queries + at most 3 more."""
+    """Everything the gates need for this batch: 2 billing queries + at most 4 more."""
     schedule_ids = [s.id for s in schedules]
     org_ids = {s.organization_id for s in schedules}
 
@@ -107,6 +108,15 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     needs_vault = {s.organization_id for s in schedules if s.vault_keys}
     vault_names = vault_key_names_for(needs_vault) if needs_vault else {}
 
+    # The calendars of the batch's schedules: one join, whatever the batch size (the planned
+    # skips of schedules.calendars; the agents' windows come with the agents, loaded already).
+    calendars: dict[UUID, list[tuple[str, list]]] = {}
+    links = Schedule.calendars.through.objects.filter(schedule_id__in=schedule_ids)
+    for schedule_id, name, dates in links.values_list(
+        "schedule_id", "calendar__name", "calendar__dates"
+    ).order_by("calendar__name"):
+        calendars.setdefault(schedule_id, []).append((name, dates))
+
     return GateContext(
         now=now,
         billing=billing_states_for(org_ids, now=now),
@@ -118,6 +128,24 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         # engine._with_scripts_and_agents): no query here.
         agents={s.agent_id: AgentState.from_agent(s.agent) for s in schedules},
         online_seconds=settings.AGENT_ONLINE_SECONDS,
+        calendars=calendars,
+        maintenance={
+            s.agent_id: (s.agent.timezone, s.agent.maintenance_windows) for s in schedules
+        },
+    )
+
+
+def schedule_planned_skips(schedule: Schedule) -> PlannedSkips:
+    """A saved schedule's calendars and its agent's maintenance windows (for its preview): one
+    query for the calendars unless they are prefetched, one for the agent unless it is loaded."""
+    # .all(), sorted here: it reads the prefetched calendars where the caller prefetched them.
+    calendars = sorted((c.name, c.dates) for c in schedule.calendars.all())
+    agent = schedule.agent
+    return PlannedSkips(
+        tz=schedule.timezone,
+        calendars=calendars,
+        agent_tz=agent.timezone,
+        windows=agent.maintenance_windows,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
 from agents.models import ACTIVE_JOB_STATUSES, Job, Trigger
@@ -14,10 +14,11 @@ from agents.services import jobs_purge_finished
 from config.clock import iso_z
 from schedules.backfill import range_errors, range_occurrences, too_many_error
 from schedules.bulk import bulk_insert
-from schedules.decisions import event_row, job_row
+from schedules.decisions import event_row, job_row, planned_skips
 from schedules.due import first_run
 from schedules.gates import Candidate, Skip, agent_gate, billing_gate, vault_gate
 from schedules.models import (
+    Calendar,
     EventKind,
     Schedule,
     ScheduleEvent,
@@ -25,8 +26,34 @@ from schedules.models import (
     StopReason,
     run_at_in_past_error,
 )
-from schedules.preview import Rule, SkippedRun
+from schedules.preview import Rule, SkippedRun, planned_skips_rule
 from schedules.selectors import gate_context
+
+_CALENDAR_NAME_TAKEN = "A calendar with this name already exists in the organization."
+
+
+def _calendar_save(calendar: Calendar, **save_kwargs) -> Calendar:
+    calendar.full_clean(validate_constraints=False)
+    taken = Calendar.objects.filter(organization_id=calendar.organization_id, name=calendar.name)
+    if taken.exclude(pk=calendar.pk).exists():
+        raise ValidationError({"name": _CALENDAR_NAME_TAKEN})
+    try:
+        with transaction.atomic():
+            calendar.save(**save_kwargs)
+    except IntegrityError:  # two writes of the same name raced past the check
+        raise ValidationError({"name": _CALENDAR_NAME_TAKEN}) from None
+    return calendar
+
+
+def calendar_create(*, organization, name: str, dates: list | None = None) -> Calendar:
+    calendar = Calendar(organization=organization, name=name, dates=dates or [])
+    return _calendar_save(calendar)
+
+
+def calendar_update(*, calendar: Calendar, **fields) -> Calendar:
+    for name, value in fields.items():
+        setattr(calendar, name, value)
+    return _calendar_save(calendar, update_fields=sorted({*fields, "updated_at"}))
 
 
 def schedule_refresh_next_run(*, schedule: Schedule, now: datetime, run_at_moved: bool) -> None:
@@ -61,13 +88,25 @@ def _check_run_at_future(schedule: Schedule, now: datetime) -> None:
         raise ValidationError({"run_at": error})
 
 
+def _check_calendars(schedule: Schedule, calendars) -> list[Calendar]:
+    """The calendars of a schedule are its organization's (a many-to-many cannot be checked
+    by the model's clean)."""
+    calendars = list(calendars)
+    if any(c.organization_id != schedule.organization_id for c in calendars):
+        raise ValidationError({"calendars": "This calendar belongs to another organization."})
+    return calendars
+
+
 @transaction.atomic
-def schedule_create(*, now: datetime, **fields) -> Schedule:
+def schedule_create(*, now: datetime, calendars=(), **fields) -> Schedule:
     schedule = Schedule(**fields)
     schedule.full_clean()
+    chosen = _check_calendars(schedule, calendars)
     _check_run_at_future(schedule, now)
     schedule_refresh_next_run(schedule=schedule, now=now, run_at_moved=True)
     schedule.save()
+    if chosen:
+        schedule.calendars.set(chosen)
     return schedule
 
 
@@ -92,6 +131,7 @@ def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
     at the same moment keeps its lastRunAt/lastRunStatus/nextRunAt (no lost update).
     """
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    calendars = fields.pop("calendars", None)
     timing_changed = any(
         name in fields and fields[name] != getattr(schedule, name) for name in _TIMING_FIELDS
     )
@@ -99,6 +139,10 @@ def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
     for name, value in fields.items():
         setattr(schedule, name, value)
     schedule.full_clean()
+    if calendars is not None:
+        # Next runs are occurrences, excluded ones too (the tick records their skip): a new
+        # set of calendars does not move nextRunAt.
+        schedule.calendars.set(_check_calendars(schedule, calendars))
     if run_at_moved:
         _check_run_at_future(schedule, now)
     update_fields = {*fields, "updated_at"}
@@ -302,10 +346,13 @@ def schedule_backfill(
     )
     if errors:
         raise ValidationError(errors)
+    ctx = gate_context(schedules=[schedule], now=now)
+    # The tick's planned skips apply (calendars, the agent's maintenance windows): an occurrence
+    # the tick would have skipped is answered in skippedRuns, not enqueued.
+    rules = [*rules, planned_skips_rule(planned_skips(schedule, ctx))]
     occurrences = range_occurrences(schedule.cron_spec, schedule.timezone, start, end, rules=rules)
     if occurrences.too_many:
         raise ValidationError(too_many_error())
-    ctx = gate_context(schedules=[schedule], now=now)
     candidate = Candidate(
         schedule_id=schedule.id,
         organization_id=schedule.organization_id,

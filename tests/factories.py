@@ -11,7 +11,7 @@ from django.utils import timezone
 from agents.models import Agent, Job, JobStatus, Runtime, Script, Trigger
 from billing.models import BillingStatus, Membership, Organization, Role
 from schedules import cron
-from schedules.models import Schedule
+from schedules.models import Calendar, Schedule
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -97,6 +97,15 @@ class ScheduleFactory(factory.django.DjangoModelFactory):
             cron.next_after(s.cron_expression, s.timezone, timezone.now()) if s.enabled else None
         )
     )
+
+
+class CalendarFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Calendar
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"calendar-{n}")
+    dates = factory.LazyFunction(list)
 
 
 def schedule_body(organization, *, name: str, cron_expression: str, **fields) -> dict:

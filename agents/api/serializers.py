@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from django.utils.text import slugify
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
-from agents.models import Agent, AgentStatus, Controller, Job, JobAttempt, JobStatus, Script
+from agents.maintenance import windows_error
+from agents.models import (
+    Agent,
+    AgentStatus,
+    Controller,
+    Job,
+    JobAttempt,
+    JobStatus,
+    Script,
+    validate_timezone,
+)
 from config.api_common import (
     CamelModelSerializer,
     CamelSerializer,
@@ -24,6 +35,18 @@ class ControllerConfigField(serializers.JSONField):
         return {k: v for k, v in value.items() if k not in SECRET_CONFIG_KEYS}
 
 
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True}})
+class MaintenanceWindowsField(serializers.JSONField):
+    """Validated by agents.maintenance (the message names the window's index)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        error = windows_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+        return value
+
+
 class AgentSerializer(CamelModelSerializer):
     status = choice_field(AgentStatus, "AgentStatus", read_only=True)
     slug = serializers.SlugField(
@@ -35,6 +58,20 @@ class AgentSerializer(CamelModelSerializer):
     controller_config = ControllerConfigField(
         required=False,
         help_text='webhook: {"url": "https://…", "secret": "…"} (the secret is write-only).',
+    )
+
+    timezone = serializers.CharField(
+        max_length=64,
+        required=False,
+        validators=[validate_timezone],
+        help_text="IANA name (default UTC): maintenanceWindows are read as wall time here.",
+    )
+    maintenance_windows = MaintenanceWindowsField(
+        required=False,
+        help_text='Weekly windows {"days": ["sat", "sun"], "start": "22:00", "end": "02:00"} '
+        '(an end before the start crosses midnight) and one-off ranges {"from": '
+        '"2026-12-24T18:00", "to": "2026-12-27T06:00"} (local, to exclusive), in the agent\'s '
+        "timezone: a scheduled run in one is skipped (agent_maintenance), and so is a forced run.",
     )
 
     class Meta:
@@ -50,6 +87,8 @@ class AgentSerializer(CamelModelSerializer):
             "prewarm_minutes",
             "controller",
             "controller_config",
+            "timezone",
+            "maintenance_windows",
             "created_at",
         ]
         read_only_fields = ["id", "status", "last_heartbeat_at", "created_at"]

@@ -13,9 +13,11 @@ from config.api_common import (
 )
 from config.clock import iso_z
 from schedules import cron
+from schedules.calendars import dates_error
 from schedules.models import (
     GUARDRAILS,
     WHEN_FIELDS,
+    Calendar,
     OverlapPolicy,
     Schedule,
     ScheduleEvent,
@@ -52,7 +54,8 @@ class PreviewQuerySerializer(serializers.Serializer):
         required=False,
         help_text="Preview a saved schedule of your organization instead of an expression: its "
         "own cron (or runAt) and timezone, its bounds (startsAt, endsAt) and run budget "
-        "(remainingRuns). Not with cron or timezone.",
+        "(remainingRuns), its calendars and its agent's maintenance windows. Not with cron or "
+        "timezone.",
     )
     cron = CronExpressionField(
         max_length=200, required=False, help_text="Required unless scheduleId is given."
@@ -92,8 +95,10 @@ class PreviewSkippedRunSerializer(serializers.Serializer):
     at = serializers.DateTimeField(help_text="The occurrence that does not run (UTC).")
     reason = serializers.CharField(
         help_text="Why: `ended` (at or after endsAt; no later one runs either), "
-        "`run_budget_spent` (remainingRuns used up by the runs before it; none later either). "
-        "More reasons may come (calendars, maintenance windows)."
+        "`run_budget_spent` (remainingRuns used up by the runs before it; none later either), "
+        "`calendar_excluded` (its local date is on one of the schedule's calendars), "
+        "`agent_maintenance` (its agent is in a maintenance window then) — the tick skips "
+        "the same occurrences."
     )
     atViewer = serializers.CharField(
         required=False,
@@ -176,8 +181,62 @@ class JsonObjectField(serializers.JSONField):
     """A JSON object (the model validates it); typed as such in the OpenAPI schema."""
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "oneOf": [
+                {"type": "string", "format": "date"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "from": {"type": "string", "format": "date"},
+                        "to": {"type": "string", "format": "date"},
+                    },
+                    "required": ["from", "to"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+    }
+)
+class CalendarDatesField(serializers.JSONField):
+    """Days "YYYY-MM-DD" and inclusive ranges {"from", "to"} (schedules.calendars)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        error = dates_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+        return value
+
+
+class CalendarSerializer(CamelModelSerializer):
+    name = StrictCharField(max_length=200)
+    dates = CalendarDatesField(
+        required=False,
+        help_text='Excluded days, e.g. ["2026-12-25", {"from": "2026-08-01", "to": '
+        '"2026-08-15"}] (ranges inclusive), at most 1000 entries; read in each schedule\'s '
+        "timezone: a schedule naming this calendar skips its occurrences on them "
+        "(calendar_excluded).",
+    )
+
+    class Meta:
+        model = Calendar
+        fields = ["id", "name", "dates"]
+        read_only_fields = ["id"]
+
+
 class ScheduleSerializer(CamelModelSerializer):
     script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
+    calendar_ids = ScopedPrimaryKeyRelatedField(
+        source="calendars",
+        queryset=Calendar.objects.all(),
+        many=True,
+        required=False,
+        help_text="Calendars of your organization whose excluded dates this schedule skips "
+        "(calendar_excluded), read in its timezone.",
+    )
     agent_id = ScopedPrimaryKeyRelatedField(source="agent", queryset=Agent.objects.all())
     cron_expression = StrictCharField(
         max_length=200,
@@ -252,7 +311,7 @@ class ScheduleSerializer(CamelModelSerializer):
             "name",
             "script_id",
             "agent_id",
-            *WHEN_FIELDS,
+            *("calendar_ids" if name == "calendars" else name for name in WHEN_FIELDS),
             *GUARDRAILS,
             "variables",
             "vault_keys",

@@ -10,6 +10,11 @@ schedule = views.ScheduleViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
 
+calendars = views.CalendarViewSet.as_view({"get": "list", "post": "create"})
+calendar = views.CalendarViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+
 urlpatterns = [
     path("schedules/preview", views.PreviewView.as_view(), name="schedule-preview"),
     path("schedules/execute", engine_views.ExecuteView.as_view(), name="schedule-execute"),
@@ -37,4 +42,6 @@ urlpatterns = [
         views.ScheduleEventListView.as_view(),
         name="schedule-events",
     ),
+    path("calendars/", calendars, name="calendar-list"),
+    path("calendars/<uuid:pk>/", calendar, name="calendar-detail"),
 ]

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -25,6 +26,7 @@ from schedules import cron, preview, services
 from schedules.api.serializers import (
     BackfillRequestSerializer,
     BackfillResponseSerializer,
+    CalendarSerializer,
     PauseSerializer,
     PreviewQuerySerializer,
     PreviewResponseSerializer,
@@ -32,7 +34,8 @@ from schedules.api.serializers import (
     ScheduleSerializer,
     backfill_json,
 )
-from schedules.models import RunStatus, Schedule, ScheduleEvent
+from schedules.models import Calendar, RunStatus, Schedule, ScheduleEvent
+from schedules.selectors import schedule_planned_skips
 
 
 def _preview_payload(
@@ -119,6 +122,7 @@ class PreviewView(APIView):
             stopped_reason=schedule.stopped_reason,
             after=after,
             count=data["count"],
+            rules=[preview.planned_skips_rule(schedule_planned_skips(schedule))],
         )
         if schedule.run_at is not None:
             description = f"Once, at {preview.in_zone(schedule.run_at, schedule.timezone)}"
@@ -164,7 +168,7 @@ class ScheduleFilter(filters.FilterSet):
 def _camel_validation_error(exc: DjangoValidationError) -> serializers.ValidationError:
     """A model-level ValidationError (full_clean in a service) as a 400 keyed like the API."""
     if hasattr(exc, "error_dict"):
-        names = {"script": "scriptId", "agent": "agentId"}
+        names = {"script": "scriptId", "agent": "agentId", "calendars": "calendarIds"}
         return serializers.ValidationError(
             {names.get(k, camel(k)): v for k, v in exc.message_dict.items()}
         )
@@ -187,8 +191,11 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
     required_roles = {"pause": Role.OPERATOR, "resume": Role.OPERATOR}
 
     def get_queryset(self):
-        return scope_queryset_for_request(Schedule.objects.all(), self.request).order_by(
-            "name", "id"
+        # calendarIds: one query for the page's calendars, not one per schedule.
+        return (
+            scope_queryset_for_request(Schedule.objects.all(), self.request)
+            .prefetch_related(Prefetch("calendars", queryset=Calendar.objects.only("id")))
+            .order_by("name", "id")
         )
 
     def perform_create(self, serializer):
@@ -238,6 +245,41 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
             schedule=self.get_object(), now=clock.control_plane_now()
         )
         return Response(self.get_serializer(schedule).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List calendars of excluded dates"),
+    retrieve=extend_schema(summary="A calendar"),
+    create=extend_schema(summary="Create a calendar"),
+    update=extend_schema(summary="Replace a calendar"),
+    partial_update=extend_schema(summary="Edit a calendar"),
+    destroy=extend_schema(summary="Delete a calendar (its schedules no longer skip its dates)"),
+)
+class CalendarViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.ModelViewSet):
+    """Organization calendars of excluded dates (SPEC §14): holidays, month-end freezes."""
+
+    serializer_class = CalendarSerializer
+
+    def get_queryset(self):
+        return scope_queryset_for_request(Calendar.objects.all(), self.request).order_by(
+            "name", "id"
+        )
+
+    def perform_create(self, serializer):
+        try:
+            serializer.instance = services.calendar_create(
+                organization=serializer.context["organization"], **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise _camel_validation_error(exc) from None
+
+    def perform_update(self, serializer):
+        try:
+            serializer.instance = services.calendar_update(
+                calendar=serializer.instance, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise _camel_validation_error(exc) from None
 
 
 class _ScheduleChildListView(OrganizationApiMixin, generics.ListAPIView):

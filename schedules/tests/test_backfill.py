@@ -19,6 +19,7 @@ from schedules.engine import run_tick
 from schedules.models import EventKind, Schedule, ScheduleEvent
 from schedules.preview import Verdict
 from schedules.tests.conftest import NOW
+from tests.factories import CalendarFactory
 
 RETENTION = timedelta(days=90)
 MINUTE = NOW.replace(second=0)  # 14:00:00, the minute of NOW (14:00:05)
@@ -288,3 +289,17 @@ def test_under_limit_one_a_backfill_runs_one_occurrence_after_another_oldest_fir
             active.update(status=JobStatus.SUCCEEDED, finished_at=now)
     assert released == [utc(f"2026-11-26T{h}:00:00") for h in (11, 12, 13)]
     assert not Job.objects.filter(schedule=s, status=JobStatus.HELD).exists()
+
+
+@pytest.mark.django_db
+def test_a_calendar_excluded_occurrence_is_not_backfilled(make_due, org):
+    # The tick would have skipped it (calendar_excluded): the backfill says so and leaves it out.
+    s = make_due(cron_expression="0 9 * * *", timezone="Pacific/Auckland")
+    holiday = CalendarFactory(organization=org, dates=["2026-11-25"])
+    s.calendars.add(holiday)
+    result = backfill(s, utc("2026-11-22T00:00:00"), utc("2026-11-25T23:00:00"))
+    # 09:00 NZDT (UTC+13) is 20:00 UTC the day before; Auckland's 2026-11-25 is excluded.
+    excluded = utc("2026-11-24T20:00:00")
+    assert [(r.at, r.reason) for r in result.skipped] == [(excluded, "calendar_excluded")]
+    assert result.enqueued == [utc(f"2026-11-{d}T20:00:00") for d in (22, 23, 25)]
+    assert not Job.objects.filter(schedule=s, scheduled_for=excluded).exists()

@@ -49,3 +49,31 @@ def test_it_costs_a_constant_number_of_queries_when_nothing_is_due(
     due_batch(make_due, 500, next_run_at=now.replace(hour=21))
     with django_assert_num_queries(len(idle.captured_queries)):
         run_tick(now=now, use_executor_lock=True)
+
+
+def test_calendars_and_maintenance_windows_cost_the_same_queries_for_10_and_200_due(
+    now, make_due, django_assert_num_queries, org, online_agent
+):
+    # The calendars of a batch are one join (selectors.gate_context); the windows come with
+    # the agents the engine loads anyway. Some occurrences are skipped, some run.
+    from tests.factories import CalendarFactory
+
+    online_agent.maintenance_windows = [{"days": ["mon"], "start": "01:00", "end": "02:00"}]
+    online_agent.save()
+    elsewhere = CalendarFactory(organization=org, dates=["2026-12-25"])
+    today = CalendarFactory(organization=org, dates=[{"from": "2026-11-26", "to": "2026-11-27"}])
+
+    def due_with_calendars(n):
+        for i in range(n):
+            make_due().calendars.add(elsewhere, *([today] if i % 2 else []))
+
+    due_with_calendars(10)
+    with CaptureQueriesContext(connection) as small:
+        report = run_tick(now=now, use_executor_lock=True)
+    assert (len(report.triggered), len(report.skipped)) == (5, 5)
+
+    later = now + timedelta(seconds=20)
+    due_with_calendars(200)
+    with django_assert_num_queries(len(small.captured_queries)):
+        report = run_tick(now=later, use_executor_lock=True)
+    assert (len(report.triggered), len(report.skipped)) == (100, 100)
