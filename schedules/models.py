@@ -291,11 +291,7 @@ class Schedule(models.Model):
 
     # SPEC §14 calendars of excluded dates, of the schedule's organization (the services check
     # it: a many-to-many cannot be checked in clean()).
-    # The link table is named from the calendar's side: reading a schedule's calendars is not a
-    # read of the schedule (the preview's "schedule read once" test tells them apart by name).
-    calendars = models.ManyToManyField(
-        Calendar, blank=True, related_name="schedules", db_table="schedules_calendar_use"
-    )
+    calendars = models.ManyToManyField(Calendar, blank=True, related_name="schedules")
 
     max_runtime_minutes = _guardrail_field("max_runtime_minutes", "max runtime (minutes)")
     max_retries = _guardrail_field("max_retries", "max retries")

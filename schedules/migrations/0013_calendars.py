@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='schedule',
             name='calendars',
-            field=models.ManyToManyField(blank=True, db_table='schedules_calendar_use', related_name='schedules', to='schedules.calendar'),
+            field=models.ManyToManyField(blank=True, related_name='schedules', to='schedules.calendar'),
         ),
         migrations.AddConstraint(
             model_name='calendar',
