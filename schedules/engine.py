@@ -68,6 +68,7 @@ from agents.services import (
     jobs_release_held,
     jobs_supersede_held,
 )
+from billing.selectors import billing_states_for
 from billing.services import usage_add_runs
 from config.clock import iso_z
 from schedules import metrics
@@ -723,9 +724,17 @@ def _prewarm(*, now: datetime, report: Report, budget: _Budget) -> None:
         log_event(log, logging.ERROR, "agent_prewarm_query_failed", exc_info=True)
         return
     agents = {a.id: a for a, _ in found}
+    # The billing gate's states of their organizations (two queries, only when there are any).
+    billing = (
+        billing_states_for({a.organization_id for a in agents.values()}, now=now) if found else {}
+    )
     candidates = {
         a.id: PrewarmCandidate(
-            agent=AgentState.from_agent(a), prewarm_minutes=a.prewarm_minutes, next_fire_at=at
+            agent=AgentState.from_agent(a),
+            prewarm_minutes=a.prewarm_minutes,
+            next_fire_at=at,
+            billing=billing.get(a.organization_id),
+            grace_days=settings.BILLING_PAST_DUE_GRACE_DAYS,
         )
         for a, at in found
     }

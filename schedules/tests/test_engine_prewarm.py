@@ -163,6 +163,14 @@ def test_a_failed_prewarm_is_reported_and_fails_no_job(at, make_due, org, monkey
     assert list(Job.objects.values_list("schedule_id", "status")) == [(due.id, "queued")]
 
 
+def test_an_organization_the_billing_gate_blocks_gets_no_prewarm(at, make_due, org, spawned):
+    runs_in(make_due, offline_agent(org, prewarm_minutes=5), at, timedelta(minutes=3))
+    org.billing_status = "suspended"
+    org.save()
+    report = report_json(run_tick(now=at))
+    assert spawned == [] and report["prewarmedAgents"] == []
+
+
 def test_the_candidates_cost_one_query_however_many_agents(
     at, make_due, org, django_assert_num_queries
 ):

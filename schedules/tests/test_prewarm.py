@@ -10,6 +10,7 @@ import pytest
 
 from agents.models import AgentStatus, Controller
 from agents.readiness import START_GRACE, AgentState
+from billing.gate import BillingState
 from schedules.prewarm import PrewarmCandidate, agents_to_prewarm, should_prewarm
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
@@ -25,10 +26,12 @@ def candidate(
     start_ago: timedelta | None = None,
     auto_start: bool = True,
     controller: str = Controller.LOCAL,
+    billing_status: str = "active",
 ) -> PrewarmCandidate:
+    org = uuid.uuid4()
     agent = AgentState(
         id=uuid.uuid4(),
-        organization_id=uuid.uuid4(),
+        organization_id=org,
         name="bot",
         status=status,
         last_heartbeat_at=None if beat_ago is None else NOW - beat_ago,
@@ -36,7 +39,17 @@ def candidate(
         controller=controller,
         start_requested_at=None if start_ago is None else NOW - start_ago,
     )
-    return PrewarmCandidate(agent=agent, prewarm_minutes=lead, next_fire_at=NOW + fires_in)
+    billing = BillingState(
+        organization_id=org,
+        status=billing_status,
+        trial_ends_at=None,
+        past_due_since=None,
+        monthly_run_quota=None,
+        runs_this_month=0,
+    )
+    return PrewarmCandidate(
+        agent=agent, prewarm_minutes=lead, next_fire_at=NOW + fires_in, billing=billing
+    )
 
 
 def prewarms(c: PrewarmCandidate) -> bool:
@@ -86,3 +99,9 @@ def test_it_lists_the_agents_to_start_soonest_run_first():
     online = candidate(status=AgentStatus.ONLINE, beat_ago=timedelta(seconds=5))
     chosen = agents_to_prewarm([later, online, sooner], now=NOW, online_seconds=ONLINE_SECONDS)
     assert chosen == [sooner.agent.id, later.agent.id]
+
+
+def test_an_organization_the_billing_gate_blocks_gets_no_prewarm():
+    # Its runs will not be dispatched: booting its agent would cost money for nothing.
+    assert prewarms(candidate())
+    assert not prewarms(candidate(billing_status="suspended"))
