@@ -85,6 +85,19 @@ def test_it_shows_skip_reasons_and_details_in_the_dry_run(acme, staff_client):
     assert "missing: NOT_THERE" in text
 
 
+def test_the_dry_run_lists_every_gate_that_would_block_in_order(acme, staff_client):
+    # The fixture's agent is offline with a manual controller (agent_unavailable); a missing
+    # vault key blocks first. The page names both, in gate order, not only the first.
+    Schedule.objects.filter(pk=acme["schedule"].pk).update(vault_keys=["NOT_THERE"])
+    client = staff_client(acme["org"], Role.OPERATOR)
+    text = _act(client, "dry_run", [acme["schedule"]], index="0").content.decode()
+    expected = (
+        '<td class="mimic-reasons"><code>vault_keys_missing</code> → '
+        "<code>agent_unavailable</code></td>"
+    )
+    assert expected in text
+
+
 def test_it_asks_for_a_note_then_pauses(acme, staff_client):
     client = staff_client(acme["org"], Role.OPERATOR)
     schedule = acme["schedule"]
