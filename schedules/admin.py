@@ -265,6 +265,22 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 cache[key] = None
         return cache[key]
 
+    def get_deleted_objects(self, objs, request):
+        # A schedule's events go with it (its history; its jobs stay). The event admin allows
+        # no one to delete an event on its own, which Django would otherwise take as a missing
+        # permission and refuse to delete any schedule that ever ran.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(ScheduleEvent._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        services.schedule_delete(schedule=obj, now=clock.control_plane_now())
+
+    def delete_queryset(self, request, queryset):
+        # The changelist's bulk delete: one set-based delete, held jobs canceled first.
+        ids = list(queryset.values_list("id", flat=True))
+        services.schedules_delete(schedule_ids=ids, now=clock.control_plane_now())
+
     def save_model(self, request, obj, form, change):
         # Through the services: they validate, compute next_run_at from `now`, lock the row.
         now = getattr(form, "checked_at", None) or clock.control_plane_now()

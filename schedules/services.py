@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
-from agents.models import ACTIVE_JOB_STATUSES, Job, Trigger
-from agents.services import jobs_purge_finished
+from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus, Trigger
+from agents.services import jobs_cancel_held, jobs_purge_finished
 from config.clock import iso_z
 from schedules.backfill import range_errors, range_occurrences, too_many_error
 from schedules.bulk import bulk_insert
@@ -208,10 +208,27 @@ def schedule_resume(*, schedule: Schedule, now: datetime) -> Schedule:
     return _schedule_set_paused(schedule, paused=False, note="", now=now, kind=EventKind.RESUMED)
 
 
-@transaction.atomic
-def schedule_delete(*, schedule: Schedule) -> None:
-    """Delete the schedule and its events; its jobs stay (schedule set to null) as history."""
-    schedule.delete()
+HELD_ORPHANED_MESSAGE = "Its schedule was deleted before a concurrency slot freed for it."
+
+
+def schedules_delete(*, schedule_ids, now: datetime) -> None:
+    """Delete schedules and their events; their jobs stay (schedule set to null) as history.
+    Their held jobs (overlap policy, backfill) end `canceled` first, in the same transaction:
+    the release walks schedules, so a held job without one would wait forever."""
+    with transaction.atomic():
+        held = Job.objects.filter(schedule_id__in=schedule_ids, status=JobStatus.HELD)
+        jobs_cancel_held(
+            outcomes={
+                pk: (ErrorKind.CANCELED, HELD_ORPHANED_MESSAGE)
+                for pk in held.values_list("id", flat=True)
+            },
+            now=now,
+        )
+        Schedule.objects.filter(id__in=schedule_ids).delete()
+
+
+def schedule_delete(*, schedule: Schedule, now: datetime) -> None:
+    schedules_delete(schedule_ids=[schedule.id], now=now)
 
 
 # --- History (SPEC §10: old history is purged in batches by a daily task) ----------------------

@@ -219,7 +219,7 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
             raise _camel_validation_error(exc) from None
 
     def perform_destroy(self, instance):
-        services.schedule_delete(schedule=instance)
+        services.schedule_delete(schedule=instance, now=clock.control_plane_now())
 
     @extend_schema(
         summary="Pause: disable with an optional note (recorded as a `paused` event)",

@@ -157,3 +157,37 @@ def test_it_hides_the_actions_from_viewers(acme, staff_client):
     acme["schedule"].refresh_from_db()
     assert acme["schedule"].enabled is True
     assert Job.objects.filter(schedule=acme["schedule"]).count() == 1
+
+
+def test_deleting_schedules_in_the_list_cancels_their_held_jobs(acme, staff_client):
+    # The changelist's bulk delete goes through the services like the API's: a held job
+    # (overlap policy, backfill) would otherwise wait forever for a schedule that is gone.
+    held = Job.objects.filter(pk=acme["job"].pk)
+    held.update(status="held")
+    ScheduleEvent.objects.create(  # a schedule that ran has events: they go with it
+        organization=acme["org"],
+        schedule=acme["schedule"],
+        kind=EventKind.TRIGGERED,
+        created_at=timezone.now(),
+    )
+    client = staff_client(acme["org"], Role.ADMIN)
+    response = _act(client, "delete_selected", [acme["schedule"]], post="yes")
+    assert response.status_code == 302
+    assert not Schedule.objects.filter(pk=acme["schedule"].pk).exists()
+    job = held.get()
+    assert (job.status, job.error_kind, job.schedule_id) == ("canceled", "canceled", None)
+
+
+def test_an_admin_deletes_a_schedule_that_ran_from_its_page(acme, staff_client):
+    ScheduleEvent.objects.create(
+        organization=acme["org"],
+        schedule=acme["schedule"],
+        kind=EventKind.TRIGGERED,
+        created_at=timezone.now(),
+    )
+    client = staff_client(acme["org"], Role.ADMIN)
+    url = f"{LIST}{acme['schedule'].pk}/delete/"
+    assert "Yes, I’m sure" in client.get(url).content.decode()
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Schedule.objects.filter(pk=acme["schedule"].pk).exists()
+    assert Job.objects.filter(pk=acme["job"].pk, schedule=None).exists()  # history stays

@@ -198,6 +198,22 @@ def test_it_deletes_a_schedule_and_keeps_its_jobs(api, org):
     assert job.schedule_id is None
 
 
+def test_deleting_a_schedule_cancels_its_held_jobs(api, org):
+    # Held jobs (overlap policy, backfill) wait for their schedule's slot: without the schedule
+    # nothing would ever release them. Its other jobs stay as they are, history.
+    schedule = ScheduleFactory(organization=org)
+    held = JobFactory(schedule=schedule, status="held")
+    done = JobFactory(schedule=schedule, status="succeeded")
+
+    assert api.delete(f"/api/schedules/{schedule.id}/").status_code == 204
+
+    held.refresh_from_db()
+    assert (held.status, held.error_kind, held.schedule_id) == ("canceled", "canceled", None)
+    assert held.error_message == "Its schedule was deleted before a concurrency slot freed for it."
+    done.refresh_from_db()
+    assert (done.status, done.schedule_id) == ("succeeded", None)
+
+
 def test_it_filters_schedules_by_agent_enabled_and_last_run_status(api, org):
     agent = AgentFactory(organization=org)
     match = ScheduleFactory(organization=org, agent=agent, last_run_status="failed")
