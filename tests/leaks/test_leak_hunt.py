@@ -21,6 +21,7 @@ that reads nothing fails instead of passing.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -34,8 +35,9 @@ from rest_framework.test import APIClient
 from agents.dispatch import agent_queue
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script
 from billing.models import Role
+from config.clock import iso_z as iso
 from schedules.engine import run_tick
-from schedules.models import Schedule, ScheduleEvent
+from schedules.models import Calendar, Schedule, ScheduleEvent
 from tests.factories import MembershipFactory, UserFactory
 from tests.leaks.helpers import (
     CORE_PREFIX,
@@ -291,13 +293,31 @@ def _request_every_api_route(responses: Responses, client: APIClient, *, org) ->
     def post(url, data=None, **extra):
         return responses.call(client, "post", url, data, **extra)
 
-    for url in ("/api/schedules/", "/api/agents/", "/api/scripts/", "/api/jobs/", "/api/vault/"):
+    # A calendar of the organization (issue 13): its list and detail are searched too.
+    calendar, _ = Calendar.objects.get_or_create(
+        organization=org, name="leak hunt holidays", defaults={"dates": ["2026-12-25"]}
+    )
+    get(f"/api/calendars/{calendar.id}/")
+    for url in (
+        "/api/schedules/",
+        "/api/agents/",
+        "/api/scripts/",
+        "/api/jobs/",
+        "/api/vault/",
+        "/api/calendars/",
+    ):
         get(url)
         get(url + "?pageSize=500")
     for schedule in Schedule.objects.filter(organization=org):
         get(f"/api/schedules/{schedule.id}/")
         get(f"/api/schedules/{schedule.id}/events/")
         get(f"/api/schedules/{schedule.id}/jobs/")
+        # A dry-run backfill of the last hour: its answer lists occurrences and gates.
+        until = timezone.now().replace(microsecond=0)
+        since = until - timedelta(hours=1)
+        backfill = {"from": iso(since), "to": iso(until), "dryRun": True}
+        answer = post(f"/api/schedules/{schedule.id}/backfill", backfill)
+        assert answer.status_code == 200, answer.content
     for job in Job.objects.filter(organization=org):
         get(f"/api/jobs/{job.id}/")
         get(f"/api/jobs/{job.id}/log")
