@@ -250,14 +250,14 @@ def job_counts() -> JobCounts:
         .annotate(n=Count("id"), since=Min(Coalesce("queued_at", "created_at")))
         .values_list("status", "n", "since")
     )
-    by_status = dict.fromkeys(UNFINISHED_JOB_STATUSES, 0)
+    by_status: dict[str, int] = {str(status): 0 for status in UNFINISHED_JOB_STATUSES}
     waiting = []
     for status, n, since in rows:
         by_status[status] = n
         if status in (JobStatus.PENDING, JobStatus.QUEUED):
             waiting.append(since)
     return JobCounts(
-        by_status={str(k): v for k, v in by_status.items()},
+        by_status=by_status,
         oldest_waiting_since=min(waiting, default=None),
     )
 
