@@ -42,8 +42,8 @@ def scrape(client) -> dict[tuple[str, tuple], float]:
     }
 
 
-def jobs(schedule, status: str, n: int = 1, **fields) -> None:
-    Job.objects.bulk_create(JobFactory.build_batch(n, schedule=schedule, status=status, **fields))
+def jobs(of, status: str, n: int = 1, **fields) -> None:
+    Job.objects.bulk_create(JobFactory.build_batch(n, schedule=of, status=status, **fields))
 
 
 def seconds_ago(seconds: int) -> datetime:
@@ -51,24 +51,25 @@ def seconds_ago(seconds: int) -> datetime:
 
 
 @pytest.fixture
-def schedule(org, agent, script):
+def scraped(org, agent, script):
+    """The schedule the seeded jobs belong to."""
     return ScheduleFactory(organization=org, agent=agent, script=script)
 
 
 @pytest.fixture
-def frozen(control_plane_clock_is_time_machines):
+def clock_at_now(control_plane_clock_is_time_machines):
     with time_machine.travel(NOW, tick=False):
         yield
 
 
-def test_it_reports_the_database_as_it_is_at_the_scrape(client, org, schedule, frozen):
-    jobs(schedule, JobStatus.PENDING, 2, created_at=seconds_ago(300))
-    jobs(schedule, JobStatus.QUEUED, created_at=seconds_ago(500), queued_at=seconds_ago(400))
-    jobs(schedule, JobStatus.RUNNING, 3, created_at=seconds_ago(900))
-    jobs(schedule, JobStatus.RETRYING, created_at=seconds_ago(2000))  # not waiting for an agent
-    jobs(schedule, JobStatus.HELD, created_at=seconds_ago(3000))  # nor this one
-    jobs(schedule, JobStatus.SUCCEEDED, 4, created_at=seconds_ago(5000))
-    jobs(schedule, JobStatus.FAILED, created_at=seconds_ago(5000))
+def test_it_reports_the_database_as_it_is_at_the_scrape(client, org, scraped, clock_at_now):
+    jobs(scraped, JobStatus.PENDING, 2, created_at=seconds_ago(300))
+    jobs(scraped, JobStatus.QUEUED, created_at=seconds_ago(500), queued_at=seconds_ago(400))
+    jobs(scraped, JobStatus.RUNNING, 3, created_at=seconds_ago(900))
+    jobs(scraped, JobStatus.RETRYING, created_at=seconds_ago(2000))  # not waiting for an agent
+    jobs(scraped, JobStatus.HELD, created_at=seconds_ago(3000))  # nor this one
+    jobs(scraped, JobStatus.SUCCEEDED, 4, created_at=seconds_ago(5000))
+    jobs(scraped, JobStatus.FAILED, created_at=seconds_ago(5000))
     fresh = seconds_ago(5)
     AgentFactory(organization=org, status=AgentStatus.ONLINE, last_heartbeat_at=fresh)
     AgentFactory(organization=org, status=AgentStatus.STARTING, last_heartbeat_at=fresh)
@@ -90,7 +91,7 @@ def test_it_reports_the_database_as_it_is_at_the_scrape(client, org, schedule, f
     }
 
 
-def test_an_empty_database_reports_zeros_and_no_tick_yet(client, db, frozen):
+def test_an_empty_database_reports_zeros_and_no_tick_yet(client, db, clock_at_now):
     assert scrape(client) == {
         **{("mimic_jobs", (("status", s),)): 0 for s in ("held", "pending", "queued")},
         **{("mimic_jobs", (("status", s),)): 0 for s in ("running", "retrying")},
@@ -100,10 +101,10 @@ def test_an_empty_database_reports_zeros_and_no_tick_yet(client, db, frozen):
     }
 
 
-def test_no_label_names_a_tenant(client, org, schedule, frozen):
-    jobs(schedule, JobStatus.RUNNING)
+def test_no_label_names_a_tenant(client, org, scraped, clock_at_now):
+    jobs(scraped, JobStatus.RUNNING)
     body = client.get("/metrics").content.decode()
-    for name in (org.name, org.slug, schedule.name, str(org.id), str(schedule.id)):
+    for name in (org.name, org.slug, scraped.name, str(org.id), str(scraped.id)):
         assert name not in body
 
 
@@ -113,22 +114,22 @@ def _queries_of_a_scrape(client) -> list[str]:
     return [q["sql"] for q in captured.captured_queries]
 
 
-def test_a_scrape_costs_the_same_queries_for_5_and_500_jobs(client, org, schedule):
+def test_a_scrape_costs_the_same_queries_for_5_and_500_jobs(client, org, scraped):
     AgentFactory(organization=org, status=AgentStatus.ONLINE, last_heartbeat_at=NOW)
-    jobs(schedule, JobStatus.QUEUED, 5)
+    jobs(scraped, JobStatus.QUEUED, 5)
     few = _queries_of_a_scrape(client)
-    jobs(schedule, JobStatus.QUEUED, 495)
-    jobs(schedule, JobStatus.RUNNING, 300)
+    jobs(scraped, JobStatus.QUEUED, 495)
+    jobs(scraped, JobStatus.RUNNING, 300)
     many = _queries_of_a_scrape(client)
     # The clock, the grouped jobs, the agents online, the tick's heartbeat row.
     assert len(few) == len(many) == 4
 
 
 def test_multiprocess_mode_still_serves_the_gauges(
-    client, org, schedule, frozen, tmp_path, monkeypatch
+    client, org, scraped, clock_at_now, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    jobs(schedule, JobStatus.PENDING, 2, created_at=seconds_ago(30))
+    jobs(scraped, JobStatus.PENDING, 2, created_at=seconds_ago(30))
     gauges = scrape(client)
     assert gauges[("mimic_jobs", (("status", "pending"),))] == 2
     assert gauges[("mimic_oldest_waiting_job_age_seconds", ())] == 30
