@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from django.db.models import Q
+
 from agents.models import AgentStatus, Controller
 
 # A start request younger than this counts as "starting": its queue will be drained once the
@@ -59,3 +61,10 @@ def effective_status(state: AgentState, *, now: datetime, online_seconds: int) -
     if state.status == AgentStatus.STOPPED:
         return AgentStatus.STOPPED
     return AgentStatus.OFFLINE
+
+
+def online_q(*, now: datetime, online_seconds: int) -> Q:
+    """The agents `effective_status` calls online, as a filter (the metrics count them in SQL):
+    a heartbeat younger than `online_seconds`, and neither disabled nor stopped."""
+    fresh = Q(last_heartbeat_at__gt=now - timedelta(seconds=online_seconds))
+    return fresh & ~Q(status__in=[AgentStatus.DISABLED, AgentStatus.STOPPED])

@@ -9,12 +9,30 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 
 from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
-from agents.models import Agent, AgentStatus, Job, JobStatus, hash_token, start_deadline_passed
-from agents.readiness import START_GRACE
+from agents.models import (
+    FINISHED_JOB_STATUSES,
+    Agent,
+    AgentStatus,
+    Job,
+    JobStatus,
+    hash_token,
+    start_deadline_passed,
+)
+from agents.readiness import START_GRACE, online_q
 from agents.services import WAITING_JOB_STATUSES
 
 
@@ -206,3 +224,44 @@ def jobs_queued_for_free_agents(
             picked.append((job_id, agent_id))
             taken[agent_id] = taken.get(agent_id, 0) + 1
     return picked
+
+
+# --------------------------------------------------------------------- metrics (scrape time)
+
+# Held, pending, queued, running, retrying: what the jobs gauge reports, 0 when none.
+UNFINISHED_JOB_STATUSES = tuple(s for s in JobStatus if s not in FINISHED_JOB_STATUSES)
+
+
+@dataclass(frozen=True)
+class JobCounts:
+    by_status: dict[str, int]  # every unfinished status
+    oldest_waiting_since: datetime | None  # the oldest pending or queued job's wait start
+
+
+def job_counts() -> JobCounts:
+    """Unfinished jobs by status, and since when the oldest pending or queued job has waited
+    for an agent (since it was queued; created, if never published): one grouped query over
+    the small unfinished part of the table (`job_status_retry_at` leads with the status).
+    Finished jobs, the vast majority, are not counted here: the outcome counter has them."""
+    rows = (
+        Job.objects.filter(status__in=UNFINISHED_JOB_STATUSES)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"), since=Min(Coalesce("queued_at", "created_at")))
+        .values_list("status", "n", "since")
+    )
+    by_status: dict[str, int] = {str(status): 0 for status in UNFINISHED_JOB_STATUSES}
+    waiting = []
+    for status, n, since in rows:
+        by_status[status] = n
+        if status in (JobStatus.PENDING, JobStatus.QUEUED):
+            waiting.append(since)
+    return JobCounts(
+        by_status=by_status,
+        oldest_waiting_since=min(waiting, default=None),
+    )
+
+
+def agents_online_count(*, now: datetime, online_seconds: int) -> int:
+    """How many agents are online (agents.readiness.online_q): one query."""
+    return Agent.objects.filter(online_q(now=now, online_seconds=online_seconds)).count()

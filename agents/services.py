@@ -3,7 +3,9 @@
 Each job transition is a compare-and-swap (`filter(id=…, status=<expected>).update(…)`; one row
 updated = this caller won), so the runner, the watchdog and the API can race on the same row and
 exactly one of them decides. A transition that wins sends `job_status_changed` after commit
-(schedules keeps `lastRunStatus` following its latest job from it).
+(schedules keeps `lastRunStatus` following its latest job from it), and one that ends a job is
+counted in agents.metrics then too: counted where the outcome is recorded, never when its
+transaction rolls back.
 
 Time is passed in (`now`), never read here.
 """
@@ -21,7 +23,7 @@ from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, ProtectedError, Q, Value, When
 
-from agents import broker
+from agents import broker, metrics
 from agents.joblog import log_append
 from agents.models import (
     START_DEADLINE_MESSAGE,
@@ -51,13 +53,21 @@ WAITING_JOB_STATUSES = (JobStatus.HELD, JobStatus.PENDING, JobStatus.QUEUED, Job
 # --------------------------------------------------------------------------------- signal
 
 
-def _announce(job_ids: list) -> None:
-    """After commit, tell listeners the jobs' status changed (one fetch, only if anyone listens)."""
+def _announce(job_ids: list, *, settled: bool = False, ran: bool = False) -> None:
+    """After commit, tell listeners the jobs' status changed, and count the jobs this transition
+    ended (`settled`: its status is final) in the metrics — `ran`: it ended a running attempt,
+    whose run time is observed too. One fetch, only if anyone listens or counts."""
 
     def send() -> None:
-        if not job_status_changed.has_listeners(Job):
+        listening = job_status_changed.has_listeners(Job)
+        if not (listening or settled):
             return
-        for job in Job.objects.filter(id__in=job_ids):
+        jobs = list(Job.objects.filter(id__in=job_ids))
+        if settled:
+            metrics.observe_settled(jobs, ran=ran)
+        if not listening:
+            return
+        for job in jobs:
             try:
                 job_status_changed.send(sender=Job, job=job)
             except Exception:  # a listener's bug must not undo or hide the transition
@@ -281,7 +291,7 @@ def job_finish_attempt(
                 error_message=outcome.error_message,
                 log=log_text,
             )
-            _announce([job.id])
+            _announce([job.id], settled=not outcome.retry, ran=True)
         else:
             # The watchdog already closed this attempt (lost / timed out); keep what we saw.
             attempt_row.update(log=log_text, exit_code=outcome.exit_code)
@@ -319,7 +329,7 @@ def job_cancel(*, job: Job, now: datetime) -> CancelResult:
                 error_kind=ErrorKind.CANCELED,
                 error_message="Canceled before it started.",
             ):
-                _announce([job.id])
+                _announce([job.id], settled=True)
                 return CancelResult.CANCELED
         running = Job.objects.filter(id=job.id, status=JobStatus.RUNNING)
         if running.filter(cancel_requested_at__isnull=True).update(cancel_requested_at=now):
@@ -377,7 +387,7 @@ def jobs_cancel_active(*, messages: dict, now: datetime) -> ActiveCancel:
         ),
         cancel_requested_at=now,
     )
-    _announce(canceled)
+    _announce(canceled, settled=True)
     return ActiveCancel(canceled=canceled, requested=requested)
 
 
@@ -388,7 +398,7 @@ def jobs_supersede_held(*, keep: dict, now: datetime) -> list:
     announced: a held job is not a run of the schedule until it is released."""
     if not keep:
         return []
-    return _cas_returning(
+    superseded = _cas_returning(
         Job.objects.filter(
             schedule_id__in=list(keep), status=JobStatus.HELD, trigger=Trigger.SCHEDULED
         ).exclude(id__in=[job_id for job_id, _ in keep.values()]),
@@ -400,6 +410,13 @@ def jobs_supersede_held(*, keep: dict, now: datetime) -> list:
             default=Value("Superseded by a newer blocked occurrence."),
         ),
     )
+    if superseded:
+        transaction.on_commit(
+            lambda: metrics.observe_settled_unstarted(
+                status=JobStatus.CANCELED, error_kind=ErrorKind.SUPERSEDED, count=len(superseded)
+            )
+        )
+    return superseded
 
 
 def jobs_release_held(*, job_ids: list, now: datetime) -> list:
@@ -426,7 +443,7 @@ def jobs_cancel_held(*, outcomes: dict, now: datetime) -> list:
         error_kind=Case(*(When(id=pk, then=Value(k)) for pk, (k, _) in outcomes.items())),
         error_message=Case(*(When(id=pk, then=Value(m)) for pk, (_, m) in outcomes.items())),
     )
-    _announce(canceled)
+    _announce(canceled, settled=True)
     return canceled
 
 
@@ -467,7 +484,7 @@ def job_mark_timed_out(*, job_id, attempt: int, now: datetime) -> bool:
         )
         if won:
             _close_attempt(job_id, attempt, now, JobStatus.TIMED_OUT, ErrorKind.TIMED_OUT, message)
-            _announce([job_id])
+            _announce([job_id], settled=True, ran=True)
     return bool(won)
 
 
@@ -500,7 +517,7 @@ def job_mark_lost(
         )
         if won:
             _close_attempt(job_id, attempt, now, JobStatus.LOST, ErrorKind.LOST, message)
-            _announce([job_id])
+            _announce([job_id], settled=status != JobStatus.RETRYING, ran=True)
     return status if won else None
 
 
@@ -536,7 +553,7 @@ def _cancel_past_start_deadline(jobs, *, now: datetime, ids: list | None = None)
         error_message=START_DEADLINE_MESSAGE,
     )
     if won and ids:
-        _announce(ids)
+        _announce(ids, settled=True)
     return won
 
 
@@ -552,7 +569,7 @@ def job_expire_unclaimed(*, job_id, now: datetime, reason: str) -> bool:
             error_message=reason,
         )
         if won:
-            _announce([job_id])
+            _announce([job_id], settled=True)
     return bool(won)
 
 

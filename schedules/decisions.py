@@ -88,6 +88,9 @@ class Decision:
     spend_run: bool = False  # the job takes one of remaining_runs
     touch_metadata: bool = False  # lastRunAt/lastRunStatus/nextRunAt/budget changed
     notes: list[str] = field(default_factory=list)
+    # A scheduled occurrence's fire instant (scheduled_for plus its jitter offset): the metrics
+    # measure the dispatch's lateness from it. None for a forced run.
+    fire_at: datetime | None = None
     # The job is `held` (overlap policy): the engine supersedes older held occurrences and,
     # with `replace`, cancels the schedule's active jobs.
     held: bool = False
@@ -259,6 +262,7 @@ def decide(
                 d.new_next_run_at = due.run_at
                 return d
         scheduled_for, trigger = due.run_at, Trigger.SCHEDULED
+        d.fire_at = due.run_at + jitter
         if now - due.run_at - jitter > ON_TIME_GRACE:
             d.notes.append("catch_up")
         if _planned_skip(d, s, ctx, now, scheduled_for, trigger, manual=False):

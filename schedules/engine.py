@@ -148,6 +148,8 @@ class _Dispatched:
     # Job rows carry their agent_id: a released held job keeps the agent it was created for,
     # which a later edit of its schedule may have changed.
     agents_to_start: dict[UUID, Agent] = field(default_factory=dict)
+    # job id -> its occurrence's fire instant (scheduled dispatches only), for the lateness metric
+    fire_at: dict[UUID, datetime] = field(default_factory=dict)
 
 
 def run_tick(
@@ -418,6 +420,8 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
             s.last_run_at, s.last_run_status = now, RunStatus.PENDING
             notes = d.notes + (["agent_auto_started"] if d.start_agent else [])
             owed.jobs.append((d.job, s, notes))
+            if d.fire_at is not None:
+                owed.fire_at[d.job["id"]] = d.fire_at
             if d.start_agent:
                 owed.agents_to_start.setdefault(s.agent_id, s.agent)
         if d.touch_metadata:
@@ -656,7 +660,8 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report, budget: _
                 )
             )
             continue
-        report.triggered.append(_triggered(s, job, notes, dry_run=False))
+        fire_at = owed.fire_at.get(job["id"])
+        report.triggered.append(_triggered(s, job, notes, dry_run=False, fire_at=fire_at))
         to_publish.append((job["id"], job["agent_id"]))
     if failed_agents:
         _fail_jobs_of_unstartable_agents(owed, failed_agents, now=now)
@@ -790,7 +795,9 @@ def _fail_jobs_of_unstartable_agents(owed: _Dispatched, failed: dict[UUID, str],
             )
 
 
-def _triggered(s: Schedule, job: dict, notes: list[str], *, dry_run: bool) -> Triggered:
+def _triggered(
+    s: Schedule, job: dict, notes: list[str], *, dry_run: bool, fire_at: datetime | None = None
+) -> Triggered:
     return Triggered(
         schedule_id=s.id,
         schedule_name=s.name,
@@ -798,6 +805,7 @@ def _triggered(s: Schedule, job: dict, notes: list[str], *, dry_run: bool) -> Tr
         scheduled_for=job["scheduled_for"],
         agent_id=s.agent_id,
         notes=notes,
+        fire_at=fire_at,
     )
 
 

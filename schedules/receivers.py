@@ -8,13 +8,12 @@ from django.dispatch import receiver
 from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus
 from agents.signals import job_status_changed
 from config import clock
-from schedules import metrics, services
+from schedules import services
 from schedules.models import EventKind, Schedule, ScheduleEvent, SkipReason
 
 
 @receiver(job_status_changed, dispatch_uid="schedules.last_run_status")
 def follow_latest_job(sender, job, **kwargs) -> None:
-    metrics.JOB_OUTCOMES.labels(status=job.status).inc()
     if job.schedule_id is None:
         return
     # Only when no newer job of the schedule exists: an old retry finishing late must not

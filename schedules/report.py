@@ -22,6 +22,9 @@ class Triggered:
     scheduled_for: datetime
     agent_id: UUID
     notes: list[str]
+    # A scheduled occurrence's fire instant (scheduled_for plus jitter), for the dispatch
+    # lateness histogram; None for forced and released runs. Not part of the API's body.
+    fire_at: datetime | None = None
 
 
 @dataclass(frozen=True)

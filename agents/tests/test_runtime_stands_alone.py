@@ -1,5 +1,6 @@
 """The agent runtime is a program of its own (SPEC §7): importing all of it loads no Django (so
-no model, no settings, no database connection can be reached from it), Celery's Django fixup
+no model, no settings, no database connection can be reached from it) and no Prometheus client
+(it serves no /metrics: job outcomes are counted by the control plane), Celery's Django fixup
 stays off even with DJANGO_SETTINGS_MODULE set, and it cleans its environment to the MIMIC_*
 variables and a few harmless ones."""
 
@@ -27,11 +28,12 @@ print(json.dumps({
                    ("config", "schedules", "vault", "billing")
                    or (m.startswith("agents.") and not m.startswith("agents.runtime"))),
     "fixups": [type(f).__name__ for f in app._fixups],
+    "prometheus": sorted(m for m in sys.modules if m.split(".")[0] == "prometheus_client"),
 }))
 """
 
 
-def test_importing_the_whole_runtime_loads_no_django_and_no_other_app():
+def test_importing_the_whole_runtime_loads_no_django_no_other_app_and_no_metrics():
     done = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=settings.BASE_DIR,
@@ -42,7 +44,7 @@ def test_importing_the_whole_runtime_loads_no_django_and_no_other_app():
     )
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    assert loaded == {"django": [], "ours": [], "fixups": []}
+    assert loaded == {"django": [], "ours": [], "fixups": [], "prometheus": []}
 
 
 def test_it_keeps_only_the_allowed_variables():

@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from config.api_common import VALIDATION_ERROR_SCHEMA, ApiAutoSchema, ErrorSeria
 from config.cron_auth import cron_key_error
 from schedules.api.serializers import TickReportSerializer, report_json
 from schedules.engine import run_tick
+from schedules.metrics import DatabaseGauges
 from schedules.models import Schedule
 from schedules.selectors import tick_health
 
@@ -230,13 +231,17 @@ def _broker_health() -> str:
 
 
 def metrics_view(request):
-    """Prometheus text format; aggregates all processes when PROMETHEUS_MULTIPROC_DIR is set."""
+    """Prometheus text format: the counters and histograms (every process's when
+    PROMETHEUS_MULTIPROC_DIR is set, this one's otherwise) and the gauges the database answers
+    now. The registry is built per scrape, so the database is read only when /metrics is."""
     import os
 
-    registry = REGISTRY
+    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import CollectorRegistry, multiprocess
+        from prometheus_client import multiprocess
 
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(REGISTRY)  # a registry is a collector of its own metrics
+    registry.register(DatabaseGauges())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
