@@ -13,15 +13,18 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.http import Http404, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from agents import controllers, services
+from agents import controllers, selectors, services
 from agents.controller_policy import SECRET_CONFIG_KEYS, controller_errors
+from agents.joblog import parse_cursor
 from agents.models import (
     ACTIVE_JOB_STATUSES,
+    FINISHED_JOB_STATUSES,
     PREWARM_MAX_MINUTES,
     Agent,
     Job,
@@ -501,7 +504,43 @@ class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="log (bounded, secrets redacted)")
     def log_text(self, job):
-        return _pre(job.log)
+        if job.status in FINISHED_JOB_STATUSES:
+            return _pre(job.log)
+        # Still to run or running: the live log, followed by mimic/livelog.js until complete.
+        since = selectors.job_log_since(job, None)
+        return format_html(
+            '<pre class="mimic-log" data-live-log="{}" data-next="{}" '
+            'data-status="mimic-live-log-status">{}</pre>'
+            '<p id="mimic-live-log-status" class="help">The job has not ended: its log grows '
+            "here as it is written.</p>",
+            reverse("admin:agents_job_log", args=[job.pk]),
+            since.next,
+            since.log,
+        )
+
+    def get_urls(self):
+        log_url = path(
+            "<path:object_id>/log/",
+            self.admin_site.admin_view(self.log_view),
+            name="agents_job_log",
+        )
+        return [log_url, *super().get_urls()]
+
+    def log_view(self, request, object_id):
+        """The live log after `?after=` as JSON (GET /api/jobs/{id}/log's answer), for the
+        change page's script; jobs the user may not view are a 404."""
+        job = self.get_object(request, object_id)
+        if job is None or not self.has_view_permission(request, job):
+            raise Http404("No such job.")
+        after = request.GET.get("after")
+        try:
+            position = None if after is None else parse_cursor(after)
+        except ValueError:
+            return JsonResponse(
+                {"after": ["Not a cursor: pass the `next` of a previous answer."]}, status=400
+            )
+        since = selectors.job_log_since(job, position)
+        return JsonResponse({"log": since.log, "next": since.next, "complete": since.complete})
 
     @admin.display(description="variables")
     def variables_json(self, job):

@@ -255,6 +255,9 @@ class Job(models.Model):
     error_kind = models.CharField(max_length=30, choices=ErrorKind.choices, blank=True)
     error_message = models.TextField(blank=True)
     log = models.TextField(blank=True)  # bounded, secrets redacted
+    # The running attempt's output that might still be the start of a secret (vault-encrypted;
+    # see JobLogChunk): held back from the log until the next piece, or the attempt's end.
+    log_held = models.TextField(blank=True, editable=False)
     celery_task_id = models.CharField(max_length=100, blank=True)
     worker_hostname = models.CharField(max_length=200, blank=True)
 
@@ -358,6 +361,38 @@ class JobAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} #{self.number} ({self.status})"
+
+
+class JobLogChunk(models.Model):
+    """A piece of an attempt's output as it arrived, redacted: the live log (SPEC §14), read
+    with a cursor `attempt:seq` by GET /api/jobs/{id}/log while the job runs.
+
+    Redacted across pieces: the raw end that might begin a secret waits in Job.log_held and is
+    put in front of the next piece (vault.redaction.Redactor.split_ready). Bounded: an attempt
+    stores at most JOB_LOG_MAX_BYTES characters of chunks (its beginning, then a marker); the
+    job's own log (Job.log, then JobAttempt.log) keeps the bounded head … tail."""
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_chunks")
+    attempt = models.PositiveSmallIntegerField()
+    seq = models.PositiveIntegerField()
+    text = models.TextField()
+    # Characters of this attempt's chunks up to and including this one (the bound's count).
+    end = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "attempt", "seq"], name="job_log_chunk_unique_seq"
+            ),
+            models.CheckConstraint(
+                condition=Q(attempt__gte=1, seq__gte=1), name="job_log_chunk_numbered_from_one"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} #{self.attempt}.{self.seq}"
 
 
 class ControlPlanePulse(models.Model):

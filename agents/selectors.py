@@ -23,11 +23,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 
 from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
+from agents.joblog import START, attempt_header, format_cursor
 from agents.models import (
     FINISHED_JOB_STATUSES,
     Agent,
     AgentStatus,
     Job,
+    JobLogChunk,
     JobStatus,
     hash_token,
     start_deadline_passed,
@@ -40,6 +42,47 @@ def job_list() -> QuerySet[Job]:
     """Jobs as lists show them (the jobs API, a schedule's jobs in the API and the admin):
     newest first, without the heavy text columns (script source, log, variables)."""
     return Job.objects.defer("script_source", "log", "variables").order_by("-created_at", "-id")
+
+
+# Chunks in one answer of the live log; a reader asks again with `next` for the rest.
+LOG_CHUNKS_PER_ANSWER = 200
+
+
+@dataclass(frozen=True)
+class LogSince:
+    log: str
+    next: str
+    complete: bool
+
+
+def job_log_since(job: Job, after: tuple[int, int] | None) -> LogSince:
+    """The live log of `job` (loaded with status and log) after the cursor position `after`
+    (None: from the start), in one query. `complete` once the job is finished and nothing is
+    left to read.
+
+    A job with no chunks at all (its log was stored before chunks existed) answers its stored
+    log whole to a reader starting from the start; its `next` is the start, where no chunk
+    will follow a finished job."""
+    attempt, seq = after or START
+    chunks = list(
+        JobLogChunk.objects.filter(job_id=job.id)
+        .filter(Q(attempt__gt=attempt) | Q(attempt=attempt, seq__gt=seq))
+        .order_by("attempt", "seq")
+        .values_list("attempt", "seq", "text")[:LOG_CHUNKS_PER_ANSWER]
+    )
+    finished = job.status in FINISHED_JOB_STATUSES
+    if not chunks:
+        text = job.log if after is None else ""
+        return LogSince(text, format_cursor((attempt, seq)), finished)
+    parts = []
+    for chunk_attempt, chunk_seq, text in chunks:
+        if chunk_seq == 1 and chunk_attempt > 1:
+            parts.append(attempt_header(chunk_attempt))
+        parts.append(text)
+    last = chunks[-1][:2]
+    return LogSince(
+        "".join(parts), format_cursor(last), finished and len(chunks) < LOG_CHUNKS_PER_ANSWER
+    )
 
 
 class AgentRefError(Exception):

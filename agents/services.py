@@ -19,12 +19,13 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, ProtectedError, Q, Value, When
 
 from agents import broker, metrics
-from agents.joblog import log_append
+from agents.joblog import live_chunk, log_append
 from agents.models import (
     START_DEADLINE_MESSAGE,
     Agent,
@@ -33,6 +34,7 @@ from agents.models import (
     ErrorKind,
     Job,
     JobAttempt,
+    JobLogChunk,
     JobStatus,
     Runtime,
     Script,
@@ -43,6 +45,7 @@ from agents.models import (
 from agents.outcomes import AttemptReport, Outcome, attempt_outcome
 from agents.runtime.logformat import log_event
 from agents.signals import job_status_changed
+from vault import crypto
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,7 @@ def job_claim(
                 finished_at=None,
                 worker_hostname=hostname[:200],
                 log="",
+                log_held="",
             )
         )
         if not won:
@@ -197,27 +201,52 @@ class NotThisAgents(Exception):
     """The job does not exist or belongs to another agent (the API answers 404)."""
 
 
-def job_log_append(*, job_id, agent_id, attempt: int, chunk: str, redact, max_chars: int) -> bool:
-    """Append a redacted chunk to the running attempt's log, bounded (agents.joblog). False
-    when the attempt is no longer running on this agent; NotThisAgents for another's job.
+def job_log_append(
+    *, job_id, agent_id, attempt: int, chunk: str, redact, max_chars: int, final: bool = False
+) -> bool:
+    """Append a redacted chunk to the running attempt's log, bounded (agents.joblog), and store
+    it as the next live chunk (JobLogChunk). False when the attempt is no longer running on
+    this agent; NotThisAgents for another's job.
 
-    `redact(organization_id, vault_keys)` returns the text -> text redactor of the job's own
-    declared secrets."""
+    `redact(organization_id, vault_keys)` returns the job's vault.redaction.Redactor. The raw
+    end of the output that might begin a secret waits, encrypted, in Job.log_held until the
+    next chunk; `final` (the attempt's end) lets it out, redacted as it is."""
     with transaction.atomic():
         job = (
             Job.objects.select_for_update()
             .filter(id=job_id, agent_id=agent_id)
-            .only("id", "status", "attempt", "log", "organization_id", "vault_keys")
+            .only("id", "status", "attempt", "log", "log_held", "organization_id", "vault_keys")
             .first()
         )
         if job is None:
             raise NotThisAgents(job_id)
         if job.status != JobStatus.RUNNING or job.attempt != attempt:
             return False
-        text = redact(job.organization_id, list(job.vault_keys or []))(chunk)
+        if not chunk and not job.log_held:
+            return True
+        redactor = redact(job.organization_id, list(job.vault_keys or []))
+        raw = (crypto.decrypt(job.log_held) if job.log_held else "") + chunk
+        text, held = (redactor(raw), "") if final else redactor.split_ready(raw)
         job.log = log_append(job.log, text, max_chars=max_chars)
-        job.save(update_fields=["log"])
+        job.log_held = crypto.encrypt(held) if held else ""
+        job.save(update_fields=["log", "log_held"])
+        _store_live_chunk(job.id, attempt, text, max_chars=max_chars)
     return True
+
+
+def _store_live_chunk(job_id, attempt: int, text: str, *, max_chars: int) -> None:
+    last = (
+        JobLogChunk.objects.filter(job_id=job_id, attempt=attempt)
+        .order_by("-seq")
+        .values_list("seq", "end")
+        .first()
+    )
+    seq, stored = last or (0, 0)
+    piece = live_chunk(text, stored=stored, max_chars=max_chars)
+    if piece:
+        JobLogChunk.objects.create(
+            job_id=job_id, attempt=attempt, seq=seq + 1, text=piece, end=stored + len(piece)
+        )
 
 
 # --------------------------------------------------------------------------------- outcomes
@@ -235,6 +264,17 @@ def job_report_finish(
         raise NotThisAgents(job_id)
     if job.status != JobStatus.RUNNING or job.attempt != attempt:
         return None
+    if job.log_held:  # the attempt is over: what was held back is no longer a secret's start
+        job_log_append(
+            job_id=job_id,
+            agent_id=agent_id,
+            attempt=attempt,
+            chunk="",
+            redact=redact,
+            max_chars=settings.JOB_LOG_MAX_BYTES,
+            final=True,
+        )
+        job.refresh_from_db(fields=["log", "log_held"])
     if report.error:
         error = redact(job.organization_id, list(job.vault_keys or []))(report.error)
         report = replace(report, error=error)

@@ -68,6 +68,33 @@ class Redactor:
             return text
         return self._pattern.sub(lambda m: self._replacement[m.group(0)], text)
 
+    def split_ready(self, text: str) -> tuple[str, str]:
+        """`(ready, held)`: the redacted text that can be shown now, and the raw end of `text`
+        that might still become a secret once the next piece of the stream arrives.
+
+        For a stream redacted piece by piece (a job's live log): the caller keeps `held` and
+        puts it in front of the next piece, so a secret cut in two between pieces is still
+        caught whole. `held` is at most about two secret forms long (the longest end of `text`
+        that begins some form, moved back over a whole match that reaches into it)."""
+        if self._pattern is None or not text:
+            return text, ""
+        cut = len(text) - self._longest_started_form(text)
+        for match in self._pattern.finditer(text):
+            if match.start() < cut < match.end():
+                cut = match.start()  # a whole match across the cut is redacted next time
+                break
+        return self(text[:cut]), text[cut:]
+
+    def _longest_started_form(self, text: str) -> int:
+        """Length of the longest end of `text` that is a proper beginning of a form."""
+        longest = 0
+        for form in self._replacement:
+            for size in range(min(len(form) - 1, len(text)), longest, -1):
+                if text.endswith(form[:size]):
+                    longest = size
+                    break
+        return longest
+
 
 def redact(text: str, secrets: Iterable[str] | Mapping[str, str]) -> str:
     """`text` with every occurrence of every secret value replaced.

@@ -242,5 +242,13 @@ class JobAttemptSerializer(CamelModelSerializer):
 
 class JobLogSerializer(CamelSerializer):
     job_id = serializers.UUIDField(source="id")
-    log = serializers.CharField(help_text="The latest attempt's log, bounded, secrets redacted.")
-    attempts = JobAttemptSerializer(many=True)
+    log = serializers.CharField(
+        help_text="The log written after `after` (from the start without it), secrets redacted."
+    )
+    next = serializers.CharField(help_text="Pass as `after` to read what is written next.")
+    complete = serializers.BooleanField(
+        help_text="The job is finished and its whole log was returned: stop asking."
+    )
+    attempts = JobAttemptSerializer(
+        many=True, help_text="Every attempt, with its final log (bounded: head … tail)."
+    )

@@ -8,7 +8,12 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, generics, mixins, viewsets
 from rest_framework.response import Response
 
@@ -21,6 +26,7 @@ from agents.api.serializers import (
     ScriptSerializer,
 )
 from agents.controllers import runtime_environment
+from agents.joblog import parse_cursor
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script, Trigger
 from billing.tenancy import scope_queryset_for_request
 from billing.tenancy_api import OrganizationApiMixin, OrganizationContextMixin
@@ -135,14 +141,39 @@ class JobViewSet(
     def get_queryset(self):
         return scope_queryset_for_request(selectors.job_list(), self.request)
 
-    @extend_schema(summary="A job's log and every attempt's", responses=JobLogSerializer)
+    @extend_schema(
+        summary="A job's log, growing while it runs, and every attempt's",
+        description="The live log is read in pieces: the first call (without `after`) answers "
+        "the log from its start; pass the answer's `next` as `after` to get only what was "
+        "written since. `complete` is true once the job is finished and everything was "
+        "returned. Secrets are redacted, even one printed across two pieces. A retry's "
+        "output follows a line naming its attempt.",
+        parameters=[
+            OpenApiParameter(
+                "after",
+                str,
+                description="The `next` of the previous answer (an opaque cursor).",
+                required=False,
+            )
+        ],
+        responses={200: JobLogSerializer, 400: OpenApiResponse(description="A bad `after`.")},
+    )
     def log(self, request, pk=None):
+        after = request.query_params.get("after")
+        try:
+            position = None if after is None else parse_cursor(after)
+        except ValueError:
+            raise exceptions.ValidationError(
+                {"after": ["Not a cursor: pass the `next` of a previous answer."]}
+            ) from None
         queryset = scope_queryset_for_request(
-            Job.objects.only("id", "log", "organization_id"), request
+            Job.objects.only("id", "status", "log", "organization_id"), request
         ).prefetch_related(Prefetch("attempts", queryset=JobAttempt.objects.order_by("number")))
         job = get_object_or_404(queryset, pk=pk)
         self.check_object_permissions(request, job)
-        return Response(JobLogSerializer(job).data)
+        since = selectors.job_log_since(job, position)
+        data = {"id": job.id, "log": since.log, "next": since.next, "complete": since.complete}
+        return Response(JobLogSerializer({**data, "attempts": job.attempts.all()}).data)
 
 
 @extend_schema(summary="A schedule's jobs, newest first")

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from vault.redaction import SecretRedactingFilter, redact, redacting_log_handlers
+from vault.redaction import Redactor, SecretRedactingFilter, redact, redacting_log_handlers
 
 SECRET = 'p@ss "word"/\\ü+1'
 
@@ -111,3 +111,55 @@ def test_it_scrubs_text_fields_passed_in_extra():
     assert record.error == "bad password [REDACTED:PW]"
     assert record.attempt == 2
     assert record.levelname == "WARNING"
+
+
+# --------------------------------------------------------------- a stream redacted piece by piece
+
+
+def _stream(redactor, pieces: list[str]) -> list[str]:
+    """What a reader of the stream sees, piece by piece: each piece redacted with the held end
+    of the one before in front of it, the last held end let out at the stream's end."""
+    shown, held = [], ""
+    for piece in pieces:
+        ready, held = redactor.split_ready(held + piece)
+        shown.append(ready)
+    shown.append(redactor(held))
+    return shown
+
+
+@pytest.mark.parametrize("cut", range(1, len("hunter2-s3cret")))
+def test_a_secret_cut_between_two_pieces_is_redacted_whole(cut):
+
+    redactor = Redactor({"PORTAL_PASSWORD": "hunter2-s3cret"})
+    secret = "hunter2-s3cret"
+    shown = _stream(redactor, [f"login as bot {secret[:cut]}", f"{secret[cut:]} ok\n", "done\n"])
+    # The piece that ends with the secret's beginning shows none of it; the next shows it whole.
+    assert shown == ["login as bot ", "[REDACTED:PORTAL_PASSWORD] ok\n", "done\n", ""]
+
+
+def test_an_encoded_secret_cut_in_three_pieces_is_redacted_whole():
+
+    secret = "hunter2-s3cret"
+    encoded = base64.b64encode(secret.encode()).decode()
+    redactor = Redactor({"PORTAL_PASSWORD": secret})
+    third = len(encoded) // 3
+    pieces = ["auth ", encoded[:third], encoded[third : 2 * third], encoded[2 * third :] + "\n"]
+    assert "".join(_stream(redactor, pieces)) == "auth [REDACTED:PORTAL_PASSWORD]\n"
+
+
+def test_a_piece_ending_a_line_holds_nothing_back():
+
+    redactor = Redactor({"PORTAL_PASSWORD": "hunter2-s3cret"})
+    assert redactor.split_ready("login hunter2-s3cret\n") == (
+        "login [REDACTED:PORTAL_PASSWORD]\n",
+        "",
+    )
+    assert redactor.split_ready("login hunt") == ("login ", "hunt")
+    assert Redactor({}).split_ready("login hunt") == ("login hunt", "")
+
+
+def test_a_longer_secret_that_begins_with_a_shorter_one_is_not_cut_by_it():
+
+    redactor = Redactor({"SHORT": "abc123", "LONG": "abc123-and-more"})
+    pieces = ["x abc123", "-and-more y\n", "abc123", " z\n"]
+    assert "".join(_stream(redactor, pieces)) == "x [REDACTED:LONG] y\n[REDACTED:SHORT] z\n"
