@@ -44,7 +44,6 @@ from config.admin_common import (
     utc_text,
 )
 
-
 AUDIT_RECENT = 10  # audit entries shown on an agent's page
 
 

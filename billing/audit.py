@@ -24,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from billing.models import ActorKind, AuditEntry
 
-SECRET_PLACEHOLDER = "•••"
+SECRET_PLACEHOLDER = "•••"  # noqa: S105 - shown instead of a secret, not one
 _LABEL_MAX = AuditEntry._meta.get_field("object_label").max_length or 200
 
 

@@ -91,7 +91,7 @@ class ActorKind(models.TextChoices):
     the tick, or the system acting on its own (an auto-pause)."""
 
     USER = "user"
-    API_TOKEN = "api_token"
+    API_TOKEN = "api_token"  # noqa: S105 - a kind of caller, not a credential
     CRON_KEY = "cron_key"
     TICK = "tick"
     SYSTEM = "system"

@@ -245,9 +245,7 @@ def schedule_pause(
 
 
 @transaction.atomic
-def schedule_resume(
-    *, schedule: Schedule, now: datetime, actor: Actor | None = None
-) -> Schedule:
+def schedule_resume(*, schedule: Schedule, now: datetime, actor: Actor | None = None) -> Schedule:
     """Enable again; the next run is the first occurrence after `now` (no burst of the runs
     missed while paused). Resuming an enabled schedule changes nothing."""
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)

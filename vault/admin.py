@@ -6,10 +6,9 @@ the ciphertext is neither shown nor editable; lists show names and metadata only
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-
-from django.db import transaction
 
 from billing.audit import field_changes
 from billing.models import AuditAction
@@ -73,7 +72,9 @@ class VaultEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             if not change:
-                vault_audit(entry=obj, actor=actor_from_request(request), action=AuditAction.CREATED)
+                vault_audit(
+                    entry=obj, actor=actor_from_request(request), action=AuditAction.CREATED
+                )
                 return
             changes = field_changes(
                 {name: form.initial.get(name) for name in ("key", "description")},
