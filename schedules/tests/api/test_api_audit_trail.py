@@ -75,8 +75,9 @@ def test_a_pause_records_its_note_and_a_resume_follows(acme, client_for):
     schedule = acme["schedule"]
     note = "portal down until Monday"
     assert (
-        operator.post(f"/api/schedules/{schedule.id}/pause", {"note": note}, format="json")
-        .status_code
+        operator.post(
+            f"/api/schedules/{schedule.id}/pause", {"note": note}, format="json"
+        ).status_code
         == 200
     )
     assert operator.post(f"/api/schedules/{schedule.id}/resume").status_code == 200
@@ -185,9 +186,7 @@ def test_a_token_rotation_is_recorded_without_the_token(acme, client_for):
 def test_vault_changes_are_recorded_by_name_never_by_value(org, client_for):
     admin = client_for(org, Role.ADMIN)
     first, second = "hunter2-first-value", "hunter2-second-value"
-    response = admin.post(
-        "/api/vault/", {"key": "PORTAL_PASSWORD", "value": first}, format="json"
-    )
+    response = admin.post("/api/vault/", {"key": "PORTAL_PASSWORD", "value": first}, format="json")
     assert response.status_code == 201, response.content
     entry_id = response.json()["id"]
     body = {"value": second, "description": "rotated in March"}
