@@ -139,7 +139,7 @@ class AuditEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["actor_label", "object_label", "object_id", "note"]
     date_hierarchy = "at"
     list_per_page = 100
-    fields = [
+    _shown = (
         "organization",
         "at",
         "actor_kind",
@@ -151,8 +151,9 @@ class AuditEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "object_label",
         "changed_fields",
         "note",
-    ]
-    readonly_fields = fields
+    )
+    fields = _shown
+    readonly_fields = _shown
 
     @admin.display(description="changes")
     def changed_fields(self, entry):

@@ -121,7 +121,8 @@ def _audited_values(schedule: Schedule, names) -> dict:
             ids = schedule.calendars.values_list("pk", flat=True)
             values["calendar_ids"] = sorted(str(pk) for pk in ids)
             continue
-        attname = Schedule._meta.get_field(name).attname  # script -> script_id (scriptId)
+        field = Schedule._meta.get_field(name)
+        attname = getattr(field, "attname", name)  # script -> script_id (scriptId)
         values[attname] = getattr(schedule, attname)
     return values
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from django import forms
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -12,6 +15,24 @@ from billing.tenancy import scope_queryset_for_request
 from billing.tenancy_api import OrganizationApiMixin
 
 
+class _UTCIsoDateTimeField(forms.DateTimeField):
+    """An ISO-8601 instant, in UTC before it reaches the database: PostgreSQL refuses offsets
+    beyond ±15:59 that Python parses (a 500 otherwise); one that leaves the calendar is a 400."""
+
+    def to_python(self, value):
+        parsed = filters.IsoDateTimeFilter.field_class().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Out of range.", code="invalid") from None
+
+
+class UTCIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _UTCIsoDateTimeField
+
+
 class AuditFilter(filters.FilterSet):
     objectType = filters.ChoiceFilter(field_name="object_type", choices=AuditObjectType.choices)  # noqa: N815
     objectId = filters.CharFilter(field_name="object_id", max_length=64)  # noqa: N815
@@ -20,10 +41,10 @@ class AuditFilter(filters.FilterSet):
     actor = filters.CharFilter(
         field_name="actor_label", max_length=150, help_text="A username (or `cron key`, `tick`)."
     )
-    since = filters.IsoDateTimeFilter(
+    since = UTCIsoDateTimeFilter(
         field_name="at", lookup_expr="gte", help_text="Entries at or after this instant."
     )
-    until = filters.IsoDateTimeFilter(
+    until = UTCIsoDateTimeFilter(
         field_name="at", lookup_expr="lt", help_text="Entries before this instant."
     )
 

@@ -152,3 +152,18 @@ def test_a_page_costs_a_constant_number_of_queries(org, client_for):
     assert _queries(viewer, "/api/audit/?pageSize=50&page=2") == few
     body = viewer.get("/api/audit/?pageSize=50&page=2").json()
     assert (body["count"], len(body["results"])) == (60, 10)
+
+
+@pytest.mark.parametrize(
+    ("instant", "code"),
+    [
+        ("0048-09-04T18:18:08.44-23:58", 200),  # an offset PostgreSQL refuses: made UTC first
+        ("0001-01-01T00:00:00+05:00", 400),  # before year 1 in UTC
+        ("2026-11-26T14:00:00", 200),
+    ],
+)
+def test_any_parsable_instant_is_an_answer_never_a_500(org, client_for, instant, code):
+    response = client_for(org, Role.VIEWER).get("/api/audit/", {"until": instant})
+    assert response.status_code == code, response.content
+    if code == 400:
+        assert "until" in response.json()
