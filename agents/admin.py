@@ -32,9 +32,13 @@ from agents.models import (
     Script,
 )
 from agents.readiness import AgentState, effective_status
+from billing.models import AuditObjectType
+from billing.selectors import audit_entries_of
+from billing.tenancy import actor_from_request
 from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedInlineMixin, OrgScopedRelatedFilter
 from config import clock
 from config.admin_common import (
+    audit_rows_html,
     column,
     posted_from_change_page,
     redirect_to_change_page,
@@ -42,6 +46,8 @@ from config.admin_common import (
     status_badge,
     utc_text,
 )
+
+AUDIT_RECENT = 10  # audit entries shown on an agent's page
 
 
 def _effective_status(agent: Agent, now) -> str:
@@ -156,6 +162,7 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "stop_requested_at",
         "hostname",
         "created_at",
+        "audit_trail",
     ]
     fieldsets = [
         (None, {"fields": ["organization", "name", "slug", "capacity"]}),
@@ -206,6 +213,24 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             )
 
         return ["name", "slug", status, last_heartbeat, "capacity", "auto_start", "controller"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.append((f"Audit trail (latest {AUDIT_RECENT})", {"fields": ["audit_trail"]}))
+        return fieldsets
+
+    @admin.display(description="changes")
+    def audit_trail(self, agent):
+        # One query: who rotated this agent's token… (billing.audit).
+        return audit_rows_html(
+            audit_entries_of(
+                organization_id=agent.organization_id,
+                object_type=AuditObjectType.AGENT,
+                object_id=agent.pk,
+                limit=AUDIT_RECENT,
+            )
+        )
 
     @admin.display(description="status")
     def effective_status(self, agent):
@@ -267,7 +292,9 @@ class AgentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             if not self.has_change_permission(request, agent):
                 messages.error(request, f"{agent}: you may not issue tokens for this agent.")
                 continue
-            token = services.agent_token_issue(agent_id=agent.id)
+            token = services.agent_token_issue(
+                agent_id=agent.id, actor=actor_from_request(request), now=clock.control_plane_now()
+            )
             issued.append((agent, controllers.runtime_environment(agent, token)))
         if not issued:
             return None
@@ -563,7 +590,7 @@ class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 messages.error(request, f"Job {ref}: you may not cancel jobs of this organization.")
                 continue
             try:
-                result = services.job_cancel(job=job, now=now)
+                result = services.job_cancel(job=job, now=now, actor=actor_from_request(request))
             except services.JobNotCancelable as exc:
                 messages.warning(request, f"Job {ref}: {exc}")
             else:

@@ -45,6 +45,8 @@ from agents.models import (
 from agents.outcomes import AttemptReport, Outcome, attempt_outcome
 from agents.runtime.logformat import log_event
 from agents.signals import job_status_changed
+from billing.audit import SECRET_PLACEHOLDER, Actor, audit_record
+from billing.models import AuditAction, AuditObjectType
 from vault import crypto
 
 log = logging.getLogger(__name__)
@@ -355,10 +357,24 @@ class CancelResult(enum.Enum):
     REQUESTED = "requested"  # it is running: its runner kills the process tree and marks it
 
 
-def job_cancel(*, job: Job, now: datetime) -> CancelResult:
+def _audit_cancel(job: Job, actor: Actor | None, now: datetime, note: str) -> None:
+    audit_record(
+        actor=actor,
+        organization_id=job.organization_id,
+        action=AuditAction.CANCELED,
+        object_type=AuditObjectType.JOB,
+        object_id=job.id,
+        object_label=str(job.id)[:8],
+        now=now,
+        note=note,
+    )
+
+
+def job_cancel(*, job: Job, now: datetime, actor: Actor | None = None) -> CancelResult:
     """Cancel a job. A waiting job is canceled at once (a message still in the queue is dropped
     by the runner's claim); a running job gets `cancel_requested_at`, which its runner sees on
-    its next heartbeat. Raises JobNotCancelable for a finished job."""
+    its next heartbeat. Raises JobNotCancelable for a finished job. The audit trail records
+    who, with the cancel that took effect (not an idempotent repeat)."""
     for _ in range(3):  # the job can move between our two compare-and-swaps; re-decide
         with transaction.atomic():
             if Job.objects.filter(id=job.id, status__in=WAITING_JOB_STATUSES).update(
@@ -369,11 +385,14 @@ def job_cancel(*, job: Job, now: datetime) -> CancelResult:
                 error_kind=ErrorKind.CANCELED,
                 error_message="Canceled before it started.",
             ):
+                _audit_cancel(job, actor, now, "canceled before it started")
                 _announce([job.id], settled=True)
                 return CancelResult.CANCELED
         running = Job.objects.filter(id=job.id, status=JobStatus.RUNNING)
-        if running.filter(cancel_requested_at__isnull=True).update(cancel_requested_at=now):
-            return CancelResult.REQUESTED
+        with transaction.atomic():
+            if running.filter(cancel_requested_at__isnull=True).update(cancel_requested_at=now):
+                _audit_cancel(job, actor, now, "cancel requested while running")
+                return CancelResult.REQUESTED
         if running.exists():
             return CancelResult.REQUESTED  # already requested: idempotent
         status = Job.objects.filter(id=job.id).values_list("status", flat=True).first()
@@ -706,14 +725,31 @@ def agent_start_failed(*, agent_id, now: datetime, previous_status: str) -> None
     )
 
 
-def agent_token_issue(*, agent_id) -> str:
+def agent_token_issue(*, agent_id, actor: Actor | None = None, now: datetime | None = None) -> str:
     """A fresh token for the agent (the previous one stops working at once, on the API and on
     the broker). Returns the plaintext, which is never stored: shown once, or handed to the
-    runtime being started."""
+    runtime being started. With an `actor` (someone rotated it: API, admin) the audit trail
+    records it at `now` (given with the actor: time is passed in) — the agent, never the token
+    or its hash."""
+    if actor is not None and now is None:
+        raise ValueError("an audited token rotation needs `now`")
     token = secrets.token_urlsafe(32)
     token_hash = hash_token(token)
-    if not Agent.objects.filter(id=agent_id).update(token_hash=token_hash):
-        raise Agent.DoesNotExist(agent_id)
+    with transaction.atomic():
+        if not Agent.objects.filter(id=agent_id).update(token_hash=token_hash):
+            raise Agent.DoesNotExist(agent_id)
+        if actor is not None:
+            org_id, name = Agent.objects.values_list("organization_id", "name").get(id=agent_id)
+            audit_record(
+                actor=actor,
+                organization_id=org_id,
+                action=AuditAction.ROTATED,
+                object_type=AuditObjectType.AGENT,
+                object_id=agent_id,
+                object_label=name,
+                now=now,
+                changes={"token": [SECRET_PLACEHOLDER, SECRET_PLACEHOLDER]},
+            )
     # After the write (no network I/O inside a transaction): the agent's own Redis user.
     broker.broker_user_provision(agent_id=agent_id, token_hash=token_hash)
     return token

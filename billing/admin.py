@@ -2,9 +2,10 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from billing.models import Membership, Organization, Role
+from billing.models import AuditEntry, Membership, Organization, Role
 from billing.tenancy import organization_ids_visible_to
 from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedInlineMixin, user_has_role
+from config.admin_common import audit_rows_html
 
 BILLING_FIELDS = ["billing_status", "trial_ends_at", "past_due_since", "monthly_run_quota"]
 
@@ -126,3 +127,43 @@ class MembershipAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
         OwnerGuardForm.__name__ = form_class.__name__
         return OwnerGuardForm
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """The audit trail (SPEC §14), read-only: entries are written by the services, never here.
+    Each organization's members see its entries; an object's page shows its own."""
+
+    list_display = ["at", "actor_label", "actor_kind", "action", "object_type", "object_label"]
+    list_filter = ["action", "object_type", "actor_kind"]
+    search_fields = ["actor_label", "object_label", "object_id", "note"]
+    date_hierarchy = "at"
+    list_per_page = 100
+    _shown = (
+        "organization",
+        "at",
+        "actor_kind",
+        "actor_label",
+        "actor_ref",
+        "action",
+        "object_type",
+        "object_id",
+        "object_label",
+        "changed_fields",
+        "note",
+    )
+    fields = _shown
+    readonly_fields = _shown
+
+    @admin.display(description="changes")
+    def changed_fields(self, entry):
+        return audit_rows_html([entry])
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -84,3 +84,88 @@ class MonthlyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.month:%Y-%m}: {self.runs} runs"
+
+
+class ActorKind(models.TextChoices):
+    """Who did it: a person signed in (session, the admin), a person's API token, the cron key,
+    the tick, or the system acting on its own (an auto-pause)."""
+
+    USER = "user"
+    API_TOKEN = "api_token"  # noqa: S105 - a kind of caller, not a credential
+    CRON_KEY = "cron_key"
+    TICK = "tick"
+    SYSTEM = "system"
+
+
+class AuditAction(models.TextChoices):
+    CREATED = "created"
+    EDITED = "edited"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    FORCED = "forced"
+    CANCELED = "canceled"
+    BACKFILLED = "backfilled"
+    ROTATED = "rotated"
+    DELETED = "deleted"
+
+
+class AuditObjectType(models.TextChoices):
+    """What an entry is about. Names only (billing imports no app above it): each app's
+    services say which of these they write."""
+
+    SCHEDULE = "schedule"
+    JOB = "job"
+    AGENT = "agent"
+    VAULT_ENTRY = "vault_entry"
+
+
+class AuditEntry(models.Model):
+    """One change made by someone (SPEC §14 "An audit trail"): who, what, when, which fields.
+
+    Written by the services, in the transaction of the change they record (billing.audit), so
+    a change that rolls back leaves no entry. The object is named by type, id and label rather
+    than a foreign key: the entry outlives a deleted schedule, and every app (all above billing)
+    can write one. `changes` is {field: [old, new]}; a secret field's values are a placeholder.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    # The user's id for a user or an API token (never the token itself); empty otherwise.
+    actor_ref = models.CharField(max_length=64, blank=True)
+    # The username for a user or an API token; "cron key", "tick", or what the system did.
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=40, choices=AuditObjectType.choices)
+    object_id = models.CharField(max_length=64)
+    object_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["organization", "-at"], name="audit_org_at"),
+            models.Index(
+                fields=["organization", "object_type", "object_id", "-at"], name="audit_org_object"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(actor_kind__in=ActorKind.values), name="audit_actor_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(action__in=AuditAction.values), name="audit_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(object_type__in=AuditObjectType.values),
+                name="audit_object_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.object_type} {self.object_label}"

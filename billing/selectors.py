@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from billing.gate import BillingState
-from billing.models import MonthlyUsage, Organization
+from billing.models import AuditEntry, MonthlyUsage, Organization
 
 
 def month_start_utc(now: datetime) -> datetime:
@@ -45,3 +45,12 @@ def billing_states_for(
         )
         for org_id, status, trial_ends_at, past_due_since, quota in rows
     }
+
+
+def audit_entries_of(*, organization_id, object_type: str, object_id, limit: int) -> list:
+    """An object's latest audit entries, newest first (one query; index audit_org_object)."""
+    return list(
+        AuditEntry.objects.filter(
+            organization_id=organization_id, object_type=object_type, object_id=str(object_id)
+        ).order_by("-at", "-id")[:limit]
+    )

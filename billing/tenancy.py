@@ -20,7 +20,9 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import QuerySet
+from rest_framework.authtoken.models import Token
 
+from billing.audit import Actor
 from billing.models import Membership, Organization, Role
 
 ORGANIZATION_HEADER = "X-Organization"
@@ -192,8 +194,20 @@ def organization_id_of(obj, field: str = "organization") -> uuid.UUID | None:
     return getattr(target, f"{last}_id", None)
 
 
+def actor_from_request(request) -> Actor:
+    """Who made a change, for the audit trail (billing.audit): the signed-in user (the admin, a
+    session), or the user whose DRF API token authenticated the request (`request.auth`, never
+    recorded itself); a request with neither is the cron key's (the only other caller that
+    changes anything)."""
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return Actor.user(user, token=isinstance(getattr(request, "auth", None), Token))
+    return Actor.cron_key()
+
+
 __all__ = [
     "ORGANIZATION_HEADER",
+    "actor_from_request",
     "ROLE_RANK",
     "memberships_for",
     "organization_from_request",

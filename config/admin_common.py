@@ -8,11 +8,13 @@ admin.css, which templates/admin/base_site.html links on every admin page.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
@@ -94,3 +96,30 @@ def column(description: str, *, order: str | None = None):
         return fn
 
     return wrap
+
+
+def audit_rows_html(entries) -> str:
+    """An object's audit entries (billing.models.AuditEntry, newest first) as the table on its
+    change page: when (UTC), who, what, the changed fields as old → new, the note."""
+    return render_to_string(
+        "admin/includes/audit_rows.html",
+        {
+            "entries": [
+                {
+                    "entry": entry,
+                    "at": utc_text(entry.at, seconds=True),
+                    "changes": [
+                        (name, _audit_value(pair[0]), _audit_value(pair[1]))
+                        for name, pair in sorted(entry.changes.items())
+                    ],
+                }
+                for entry in entries
+            ]
+        },
+    )
+
+
+def _audit_value(value) -> str:
+    if value is None or value == "":
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("schedules.api.urls")),
     path("api/", include("agents.api.urls")),
     path("api/", include("vault.api.urls")),
+    path("api/", include("billing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
 ]

@@ -35,11 +35,13 @@ from django_celery_beat.models import (
 )
 
 from agents.selectors import job_list
-from billing.models import Role
-from billing.tenancy import organization_ids_with_role
+from billing.models import AuditObjectType, Role
+from billing.selectors import audit_entries_of
+from billing.tenancy import actor_from_request, organization_ids_with_role
 from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedRelatedFilter
 from config import clock
 from config.admin_common import (
+    audit_rows_html,
     column,
     local_text,
     posted_from_change_page,
@@ -155,6 +157,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "vault_key_status",
         "recent_jobs",
         "recent_events",
+        "audit_trail",
     ]
 
     # -- the list ----------------------------------------------------------------------------
@@ -219,6 +222,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 ("Status", {"fields": ["next_run", "last_run"]}),
                 (f"Recent jobs (latest {RECENT})", {"fields": ["recent_jobs"]}),
                 (f"Recent events (latest {RECENT})", {"fields": ["recent_events"]}),
+                (f"Audit trail (latest {RECENT})", {"fields": ["audit_trail"]}),
             ]
         if self._hide_organization(request, obj):
             # A user with one organization to add into never sees the field (see the mixin).
@@ -274,12 +278,16 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request, obj):
-        services.schedule_delete(schedule=obj, now=clock.control_plane_now())
+        services.schedule_delete(
+            schedule=obj, now=clock.control_plane_now(), actor=actor_from_request(request)
+        )
 
     def delete_queryset(self, request, queryset):
         # The changelist's bulk delete: one set-based delete, held jobs canceled first.
         ids = list(queryset.values_list("id", flat=True))
-        services.schedules_delete(schedule_ids=ids, now=clock.control_plane_now())
+        services.schedules_delete(
+            schedule_ids=ids, now=clock.control_plane_now(), actor=actor_from_request(request)
+        )
 
     def save_model(self, request, obj, form, change):
         # Through the services: they validate, compute next_run_at from `now`, lock the row.
@@ -287,11 +295,15 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         values = {n: v for n, v in form.cleaned_data.items() if n in _MODEL_FIELDS}
         if change:
             changed = {n: values[n] for n in form.changed_data if n in values}
-            services.schedule_update(schedule=obj, now=now, **changed)
+            services.schedule_update(
+                schedule=obj, now=now, actor=actor_from_request(request), **changed
+            )
             obj.refresh_from_db()
             return
         values.setdefault("organization_id", obj.organization_id)
-        created = services.schedule_create(now=now, id=obj.id, **values)
+        created = services.schedule_create(
+            now=now, id=obj.id, actor=actor_from_request(request), **values
+        )
         obj.next_run_at = created.next_run_at
         obj._state.adding, obj._state.db = False, created._state.db
 
@@ -403,6 +415,18 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         events = list(schedule.events.order_by("-created_at", "-id")[:RECENT])
         return _events_html(events)
 
+    @admin.display(description="changes")
+    def audit_trail(self, schedule):
+        # One query: who created, edited, paused, forced… this schedule (billing.audit).
+        return audit_rows_html(
+            audit_entries_of(
+                organization_id=schedule.organization_id,
+                object_type=AuditObjectType.SCHEDULE,
+                object_id=schedule.pk,
+                limit=RECENT,
+            )
+        )
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_operate"] = obj is not None and self.has_operate_permission(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -436,6 +460,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 schedule_id=schedule.id,
                 organization_id=schedule.organization_id,
                 use_executor_lock=False,
+                actor=actor_from_request(request),
             )
             self._report_messages(request, schedule, report)
         return self._back(request, schedules)
@@ -523,7 +548,9 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             now = clock.control_plane_now()
             note = form.cleaned_data["note"]
             for schedule in schedules:
-                services.schedule_pause(schedule=schedule, now=now, note=note)
+                services.schedule_pause(
+                    schedule=schedule, now=now, note=note, actor=actor_from_request(request)
+                )
             messages.success(
                 request,
                 f"Paused {len(schedules)} schedule(s)" + (f": {note}" if note else "."),
@@ -548,7 +575,9 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         now = clock.control_plane_now()
         schedules = self._operable(request, queryset)
         for schedule in schedules:
-            resumed = services.schedule_resume(schedule=schedule, now=now)
+            resumed = services.schedule_resume(
+                schedule=schedule, now=now, actor=actor_from_request(request)
+            )
             when = (
                 f" next run {local_text(resumed.next_run_at, resumed.timezone)}"
                 if resumed.next_run_at

@@ -68,6 +68,8 @@ from agents.services import (
     jobs_release_held,
     jobs_supersede_held,
 )
+from billing.audit import Actor, audit_entry, audit_record_many
+from billing.models import AuditAction, AuditObjectType
 from billing.selectors import billing_states_for
 from billing.services import usage_add_runs
 from config.clock import iso_z
@@ -164,6 +166,7 @@ def run_tick(
     on_lease_acquired: Callable[[], None] | None = None,
     budget_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    actor: Actor | None = None,
 ) -> Report:
     """Evaluate due schedules at `now`. `force` needs `schedule_id` (the API enforces it).
 
@@ -171,7 +174,8 @@ def run_tick(
     bounded only by the tick's time budget (`budget_seconds`, TICK_TIME_BUDGET_SECONDS unless
     given). `on_lease_acquired` runs once the executor lease is held (the beat task starts its
     helper evaluators there). `clock` gives elapsed seconds (monotonic) for the budget and the
-    lease renewals."""
+    lease renewals. `actor` (who pressed "Run now") is recorded in the audit trail with each
+    forced job."""
     report = Report(dry_run=dry_run, evaluated_at=now)
     if force and schedule_id is None:
         raise ValueError("force requires schedule_id")
@@ -213,6 +217,7 @@ def run_tick(
                 organization_id=organization_id,
                 report=report,
                 budget=budget,
+                actor=actor if force else None,
             )
         else:
             _walk_due(
@@ -273,7 +278,9 @@ def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) ->
             break
 
 
-def _process_batch(ids, *, now, dry_run, force, single, organization_id, report, budget) -> None:
+def _process_batch(
+    ids, *, now, dry_run, force, single, organization_id, report, budget, actor=None
+) -> None:
     owed = _Dispatched()
     try:
         with transaction.atomic():
@@ -303,6 +310,7 @@ def _process_batch(ids, *, now, dry_run, force, single, organization_id, report,
                         report.triggered.append(_triggered(d.schedule, d.job, notes, dry_run=True))
                 return
             owed = _apply(decisions, now=now)
+            _audit_forced(owed, actor=actor, now=now)
     except Exception as exc:  # one batch's failure never stops the others
         log_event(log, logging.ERROR, "tick_batch_failed", exc_info=True, schedules=len(ids))
         for pk in ids:
@@ -381,6 +389,28 @@ def _with_scripts_and_agents(rows: list[Schedule]) -> list[Schedule]:
     for s in rows:
         s.script, s.agent = scripts[s.script_id], agents[s.agent_id]
     return rows
+
+
+def _audit_forced(owed: _Dispatched, *, actor: Actor | None, now: datetime) -> None:
+    """A forced run's audit entry, in the transaction that wrote its job (none without an
+    actor: the tick's own dispatches are the schedule's history, not someone's act)."""
+    if actor is None:
+        return
+    audit_record_many(
+        [
+            audit_entry(
+                actor=actor,
+                organization_id=s.organization_id,
+                action=AuditAction.FORCED,
+                object_type=AuditObjectType.SCHEDULE,
+                object_id=s.id,
+                object_label=s.name,
+                now=now,
+                note=f"job {job['id']}",
+            )
+            for job, s, _notes in owed.jobs
+        ]
+    )
 
 
 def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:

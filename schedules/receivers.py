@@ -7,9 +7,13 @@ from django.dispatch import receiver
 
 from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus
 from agents.signals import job_status_changed
+from billing.audit import Actor
 from config import clock
 from schedules import services
 from schedules.models import EventKind, Schedule, ScheduleEvent, SkipReason
+
+# The audit trail's "who" for a pause no person asked for (the note says why).
+AUTO_PAUSE = Actor.system("auto-pause")
 
 
 @receiver(job_status_changed, dispatch_uid="schedules.last_run_status")
@@ -64,7 +68,9 @@ def pause_on_rejected_credential(sender, job, **kwargs) -> None:
     schedule = Schedule.objects.filter(pk=job.schedule_id, enabled=True).first()
     if schedule is not None:
         note = f"auto-paused: job {job.id} exited 77 (credential rejected); fix the vault entry, then resume"
-        services.schedule_pause(schedule=schedule, now=clock.control_plane_now(), note=note)
+        services.schedule_pause(
+            schedule=schedule, now=clock.control_plane_now(), note=note, actor=AUTO_PAUSE
+        )
 
 
 # A run that ended without succeeding (`lost` jobs are retried first; their last word is one of
@@ -93,4 +99,6 @@ def pause_after_consecutive_failures(sender, job, **kwargs) -> None:
     )
     if len(latest) == limit and all(status in FAILED_RUN_STATUSES for status in latest):
         note = f"auto-paused after {limit} failed run(s) in a row (latest: job {job.id}); resume when fixed"
-        services.schedule_pause(schedule=schedule, now=clock.control_plane_now(), note=note)
+        services.schedule_pause(
+            schedule=schedule, now=clock.control_plane_now(), note=note, actor=AUTO_PAUSE
+        )

@@ -11,6 +11,8 @@ from django.db.models import Exists, OuterRef, Subquery
 
 from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus, Trigger
 from agents.services import jobs_cancel_held, jobs_purge_finished
+from billing.audit import Actor, audit_entry, audit_record, audit_record_many, field_changes
+from billing.models import AuditAction, AuditObjectType
 from config.clock import iso_z
 from schedules.backfill import range_errors, range_occurrences, too_many_error
 from schedules.bulk import bulk_insert
@@ -97,8 +99,38 @@ def _check_calendars(schedule: Schedule, calendars) -> list[Calendar]:
     return calendars
 
 
+def _audit_schedule(schedule: Schedule, actor: Actor | None, action: str, now, **fields) -> None:
+    audit_record(
+        actor=actor,
+        organization_id=schedule.organization_id,
+        action=action,
+        object_type=AuditObjectType.SCHEDULE,
+        object_id=schedule.pk,
+        object_label=schedule.name,
+        now=now,
+        **fields,
+    )
+
+
+def _audited_values(schedule: Schedule, names) -> dict:
+    """The values of the edited fields as the audit trail compares and names them: a reference
+    by its id (`script_id`, no query), the calendars by their sorted ids (`calendar_ids`)."""
+    values = {}
+    for name in names:
+        if name == "calendars":
+            ids = schedule.calendars.values_list("pk", flat=True)
+            values["calendar_ids"] = sorted(str(pk) for pk in ids)
+            continue
+        field = Schedule._meta.get_field(name)
+        attname = getattr(field, "attname", name)  # script -> script_id (scriptId)
+        values[attname] = getattr(schedule, attname)
+    return values
+
+
 @transaction.atomic
-def schedule_create(*, now: datetime, calendars=(), **fields) -> Schedule:
+def schedule_create(
+    *, now: datetime, calendars=(), actor: Actor | None = None, **fields
+) -> Schedule:
     schedule = Schedule(**fields)
     schedule.full_clean()
     chosen = _check_calendars(schedule, calendars)
@@ -107,6 +139,7 @@ def schedule_create(*, now: datetime, calendars=(), **fields) -> Schedule:
     schedule.save()
     if chosen:
         schedule.calendars.set(chosen)
+    _audit_schedule(schedule, actor, AuditAction.CREATED, now)
     return schedule
 
 
@@ -123,7 +156,9 @@ _TIMING_FIELDS = (
 
 
 @transaction.atomic
-def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
+def schedule_update(
+    *, schedule: Schedule, now: datetime, actor: Actor | None = None, **fields
+) -> Schedule:
     """Apply an edit. next_run_at is recomputed from `now` only when the timing changed, so an
     edit of, say, the variables of an overdue schedule does not make it skip its due run.
 
@@ -131,6 +166,8 @@ def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
     at the same moment keeps its lastRunAt/lastRunStatus/nextRunAt (no lost update).
     """
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    edited = list(fields)
+    before = _audited_values(schedule, edited) if actor is not None else {}
     calendars = fields.pop("calendars", None)
     timing_changed = any(
         name in fields and fields[name] != getattr(schedule, name) for name in _TIMING_FIELDS
@@ -155,11 +192,15 @@ def schedule_update(*, schedule: Schedule, now: datetime, **fields) -> Schedule:
         schedule.paused_at = None
         update_fields |= {"paused_note", "paused_at"}
     schedule.save(update_fields=sorted(update_fields))
+    if actor is not None:
+        changes = field_changes(before, _audited_values(schedule, edited))
+        if changes:  # an edit that changed nothing is not one
+            _audit_schedule(schedule, actor, AuditAction.EDITED, now, changes=changes)
     return schedule
 
 
 def _schedule_set_paused(
-    schedule: Schedule, *, paused: bool, note: str, now: datetime, kind: str
+    schedule: Schedule, *, paused: bool, note: str, now: datetime, kind: str, actor: Actor | None
 ) -> Schedule:
     """The one write behind pause and resume: state, nextRunAt and the history event."""
     schedule.enabled = not paused
@@ -184,38 +225,65 @@ def _schedule_set_paused(
         detail=note if paused else "",
         created_at=now,
     )
+    action = AuditAction.PAUSED if paused else AuditAction.RESUMED
+    _audit_schedule(schedule, actor, action, now, note=note if paused else "")
     return schedule
 
 
 @transaction.atomic
-def schedule_pause(*, schedule: Schedule, now: datetime, note: str = "") -> Schedule:
+def schedule_pause(
+    *, schedule: Schedule, now: datetime, note: str = "", actor: Actor | None = None
+) -> Schedule:
     """Disable with a note (why, until when), recorded in the schedule's history too.
 
     The row is locked so a tick holding it finishes its dispatch first; after this commits the
     tick no longer selects it (disabled rows are not in the due index).
     """
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
-    return _schedule_set_paused(schedule, paused=True, note=note, now=now, kind=EventKind.PAUSED)
+    return _schedule_set_paused(
+        schedule, paused=True, note=note, now=now, kind=EventKind.PAUSED, actor=actor
+    )
 
 
 @transaction.atomic
-def schedule_resume(*, schedule: Schedule, now: datetime) -> Schedule:
+def schedule_resume(*, schedule: Schedule, now: datetime, actor: Actor | None = None) -> Schedule:
     """Enable again; the next run is the first occurrence after `now` (no burst of the runs
     missed while paused). Resuming an enabled schedule changes nothing."""
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
     if schedule.enabled:
         return schedule
-    return _schedule_set_paused(schedule, paused=False, note="", now=now, kind=EventKind.RESUMED)
+    return _schedule_set_paused(
+        schedule, paused=False, note="", now=now, kind=EventKind.RESUMED, actor=actor
+    )
 
 
 HELD_ORPHANED_MESSAGE = "Its schedule was deleted before a concurrency slot freed for it."
 
 
-def schedules_delete(*, schedule_ids, now: datetime) -> None:
+def schedules_delete(*, schedule_ids, now: datetime, actor: Actor | None = None) -> None:
     """Delete schedules and their events; their jobs stay (schedule set to null) as history.
     Their held jobs (overlap policy, backfill) end `canceled` first, in the same transaction:
-    the release walks schedules, so a held job without one would wait forever."""
+    the release walks schedules, so a held job without one would wait forever. One audit entry
+    per schedule, in one statement."""
     with transaction.atomic():
+        if actor is not None:
+            named = Schedule.objects.filter(id__in=schedule_ids).values_list(
+                "id", "organization_id", "name"
+            )
+            audit_record_many(
+                [
+                    audit_entry(
+                        actor=actor,
+                        organization_id=org_id,
+                        action=AuditAction.DELETED,
+                        object_type=AuditObjectType.SCHEDULE,
+                        object_id=pk,
+                        object_label=name,
+                        now=now,
+                    )
+                    for pk, org_id, name in named
+                ]
+            )
         held = Job.objects.filter(schedule_id__in=schedule_ids, status=JobStatus.HELD)
         jobs_cancel_held(
             outcomes={
@@ -227,8 +295,8 @@ def schedules_delete(*, schedule_ids, now: datetime) -> None:
         Schedule.objects.filter(id__in=schedule_ids).delete()
 
 
-def schedule_delete(*, schedule: Schedule, now: datetime) -> None:
-    schedules_delete(schedule_ids=[schedule.id], now=now)
+def schedule_delete(*, schedule: Schedule, now: datetime, actor: Actor | None = None) -> None:
+    schedules_delete(schedule_ids=[schedule.id], now=now, actor=actor)
 
 
 # --- History (SPEC §10: old history is purged in batches by a daily task) ----------------------
@@ -341,6 +409,7 @@ def schedule_backfill(
     now: datetime,
     dry_run: bool,
     rules: Sequence[Rule] = (),
+    actor: Actor | None = None,
 ) -> Backfill:
     """Enqueue each occurrence of [start, end] once, as a held job (schedules.decisions.job_row:
     the key of a scheduled occurrence, so one that ran is not run again), in one statement;
@@ -406,6 +475,7 @@ def schedule_backfill(
                     schedule, now, EventKind.BACKFILLED, detail=detail, trigger=Trigger.BACKFILL
                 )
             )
+            _audit_schedule(schedule, actor, AuditAction.BACKFILLED, now, note=detail)
     enqueued = {row["id"] for row in new}
     return Backfill(
         dry_run=dry_run,

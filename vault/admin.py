@@ -6,13 +6,18 @@ the ciphertext is neither shown nor editable; lists show names and metadata only
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from billing.audit import field_changes
+from billing.models import AuditAction
+from billing.tenancy import actor_from_request
 from billing.tenancy_admin import OrgScopedAdminMixin
 from vault import crypto
 from vault.errors import VaultNotConfigured
 from vault.models import VaultEntry
+from vault.services import VALUE_REPLACED, vault_audit
 
 
 class VaultEntryAdminForm(forms.ModelForm):
@@ -61,6 +66,37 @@ class VaultEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     @method_decorator(sensitive_post_parameters("value"))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        # The form encrypted the value (clean); the entry and its audit entry commit together.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                vault_audit(
+                    entry=obj, actor=actor_from_request(request), action=AuditAction.CREATED
+                )
+                return
+            changes = field_changes(
+                {name: form.initial.get(name) for name in ("key", "description")},
+                {name: form.cleaned_data.get(name) for name in ("key", "description")},
+            )
+            if "value" in form.changed_data:  # a new value was typed (the form never shows one)
+                changes |= VALUE_REPLACED
+            if changes:
+                actor = actor_from_request(request)
+                vault_audit(entry=obj, actor=actor, action=AuditAction.EDITED, changes=changes)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            vault_audit(entry=obj, actor=actor_from_request(request), action=AuditAction.DELETED)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        actor = actor_from_request(request)
+        with transaction.atomic():
+            for entry in queryset:
+                vault_audit(entry=entry, actor=actor, action=AuditAction.DELETED)
+            super().delete_queryset(request, queryset)
 
     def get_fields(self, request, obj=None):
         fields = [

@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.views.decorators.debug import sensitive_variables
 
+from billing.audit import SECRET_PLACEHOLDER, Actor, audit_record, field_changes
+from billing.models import AuditAction, AuditObjectType
+from config import clock
 from vault import crypto
 from vault.errors import VaultUnreadable
 from vault.models import VaultEntry, key_name_validator
@@ -25,6 +28,26 @@ def _log(level: int, event: str, **fields: str | int | list[str]) -> None:
 
 
 ROTATE_BATCH_SIZE = 500
+
+# The value is never in an audit entry: a new value is recorded as "value changed" only.
+VALUE_REPLACED = {"value": [SECRET_PLACEHOLDER, SECRET_PLACEHOLDER]}
+
+
+def vault_audit(
+    *, entry: VaultEntry, actor: Actor | None, action: str, changes: dict | None = None
+) -> None:
+    """The audit trail's entry for a vault change (names and descriptions only), inside the
+    caller's transaction. Also what the admin, which saves the entry itself, calls."""
+    audit_record(
+        actor=actor,
+        organization_id=entry.organization_id,
+        action=action,
+        object_type=AuditObjectType.VAULT_ENTRY,
+        object_id=entry.pk,
+        object_label=entry.key,
+        now=clock.control_plane_now(),
+        changes=changes,
+    )
 
 
 @sensitive_variables("value")
@@ -51,21 +74,32 @@ def _duplicate_key_error(key: str) -> ValidationError:
 
 
 @sensitive_variables("value")
-def vault_set(*, organization, key: str, value: str, description: str = "") -> VaultEntry:
+def vault_set(
+    *, organization, key: str, value: str, description: str = "", actor: Actor | None = None
+) -> VaultEntry:
     """Create the entry `key` of `organization`, or replace its value (and description)."""
     _validate_key(key)
     _validate_value(value)
-    entry, _created = VaultEntry.objects.update_or_create(
-        organization=organization,
-        key=key,
-        defaults={"ciphertext": crypto.encrypt(value), "description": description},
-    )
+    with transaction.atomic():
+        entry, created = VaultEntry.objects.update_or_create(
+            organization=organization,
+            key=key,
+            defaults={"ciphertext": crypto.encrypt(value), "description": description},
+        )
+        vault_audit(
+            entry=entry,
+            actor=actor,
+            action=AuditAction.CREATED if created else AuditAction.EDITED,
+            changes=None if created else VALUE_REPLACED,
+        )
     _log(logging.INFO, "vault_set", organization=str(organization.pk), key=key)
     return entry
 
 
 @sensitive_variables("value")
-def vault_entry_create(*, organization, key: str, value: str, description: str = "") -> VaultEntry:
+def vault_entry_create(
+    *, organization, key: str, value: str, description: str = "", actor: Actor | None = None
+) -> VaultEntry:
     """Create a new entry; a duplicate name is a ValidationError on `key`, never a 500."""
     _validate_key(key)
     _validate_value(value)
@@ -78,6 +112,7 @@ def vault_entry_create(*, organization, key: str, value: str, description: str =
     try:
         with transaction.atomic():
             entry.save(force_insert=True)
+            vault_audit(entry=entry, actor=actor, action=AuditAction.CREATED)
     except IntegrityError:
         # Checked by the unique constraint, not a prior SELECT: two concurrent creates race.
         raise _duplicate_key_error(key) from None
@@ -92,8 +127,10 @@ def vault_entry_update(
     key: str | None = None,
     value: str | None = None,
     description: str | None = None,
+    actor: Actor | None = None,
 ) -> VaultEntry:
     """Rename, re-describe and/or replace the value of an entry (only what is given)."""
+    before = {"key": entry.key, "description": entry.description}
     fields = ["updated_at"]
     if key is not None and key != entry.key:
         _validate_key(key)
@@ -106,9 +143,15 @@ def vault_entry_update(
     if description is not None:
         entry.description = description
         fields.append("description")
+    changes = field_changes(before, {"key": entry.key, "description": entry.description})
+    if value is not None:
+        # A replaced value is a change even when equal: nobody can tell without reading it.
+        changes |= VALUE_REPLACED
     try:
         with transaction.atomic():
             entry.save(update_fields=fields)
+            if changes:
+                vault_audit(entry=entry, actor=actor, action=AuditAction.EDITED, changes=changes)
     except IntegrityError:
         raise _duplicate_key_error(entry.key) from None
     _log(
@@ -121,9 +164,11 @@ def vault_entry_update(
     return entry
 
 
-def vault_delete(*, entry: VaultEntry) -> None:
+def vault_delete(*, entry: VaultEntry, actor: Actor | None = None) -> None:
     _log(logging.INFO, "vault_delete", organization=str(entry.organization_id), key=entry.key)
-    entry.delete()
+    with transaction.atomic():
+        vault_audit(entry=entry, actor=actor, action=AuditAction.DELETED)
+        entry.delete()
 
 
 def vault_rotate_all() -> tuple[int, list[str]]:

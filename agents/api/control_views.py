@@ -23,7 +23,7 @@ from agents.controllers import runtime_environment
 from agents.models import Agent, Job
 from agents.watchdog import watchdog_run
 from billing.models import Role
-from billing.tenancy import scope_queryset_for_request
+from billing.tenancy import actor_from_request, scope_queryset_for_request
 from billing.tenancy_api import OrganizationApiMixin
 from config import clock
 from config.api_common import ErrorSerializer
@@ -106,7 +106,9 @@ class AgentTokenRotateView(OrganizationApiMixin, APIView):
     )
     def post(self, request, pk):
         agent = get_object_or_404(scope_queryset_for_request(Agent.objects.all(), request), pk=pk)
-        token = services.agent_token_issue(agent_id=agent.id)
+        token = services.agent_token_issue(
+            agent_id=agent.id, actor=actor_from_request(request), now=clock.control_plane_now()
+        )
         response = Response(AgentTokenSerializer(runtime_environment(agent, token)).data)
         response["Cache-Control"] = "no-store"
         return response
@@ -131,7 +133,9 @@ class JobCancelView(OrganizationApiMixin, APIView):
     def post(self, request, pk):
         job = get_object_or_404(scope_queryset_for_request(Job.objects.all(), request), pk=pk)
         try:
-            result = services.job_cancel(job=job, now=clock.control_plane_now())
+            result = services.job_cancel(
+                job=job, now=clock.control_plane_now(), actor=actor_from_request(request)
+            )
         except services.JobNotCancelable as exc:
             return Response(
                 {"detail": str(exc), "status": exc.status}, status=status.HTTP_409_CONFLICT

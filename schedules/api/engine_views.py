@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from billing.models import Role
 from billing.permissions import request_role
-from billing.tenancy import organization_from_request, role_at_least
+from billing.tenancy import actor_from_request, organization_from_request, role_at_least
 from config import clock
 from config.api_common import VALIDATION_ERROR_SCHEMA, ApiAutoSchema, ErrorSerializer
 from config.cron_auth import cron_key_error
@@ -108,6 +108,7 @@ class ExecuteView(APIView):
             # Scoped executions overlap with ticks and each other (row locks keep them apart);
             # only an unscoped superuser run is a full tick.
             use_executor_lock=org_id is None and schedule_id is None,
+            actor=actor_from_request(request),
         )
         return Response(report_json(report))
 

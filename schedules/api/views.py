@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from billing.models import Role
 from billing.permissions import request_role
-from billing.tenancy import role_at_least, scope_queryset_for_request
+from billing.tenancy import actor_from_request, role_at_least, scope_queryset_for_request
 from billing.tenancy_api import OrganizationApiMixin, OrganizationContextMixin
 from config import clock
 from config.api_common import ApiAutoSchema, ErrorSerializer, camel
@@ -203,6 +203,7 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
         try:
             serializer.instance = services.schedule_create(
                 now=now,
+                actor=actor_from_request(self.request),
                 organization=serializer.context["organization"],
                 **serializer.validated_data,
             )
@@ -213,13 +214,18 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
         now = clock.control_plane_now()
         try:
             serializer.instance = services.schedule_update(
-                schedule=serializer.instance, now=now, **serializer.validated_data
+                schedule=serializer.instance,
+                now=now,
+                actor=actor_from_request(self.request),
+                **serializer.validated_data,
             )
         except DjangoValidationError as exc:
             raise _camel_validation_error(exc) from None
 
     def perform_destroy(self, instance):
-        services.schedule_delete(schedule=instance, now=clock.control_plane_now())
+        services.schedule_delete(
+            schedule=instance, now=clock.control_plane_now(), actor=actor_from_request(self.request)
+        )
 
     @extend_schema(
         summary="Pause: disable with an optional note (recorded as a `paused` event)",
@@ -231,7 +237,10 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
         body = PauseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         schedule = services.schedule_pause(
-            schedule=schedule, now=clock.control_plane_now(), note=body.validated_data["note"]
+            schedule=schedule,
+            now=clock.control_plane_now(),
+            note=body.validated_data["note"],
+            actor=actor_from_request(request),
         )
         return Response(self.get_serializer(schedule).data)
 
@@ -242,7 +251,9 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
     )
     def resume(self, request, pk=None):
         schedule = services.schedule_resume(
-            schedule=self.get_object(), now=clock.control_plane_now()
+            schedule=self.get_object(),
+            now=clock.control_plane_now(),
+            actor=actor_from_request(request),
         )
         return Response(self.get_serializer(schedule).data)
 
@@ -344,6 +355,7 @@ class BackfillView(OrganizationApiMixin, APIView):
                 end=data["to"],
                 now=clock.control_plane_now(),
                 dry_run=data["dryRun"],
+                actor=actor_from_request(request),
             )
         except DjangoValidationError as exc:
             raise _camel_validation_error(exc) from None

@@ -34,7 +34,7 @@ from rest_framework.test import APIClient
 
 from agents.dispatch import agent_queue
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script
-from billing.models import Role
+from billing.models import AuditEntry, Role
 from config.clock import iso_z as iso
 from schedules.engine import run_tick
 from schedules.models import Calendar, Schedule, ScheduleEvent
@@ -343,6 +343,13 @@ def _request_every_api_route(responses: Responses, client: APIClient, *, org) ->
     assert paused is not None
     post(f"/api/schedules/{paused.id}/pause", {"note": "leak hunt"})
     post(f"/api/schedules/{paused.id}/resume")
+    # The audit trail of what the hunt just did (token rotations, pause, resume): names, never
+    # values.
+    get("/api/audit/")
+    entries = AuditEntry.objects.filter(organization=org).values_list("id", flat=True)
+    assert entries, "the hunt's own actions are audited"
+    for pk in entries[:20]:
+        get(f"/api/audit/{pk}/")
     get("/api/health")
     get("/api/schema/")
     get("/api/docs/")

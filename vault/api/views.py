@@ -5,7 +5,7 @@ from rest_framework import exceptions, viewsets
 from rest_framework.renderers import JSONRenderer
 
 from billing.models import Role
-from billing.tenancy import scope_queryset_for_request
+from billing.tenancy import actor_from_request, scope_queryset_for_request
 from billing.tenancy_api import OrganizationApiMixin, acting_organization
 from vault.api.serializers import VaultEntrySerializer
 from vault.models import VaultEntry
@@ -47,6 +47,7 @@ class VaultEntryViewSet(OrganizationApiMixin, viewsets.ModelViewSet):
                 key=data["key"],
                 value=data["value"],
                 description=data.get("description", ""),
+                actor=actor_from_request(self.request),
             )
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
@@ -59,9 +60,10 @@ class VaultEntryViewSet(OrganizationApiMixin, viewsets.ModelViewSet):
                 key=data.get("key"),
                 value=data.get("value"),
                 description=data.get("description"),
+                actor=actor_from_request(self.request),
             )
         except DjangoValidationError as exc:
             raise _as_drf_error(exc) from None
 
     def perform_destroy(self, instance):
-        vault_delete(entry=instance)
+        vault_delete(entry=instance, actor=actor_from_request(self.request))
