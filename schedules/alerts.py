@@ -101,6 +101,31 @@ def masked_target(channel: AlertChannel) -> str:
     return f"{where.scheme}://{where.host}/…"
 
 
+def alert_channel_save(
+    *, channel: AlertChannel, schedules: Sequence[Any] | None = None, vet_target: bool
+) -> AlertChannel:
+    """Validate and save a channel (create or edit) and, when given, its schedule filter.
+    Raises django ValidationError keyed by field name; nothing is written then. `vet_target`:
+    kind or target is being set (resolving a webhook's host is not free)."""
+    errors = channel_errors(
+        kind=channel.kind, target=channel.target if vet_target else "", events=channel.events
+    )
+    if not vet_target:
+        errors.pop("target", None)
+    if channel.kind == ChannelKind.WEBHOOK and not channel.secret:
+        errors["secret"] = "A webhook channel needs a signing secret (its bodies are signed)."
+    taken = AlertChannel.objects.filter(organization_id=channel.organization_id, name=channel.name)
+    if taken.exclude(pk=channel.pk).exists():
+        errors["name"] = "A channel with this name already exists in the organization."
+    if errors:
+        raise ValidationError({k: [v] for k, v in errors.items()})
+    with transaction.atomic():
+        channel.save()
+        if schedules is not None:
+            channel.schedules.set(schedules)
+    return channel
+
+
 # ------------------------------------------------------------------------------ outbox
 
 
@@ -296,7 +321,7 @@ def delivery_send(*, delivery_id: UUID, now: datetime) -> str | None:
         status=DeliveryStatus.SENT,
         sent_at=now,
     )
-    log_event(log, logging.INFO, "alert_sent", delivery=delivery.id, event=delivery.event)
+    log_event(log, logging.INFO, "alert_sent", delivery=delivery.id, alert=delivery.event)
     return DeliveryStatus.SENT
 
 

@@ -150,7 +150,9 @@ def alert_on_watchdog(sender, now: datetime, **kwargs) -> None:
     stale = timedelta(seconds=settings.ALERT_TICK_STALE_SECONDS)
     if tick.last_tick_at is None or now - tick.last_tick_at > stale:
         candidates.append(
-            alert_rules.tick_stale_alert(last_tick_at=tick.last_tick_at, age_seconds=tick.age_seconds)
+            alert_rules.tick_stale_alert(
+                last_tick_at=tick.last_tick_at, age_seconds=tick.age_seconds
+            )
         )
     # An agent that was online (it never wrote that it stopped) and whose heartbeat went stale
     # within the last dedup window: one alert per outage, not one per window for ever.
