@@ -80,7 +80,7 @@ class AlertChannelAdminForm(forms.ModelForm):
         if organization is not None and any(s.organization_id != organization.pk for s in chosen):
             errors["schedules"] = "Choose schedules of the channel's organization."
         if kind == ChannelKind.WEBHOOK and not cleaned.get("secret"):
-            errors["secret"] = "A webhook channel needs a signing secret (its bodies are signed)."
+            errors["secret"] = alerts.SECRET_NEEDED
         for field, message in errors.items():
             self.add_error(field if field in self.fields else None, message)
         return cleaned
@@ -138,7 +138,7 @@ class AlertDeliveryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "event"]
     list_select_related = ["channel"]
     search_fields = ["subject", "title"]
-    fields = [
+    fields = (
         "channel",
         "event",
         "subject",
@@ -150,7 +150,7 @@ class AlertDeliveryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "next_attempt_at",
         "created_at",
         "sent_at",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, *args):

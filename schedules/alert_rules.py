@@ -215,14 +215,14 @@ def runs_skipped_alert(
 
 
 def agent_offline_alert(
-    *, organization_id: UUID, agent_id: UUID, agent_name: str, last_heartbeat_at: datetime
+    *, organization_id: UUID, agent_id: UUID, agent_name: str, last_heartbeat_at: datetime | None
 ) -> Candidate:
     return Candidate(
         event="agent_offline",
         subject=str(agent_id),
         title=f"[Mimic] agent {agent_name!r} is offline",
         body=f"Agent {agent_name!r} has not sent a heartbeat since "
-        f"{last_heartbeat_at.isoformat()}.",
+        f"{last_heartbeat_at.isoformat() if last_heartbeat_at else 'it started'}.",
         payload={"organizationId": str(organization_id), "agentId": str(agent_id)},
         organization_id=organization_id,
     )

@@ -48,6 +48,7 @@ from schedules.alert_rules import Candidate, ChannelRule, deliveries_owed, retry
 log = logging.getLogger(__name__)
 
 EVENT_HEADER = "X-Mimic-Event"
+SECRET_NEEDED = "A webhook channel needs a signing secret (its bodies are signed)."  # noqa: S105
 DELIVERY_HEADER = "X-Mimic-Delivery"
 
 
@@ -113,7 +114,7 @@ def alert_channel_save(
     if not vet_target:
         errors.pop("target", None)
     if channel.kind == ChannelKind.WEBHOOK and not channel.secret:
-        errors["secret"] = "A webhook channel needs a signing secret (its bodies are signed)."
+        errors["secret"] = SECRET_NEEDED
     taken = AlertChannel.objects.filter(organization_id=channel.organization_id, name=channel.name)
     if taken.exclude(pk=channel.pk).exists():
         errors["name"] = "A channel with this name already exists in the organization."
@@ -263,7 +264,7 @@ def deliveries_due(*, now: datetime, limit: int = 500) -> list[UUID]:
     )
 
 
-def _claim(delivery_id: UUID, *, now: datetime) -> AlertDelivery | None:
+def _claim(delivery_id: UUID | str, *, now: datetime) -> AlertDelivery | None:
     """One compare-and-swap: the row is ours to send until the claim lapses."""
     hold = timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS * 2 + 30)
     won = (
@@ -278,7 +279,7 @@ def _claim(delivery_id: UUID, *, now: datetime) -> AlertDelivery | None:
     return AlertDelivery.objects.select_related("channel").get(id=delivery_id)
 
 
-def delivery_send(*, delivery_id: UUID, now: datetime) -> str | None:
+def delivery_send(*, delivery_id: UUID | str, now: datetime) -> str | None:
     """Send one pending delivery if it is due and unclaimed; record the outcome. Returns the
     row's new status (`pending` again: retried at its next_attempt_at), or None when there
     was nothing to do (sent, failed, not yet due, or another sender holds it)."""
@@ -362,7 +363,9 @@ def _deliver(delivery: AlertDelivery, *, now: datetime) -> None:
         try:
             message.send(fail_silently=False)
         except Exception as exc:  # noqa: BLE001 - smtplib, socket, backend errors alike
-            raise DeliveryError(f"the mail server refused or did not answer ({type(exc).__name__})")
+            raise DeliveryError(
+                f"the mail server refused or did not answer ({type(exc).__name__})"
+            ) from None
         return
     if channel.kind == ChannelKind.WEBHOOK:
         body = webhook_body(delivery, now=now)

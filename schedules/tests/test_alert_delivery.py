@@ -24,7 +24,7 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 
-from agents.models import ErrorKind, Job, JobAttempt, JobStatus
+from agents.models import ErrorKind, JobAttempt, JobStatus
 from agents.outcomes import Outcome
 from agents.services import job_finish_attempt
 from config import clock
@@ -85,8 +85,8 @@ def alert_receiver(settings):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/mimic"  # type: ignore[attr-defined]
-    server.received = received  # type: ignore[attr-defined]
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/mimic"
+    server.received = received
     yield server
     server.shutdown()
     server.server_close()

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from schedules.alert_rules import (
     Candidate,
     ChannelRule,
-    deliveries_owed,
     dedup_key,
     dedup_window,
+    deliveries_owed,
     job_events,
     next_streak,
     retry_delay,
