@@ -50,3 +50,9 @@ def make_due(org, online_agent, script):
 def hourly(make_due):
     """An hourly schedule (0 * * * *, UTC), due at `now`'s minute."""
     return make_due(cron_expression="0 * * * *")
+
+
+@pytest.fixture
+def loopback_alert_webhooks(settings):
+    """Alert webhooks may reach loopback (the tests' own servers), which production refuses."""
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True

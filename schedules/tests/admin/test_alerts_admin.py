@@ -11,15 +11,10 @@ from schedules.alert_models import AlertChannel, AlertDelivery, ChannelKind
 from tests.factories import ScheduleFactory
 from tests.fixtures import form_errors
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_alert_webhooks")]
 
 ADD = "/app/schedules/alertchannel/add/"
 SECRET = "whsec-admin-never-shown"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_allowed(settings):
-    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
 
 
 def form(**kw):

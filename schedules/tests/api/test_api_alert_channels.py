@@ -9,14 +9,9 @@ from billing.models import Role
 from schedules.alert_models import AlertChannel, AlertDelivery
 from tests.factories import ScheduleFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_alert_webhooks")]
 
 SECRET = "whsec-never-shown-0123"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_allowed(settings):
-    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
 
 
 def webhook_body(**kw):
