@@ -5,8 +5,8 @@ window sends nothing; a receiver that is down gets retries with backoff and ends
 `failed`.
 
 How the Celery task runs here: `send_alerts` (the task) is called directly, in this process —
-the real sending code, no eager mode, no worker. The after-commit enqueue also publishes its
-message to the test Redis, where no worker consumes it.
+the real sending code, no eager mode, no worker. The after-commit hand-off to the broker is
+recorded (`alert_sends_enqueued`) and checked to name the rows written.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import hmac
 import json
 import socket
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,7 +33,7 @@ from schedules.alert_models import AlertChannel, AlertDelivery, ChannelKind, Del
 from schedules.tasks import send_alerts
 from tests.factories import JobFactory, ScheduleFactory
 
-pytestmark = pytest.mark.django_db(transaction=False)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("alert_sends_enqueued")]
 
 SIGNING_KEY = "whsec-alerts-0123456789"
 VARIABLE_VALUE = "hunter2-variable-value"
@@ -124,7 +124,7 @@ def verify(headers: dict, body: bytes) -> bool:
 
 
 def test_a_failed_run_sends_one_email_and_one_signed_webhook_and_a_second_sends_nothing(
-    org, smtp_server, alert_receiver, django_capture_on_commit_callbacks
+    alert_sends_enqueued, org, smtp_server, alert_receiver, django_capture_on_commit_callbacks
 ):
     schedule = ScheduleFactory(organization=org, name="Invoices")
     AlertChannel.objects.create(
@@ -144,6 +144,9 @@ def test_a_failed_run_sends_one_email_and_one_signed_webhook_and_a_second_sends_
     )
 
     job = run_fails(schedule, django_capture_on_commit_callbacks)
+    written = {str(i) for i in AlertDelivery.objects.values_list("id", flat=True)}
+    assert len(written) == 2
+    assert {i for ids in alert_sends_enqueued for i in ids} == written
     assert send_pending() == {"sent": 2, "retried": 0}
 
     [(recipients, mail)] = smtp_server.messages
@@ -196,7 +199,7 @@ def test_after_the_dedup_window_the_same_failure_alerts_again(
 
 
 def test_a_receiver_that_is_down_gets_retries_with_backoff_then_a_recorded_failure(
-    org, settings, django_capture_on_commit_callbacks
+    org, settings, django_capture_on_commit_callbacks, alert_sends_enqueued
 ):
     settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
     settings.ALERT_MAX_ATTEMPTS = 3
@@ -213,6 +216,14 @@ def test_a_receiver_that_is_down_gets_retries_with_backoff_then_a_recorded_failu
     run_fails(schedule, django_capture_on_commit_callbacks)
     delivery = AlertDelivery.objects.get(channel=channel)
     now = clock.control_plane_now()
+
+    # The task: one failed attempt, then it sends itself again for the retry.
+    alert_sends_enqueued.clear()
+    assert send_alerts([str(delivery.id)]) == {"sent": 0, "retried": 1}
+    assert alert_sends_enqueued == [[str(delivery.id)]]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    AlertDelivery.objects.filter(id=delivery.id).update(attempts=0, next_attempt_at=now)
 
     assert alerts.delivery_send(delivery_id=delivery.id, now=now) == DeliveryStatus.PENDING
     delivery.refresh_from_db()
@@ -266,3 +277,24 @@ def test_a_slack_channel_gets_a_text_message(org, alert_receiver):
     assert set(json.loads(body)) == {"text"}
     assert "Test alert" in json.loads(body)["text"]
     assert "X-Mimic-Signature" not in headers
+
+
+def test_two_failures_across_a_window_boundary_minutes_apart_alert_once(
+    org, settings, django_capture_on_commit_callbacks, control_plane_clock_is_time_machines
+):
+    """The unique key is per dedup window; the read of the last ALERT_DEDUP_MINUTES covers two
+    failures on either side of a window's edge."""
+    schedule = ScheduleFactory(organization=org)
+    AlertChannel.objects.create(
+        organization=org,
+        name="mail",
+        kind=ChannelKind.EMAIL,
+        target="ops@example.com",
+        events=["job_failed"],
+    )
+    window = settings.ALERT_DEDUP_MINUTES * 60
+    edge = (int(clock.control_plane_now().timestamp()) // window + 1) * window
+    for offset in (-60, 60):
+        with time_machine.travel(datetime.fromtimestamp(edge + offset, tz=UTC), tick=False):
+            run_fails(schedule, django_capture_on_commit_callbacks)
+    assert AlertDelivery.objects.count() == 1

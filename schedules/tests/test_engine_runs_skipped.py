@@ -55,7 +55,13 @@ def hook(org, name="hook", **kw) -> AlertChannel:
 
 
 def test_it_alerts_once_after_n_consecutive_skips_and_a_run_resets_the_count(
-    now, make_due, org, offline_agent, no_outbound_connection, django_capture_on_commit_callbacks
+    alert_sends_enqueued,
+    now,
+    make_due,
+    org,
+    offline_agent,
+    no_outbound_connection,
+    django_capture_on_commit_callbacks,
 ):
     three, five = hook(org, "three"), hook(org, "five", skips_threshold=5)
     hook(org, "failures only", events=["job_failed"])
@@ -72,6 +78,11 @@ def test_it_alerts_once_after_n_consecutive_skips_and_a_run_resets_the_count(
         sent_to = set(AlertDelivery.objects.values_list("channel__name", flat=True))
         assert sent_to == ({"three"} if n >= 3 else set()) | ({"five"} if n >= 5 else set())
     assert AlertDelivery.objects.count() == 2
+    # Each after its tick's commit, handed to the send task (which the tick never runs).
+    assert alert_sends_enqueued == [
+        [str(AlertDelivery.objects.get(channel=three).id)],
+        [str(AlertDelivery.objects.get(channel=five).id)],
+    ]
     delivery = AlertDelivery.objects.get(channel=three)
     assert (delivery.event, delivery.subject, delivery.status, delivery.attempts) == (
         "runs_skipped",
