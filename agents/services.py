@@ -44,7 +44,7 @@ from agents.models import (
 )
 from agents.outcomes import AttemptReport, Outcome, attempt_outcome
 from agents.runtime.logformat import log_event
-from agents.signals import job_status_changed
+from agents.signals import job_status_changed, jobs_settled
 from billing.audit import SECRET_PLACEHOLDER, Actor, audit_record
 from billing.models import AuditAction, AuditObjectType
 from vault import crypto
@@ -61,7 +61,8 @@ WAITING_JOB_STATUSES = (JobStatus.HELD, JobStatus.PENDING, JobStatus.QUEUED, Job
 def _announce(job_ids: list, *, settled: bool = False, ran: bool = False) -> None:
     """After commit, tell listeners the jobs' status changed, and count the jobs this transition
     ended (`settled`: its status is final) in the metrics — `ran`: it ended a running attempt,
-    whose run time is observed too. One fetch, only if anyone listens or counts."""
+    whose run time is observed too. One fetch, only if anyone listens or counts. Settled jobs
+    are also announced now, inside the caller's transaction (`jobs_settled`)."""
 
     def send() -> None:
         listening = job_status_changed.has_listeners(Job)
@@ -84,6 +85,12 @@ def _announce(job_ids: list, *, settled: bool = False, ran: bool = False) -> Non
                     job=job.id,
                 )
 
+    if settled and jobs_settled.has_listeners(Job):
+        try:
+            with transaction.atomic():  # a savepoint: a listener's failure leaves the change be
+                jobs_settled.send(sender=Job, job_ids=list(job_ids))
+        except Exception:
+            log_event(log, logging.ERROR, "jobs_settled_listener_failed", exc_info=True)
     transaction.on_commit(send)
 
 

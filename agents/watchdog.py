@@ -41,6 +41,7 @@ from django.conf import settings
 from agents import broker, selectors, services
 from agents.dispatch import jobs_republish_due, jobs_republish_vanished
 from agents.runtime.logformat import log_event
+from agents.signals import watchdog_ran
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,11 @@ def watchdog_run(*, now: datetime, dry_run: bool = False) -> dict[str, list[str]
     candidates = [(job, agent) for job, agent in candidates if str(job) not in late_ids]
     vanished = jobs_republish_vanished(candidates=candidates, dry_run=dry_run)
     report["republished"] += [str(i) for i in vanished.published]
+    if not dry_run:
+        try:
+            watchdog_ran.send(sender=None, now=now)
+        except Exception:  # a listener's bug must not lose the watchdog's report
+            log_event(log, logging.ERROR, "watchdog_listener_failed", exc_info=True)
     return report
 
 

@@ -292,6 +292,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Daily, away from midnight's busy schedules. Dropped if no worker took it within the hour:
     # the next day's run deletes what this one would have.
+    # Alerts whose after-commit message was lost (a broker hiccup) or whose retry is due.
+    "alerts-sweep": {
+        "task": "schedules.tasks.sweep_alerts",
+        "schedule": timedelta(seconds=60),
+        "options": {"queue": "celery", "expires": 50, "ignore_result": True},
+    },
     "history-purge": {
         "task": "schedules.tasks.purge_history",
         "schedule": crontab(hour=3, minute=17),
@@ -342,3 +348,33 @@ AGENT_WEBHOOK_ALLOW_PRIVATE = env.bool("AGENT_WEBHOOK_ALLOW_PRIVATE", default=Fa
 AGENT_LOCAL_CONTROLLER = env.bool("AGENT_LOCAL_CONTROLLER", default=DEBUG)
 # Where the local controller writes a spawned runtime's output.
 AGENT_LOG_DIR = env.str("AGENT_LOG_DIR", default=str(BASE_DIR / "var" / "log"))
+
+# --- Alerts (owned by schedules/alerts.py, SPEC §14) -----------------------------------------
+# E-mail through Django's mail backend: the console in development, SMTP otherwise.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+ALERT_FROM_EMAIL = env.str("ALERT_FROM_EMAIL", default="alerts@mimic.invalid")
+# One alert per channel, event and subject within this many minutes.
+ALERT_DEDUP_MINUTES = env.int("ALERT_DEDUP_MINUTES", default=15)
+# A delivery is tried this many times, waiting base, 2×base, 4×base … (capped) in between.
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=5)
+ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=30.0)
+ALERT_RETRY_MAX_SECONDS = env.float("ALERT_RETRY_MAX_SECONDS", default=1800.0)
+ALERT_TIMEOUT_SECONDS = env.float("ALERT_TIMEOUT_SECONDS", default=10.0)
+# Alert webhooks are tenants' URLs too: public addresses only unless this is on (agents.netguard).
+ALERT_WEBHOOK_ALLOW_PRIVATE = env.bool(
+    "ALERT_WEBHOOK_ALLOW_PRIVATE", default=AGENT_WEBHOOK_ALLOW_PRIVATE
+)
+# The watchdog raises tick_stale when the last successful tick is older than this.
+ALERT_TICK_STALE_SECONDS = env.int("ALERT_TICK_STALE_SECONDS", default=180)

@@ -650,3 +650,7 @@ class CalendarAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="entries")
     def entries(self, calendar):
         return len(calendar.dates or [])
+
+
+# Alert channels and deliveries (SPEC §14) live in their own module.
+from schedules import alert_admin  # noqa: E402, F401

@@ -74,6 +74,8 @@ from billing.selectors import billing_states_for
 from billing.services import usage_add_runs
 from config.clock import iso_z
 from schedules import metrics
+from schedules.alert_rules import Candidate, next_streak, runs_skipped_alert
+from schedules.alerts import alerts_enqueue
 from schedules.bulk import bulk_insert, bulk_update_columns
 from schedules.decisions import Decision, decide, event_row
 from schedules.lease import (
@@ -425,6 +427,7 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
     touched: list[Schedule] = []
     keep_held: dict[UUID, tuple[UUID, str]] = {}  # schedule -> (its newest held job, message)
     replaced: dict[UUID, str] = {}  # schedule -> message for its canceled active jobs
+    skipped_alerts: list[Candidate] = []
     for d in decisions:
         s = d.schedule
         if d.job is not None and d.job["id"] not in inserted:
@@ -454,7 +457,11 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
                 owed.fire_at[d.job["id"]] = d.fire_at
             if d.start_agent:
                 owed.agents_to_start.setdefault(s.agent_id, s.agent)
-        if d.touch_metadata:
+        streak_before = s.consecutive_skips
+        alert = _follow_skip_streak(s, d)
+        if alert is not None:
+            skipped_alerts.append(alert)
+        if d.touch_metadata or s.consecutive_skips != streak_before:
             touched.append(s)
     bulk_insert(ScheduleEvent, events)
     bulk_update_columns(
@@ -467,13 +474,40 @@ def _apply(decisions: list[Decision], *, now: datetime) -> _Dispatched:
             "last_run_status",
             "remaining_runs",
             "stopped_reason",
+            "consecutive_skips",
         ],
     )
+    # runs_skipped: outbox rows in this transaction (one channel read for the batch, and only
+    # when a streak grew); sent after commit by schedules.tasks — never from the tick.
+    alerts_enqueue(candidates=skipped_alerts, now=now)
     usage_add_runs(counts=Counter(s.organization_id for _, s, _ in owed.jobs), now=now)
     # Overlap policy: only the newest blocked occurrence waits; `replace` cancels what runs.
     jobs_supersede_held(keep=keep_held, now=now)
     jobs_cancel_active(messages=replaced, now=now)
     return owed
+
+
+def _follow_skip_streak(s: Schedule, d: Decision) -> Candidate | None:
+    """Keep the schedule's count of unplanned skips in a row (the row is locked, so the value
+    read is current); a grown streak is a runs_skipped candidate (its channels' thresholds are
+    compared in schedules.alert_rules)."""
+    before = s.consecutive_skips
+    after = next_streak(
+        before,
+        ran=d.job is not None,
+        skip_reasons=[e["reason"] for e in d.events if e["kind"] == EventKind.SKIPPED],
+    )
+    s.consecutive_skips = after
+    if after <= before:
+        return None
+    reasons = [e["reason"] for e in d.events if e["kind"] == EventKind.SKIPPED]
+    return runs_skipped_alert(
+        organization_id=s.organization_id,
+        schedule_id=s.id,
+        schedule_name=s.name,
+        streak=(before, after),
+        last_reason=reasons[-1],
+    )
 
 
 # --- Release of held jobs (SPEC §14 overlap policy, backfill) -------------------------------

@@ -306,6 +306,9 @@ class Schedule(models.Model):
     auto_pause_after_failures = _guardrail_field(
         "auto_pause_after_failures", "auto-pause after N failed runs in a row"
     )
+    # Occurrences skipped in a row for a reason that is not planned (schedules.alert_rules): the
+    # tick keeps it on the locked row; an alert channel's runs_skipped fires as it reaches N.
+    consecutive_skips = models.PositiveIntegerField(default=0, editable=False)
 
     variables = models.JSONField(default=dict, blank=True, validators=[validate_variables])
     vault_keys = models.JSONField(default=list, blank=True, validators=[validate_vault_keys])
@@ -572,3 +575,7 @@ class ExecutorLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder} until {self.expires_at:%H:%M:%S}Z"
+
+
+# The alert models belong to this app (schedules.alert_models); Django finds them here.
+from schedules.alert_models import AlertChannel, AlertDelivery  # noqa: E402, F401

@@ -2,15 +2,20 @@
 latest job; a rejected credential, or too many failed runs in a row, pauses the schedule; a job
 canceled at its start deadline is recorded in the schedule's history."""
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.dispatch import receiver
 
-from agents.models import ACTIVE_JOB_STATUSES, ErrorKind, Job, JobStatus
-from agents.signals import job_status_changed
+from agents.models import ACTIVE_JOB_STATUSES, Agent, AgentStatus, ErrorKind, Job, JobStatus
+from agents.signals import job_status_changed, jobs_settled, watchdog_ran
 from billing.audit import Actor
 from config import clock
-from schedules import services
+from schedules import alert_rules, alerts, services
 from schedules.models import EventKind, Schedule, ScheduleEvent, SkipReason
+from schedules.selectors import tick_health
 
 # The audit trail's "who" for a pause no person asked for (the note says why).
 AUTO_PAUSE = Actor.system("auto-pause")
@@ -68,9 +73,7 @@ def pause_on_rejected_credential(sender, job, **kwargs) -> None:
     schedule = Schedule.objects.filter(pk=job.schedule_id, enabled=True).first()
     if schedule is not None:
         note = f"auto-paused: job {job.id} exited 77 (credential rejected); fix the vault entry, then resume"
-        services.schedule_pause(
-            schedule=schedule, now=clock.control_plane_now(), note=note, actor=AUTO_PAUSE
-        )
+        _auto_pause(schedule, note=note)
 
 
 # A run that ended without succeeding (`lost` jobs are retried first; their last word is one of
@@ -99,6 +102,81 @@ def pause_after_consecutive_failures(sender, job, **kwargs) -> None:
     )
     if len(latest) == limit and all(status in FAILED_RUN_STATUSES for status in latest):
         note = f"auto-paused after {limit} failed run(s) in a row (latest: job {job.id}); resume when fixed"
-        services.schedule_pause(
-            schedule=schedule, now=clock.control_plane_now(), note=note, actor=AUTO_PAUSE
+        _auto_pause(schedule, note=note)
+
+
+def _auto_pause(schedule: Schedule, *, note: str) -> None:
+    """Pause, and write its schedule_auto_paused alerts in the same transaction."""
+    now = clock.control_plane_now()
+    with transaction.atomic():
+        services.schedule_pause(schedule=schedule, now=now, note=note, actor=AUTO_PAUSE)
+        alert = alert_rules.auto_paused_alert(
+            organization_id=schedule.organization_id,
+            schedule_id=schedule.id,
+            schedule_name=schedule.name,
+            note=note,
         )
+        alerts.alerts_enqueue(candidates=[alert], now=now)
+
+
+# --- Alerts (SPEC §14): written to the outbox, sent after commit by schedules.tasks ----------
+
+
+@receiver(jobs_settled, dispatch_uid="schedules.job_alerts")
+def alert_on_job_outcome(sender, job_ids, **kwargs) -> None:
+    """failed / timed_out / lost (its last word, after retries) / credential_rejected: the
+    outbox rows are written inside the transaction that settled the jobs (agents.signals), so
+    the alert exists exactly when the outcome does. Two queries: the jobs, then the outbox."""
+    rows = Job.objects.filter(id__in=job_ids, status__in=list(alert_rules.JOB_STATUS_EVENTS))
+    candidates = []
+    for job in rows.values(
+        "id",
+        "organization_id",
+        "status",
+        "error_kind",
+        "schedule_id",
+        "schedule__name",
+        "scheduled_for",
+    ):
+        candidates += alert_rules.job_alerts(
+            organization_id=job["organization_id"],
+            job_id=job["id"],
+            status=job["status"],
+            error_kind=job["error_kind"] or "",
+            schedule_id=job["schedule_id"],
+            schedule_name=job["schedule__name"],
+            scheduled_for=job["scheduled_for"],
+        )
+    if candidates:
+        alerts.alerts_enqueue(candidates=candidates, now=clock.control_plane_now())
+
+
+@receiver(watchdog_ran, dispatch_uid="schedules.watchdog_alerts")
+def alert_on_watchdog(sender, now: datetime, **kwargs) -> None:
+    """What no job reports, found by the watchdog (beat's, or an external cron's call of
+    POST /api/jobs/watchdog when beat itself died): a stale tick; agents that fell silent."""
+    candidates = []
+    tick = tick_health(now=now)
+    stale = timedelta(seconds=settings.ALERT_TICK_STALE_SECONDS)
+    if tick.last_tick_at is None or now - tick.last_tick_at > stale:
+        candidates.append(
+            alert_rules.tick_stale_alert(
+                last_tick_at=tick.last_tick_at, age_seconds=tick.age_seconds
+            )
+        )
+    # An agent that was online (it never wrote that it stopped) and whose heartbeat went stale
+    # within the last dedup window: one alert per outage, not one per window for ever.
+    online = timedelta(seconds=settings.AGENT_ONLINE_SECONDS)
+    window = timedelta(minutes=settings.ALERT_DEDUP_MINUTES)
+    silent = Agent.objects.filter(
+        status=AgentStatus.ONLINE,
+        last_heartbeat_at__lte=now - online,
+        last_heartbeat_at__gt=now - online - window,
+    ).values_list("id", "organization_id", "name", "last_heartbeat_at")
+    candidates += [
+        alert_rules.agent_offline_alert(
+            organization_id=org, agent_id=pk, agent_name=name, last_heartbeat_at=beat
+        )
+        for pk, org, name, beat in silent
+    ]
+    alerts.alerts_enqueue(candidates=candidates, now=now)

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from agents.runtime.logformat import log_event
 from config import clock
+from schedules import alerts
 from schedules.engine import run_tick
 from schedules.services import history_purge
 
@@ -76,3 +77,35 @@ def purge_history() -> dict:
     if not result.done:
         purge_history.apply_async(queue="celery", expires=3600)
     return {"jobs": result.jobs, "events": result.events, "done": result.done}
+
+
+@shared_task(name="schedules.tasks.send_alerts", ignore_result=True)
+def send_alerts(delivery_ids: list[str]) -> dict:
+    """Send outbox rows (schedules.alerts.delivery_send), on the control plane's queue. A row
+    that failed and has attempts left is sent again by this task after its backoff
+    (`countdown`); if that message is lost, the sweep finds the row when it is due."""
+    sent = retried = 0
+    for delivery_id in delivery_ids:
+        status = alerts.delivery_send(delivery_id=delivery_id, now=clock.control_plane_now())
+        if status == "sent":
+            sent += 1
+        elif status == "pending":
+            retried += 1
+            delay = alerts.seconds_until_retry(delivery_id=delivery_id)
+            try:
+                send_alerts.apply_async(
+                    args=[[delivery_id]], countdown=delay, queue="celery", retry=False
+                )
+            except Exception:  # noqa: BLE001 - the sweep resends it
+                log_event(log, logging.WARNING, "alert_retry_enqueue_failed")
+    return {"sent": sent, "retried": retried}
+
+
+@shared_task(name="schedules.tasks.sweep_alerts", ignore_result=True)
+def sweep_alerts() -> dict:
+    """The beat entry `alerts-sweep`: pending deliveries whose attempt is due and that no
+    sender holds (an after-commit message lost, a retry's message lost)."""
+    due = alerts.deliveries_due(now=clock.control_plane_now())
+    if due:
+        alerts.enqueue_send(due)
+    return {"due": len(due)}

@@ -10,9 +10,12 @@ from config.api_common import (
     ScopedPrimaryKeyRelatedField,
     StrictCharField,
     UTCDateTimeField,
+    choice_field,
 )
 from config.clock import iso_z
 from schedules import cron
+from schedules.alert_models import ALERT_EVENTS, AlertChannel, AlertDelivery, ChannelKind
+from schedules.alerts import masked_target
 from schedules.calendars import dates_error
 from schedules.models import (
     GUARDRAILS,
@@ -631,3 +634,96 @@ def backfill_json(schedule_id, result) -> dict:
         "skippedRuns": [{"at": iso_z(s.at), "reason": s.reason} for s in result.skipped],
         "blockedBy": [{"reason": str(b.reason), "detail": b.detail} for b in result.blocked_by],
     }
+
+
+class AlertChannelSerializer(CamelModelSerializer):
+    """SPEC §14 alert channels. `secret` (a webhook's HMAC key) is write-only, and so is a
+    Slack target (an incoming-webhook URL is a credential): it reads back as its host only."""
+
+    name = StrictCharField(max_length=200)
+    kind = choice_field(ChannelKind, "AlertChannelKind")
+    target = StrictCharField(
+        max_length=1000,
+        required=False,
+        help_text="email: one or more addresses, comma-separated; webhook: an https URL "
+        "(JSON POST, signed X-Mimic-Signature: sha256=<HMAC-SHA256 of the body>); slack: the "
+        "incoming-webhook URL (write-only: read back as its host).",
+    )
+    secret = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="webhook: the HMAC-SHA256 signing key. Write-only: never returned.",
+    )
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(ALERT_EVENTS)),
+        required=False,
+        help_text=f"Events to alert on: {', '.join(ALERT_EVENTS)}.",
+    )
+    schedule_ids = ScopedPrimaryKeyRelatedField(
+        source="schedules",
+        queryset=Schedule.objects.all(),
+        many=True,
+        required=False,
+        help_text="Schedules of your organization this channel is for; empty = all of them.",
+    )
+    has_secret = serializers.SerializerMethodField(help_text="Whether a signing secret is set.")
+
+    class Meta:
+        model = AlertChannel
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "target",
+            "secret",
+            "has_secret",
+            "events",
+            "schedule_ids",
+            "skips_threshold",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            "skips_threshold": {
+                "min_value": 1,
+                "max_value": 10000,
+                "help_text": "runs_skipped fires when this many occurrences in a row were "
+                "skipped for an unplanned reason (default 3).",
+            }
+        }
+
+    def get_has_secret(self, channel) -> bool:
+        return bool(channel.secret)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["target"] = masked_target(instance)
+        return data
+
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("target"):
+            raise serializers.ValidationError({"target": ["This field is required."]})
+        return attrs
+
+
+class AlertDeliverySerializer(CamelModelSerializer):
+    channel_id = serializers.UUIDField(read_only=True)
+    created_at = UTCDateTimeField(read_only=True)
+    sent_at = UTCDateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AlertDelivery
+        fields = [
+            "id",
+            "channel_id",
+            "event",
+            "subject",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ]
+        read_only_fields = fields

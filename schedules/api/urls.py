@@ -15,6 +15,11 @@ calendar = views.CalendarViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
 
+alert_channels = views.AlertChannelViewSet.as_view({"get": "list", "post": "create"})
+alert_channel = views.AlertChannelViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+
 urlpatterns = [
     path("schedules/preview", views.PreviewView.as_view(), name="schedule-preview"),
     path("schedules/execute", engine_views.ExecuteView.as_view(), name="schedule-execute"),
@@ -44,4 +49,11 @@ urlpatterns = [
     ),
     path("calendars/", calendars, name="calendar-list"),
     path("calendars/<uuid:pk>/", calendar, name="calendar-detail"),
+    path("alert-channels/", alert_channels, name="alert-channel-list"),
+    path("alert-channels/<uuid:pk>/", alert_channel, name="alert-channel-detail"),
+    path(
+        "alert-channels/<uuid:pk>/test",
+        views.AlertChannelViewSet.as_view({"post": "test"}),
+        name="alert-channel-test",
+    ),
 ]

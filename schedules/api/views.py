@@ -22,8 +22,10 @@ from billing.tenancy import actor_from_request, role_at_least, scope_queryset_fo
 from billing.tenancy_api import OrganizationApiMixin, OrganizationContextMixin
 from config import clock
 from config.api_common import ApiAutoSchema, ErrorSerializer, camel
-from schedules import cron, preview, services
+from schedules import alerts, cron, preview, services
 from schedules.api.serializers import (
+    AlertChannelSerializer,
+    AlertDeliverySerializer,
     BackfillRequestSerializer,
     BackfillResponseSerializer,
     CalendarSerializer,
@@ -34,7 +36,7 @@ from schedules.api.serializers import (
     ScheduleSerializer,
     backfill_json,
 )
-from schedules.models import Calendar, RunStatus, Schedule, ScheduleEvent
+from schedules.models import AlertChannel, Calendar, RunStatus, Schedule, ScheduleEvent
 from schedules.selectors import schedule_planned_skips
 
 
@@ -365,3 +367,56 @@ class BackfillView(OrganizationApiMixin, APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(backfill_json(schedule.id, result))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List alert channels"),
+    retrieve=extend_schema(summary="An alert channel (its secret is never returned)"),
+    create=extend_schema(summary="Create an alert channel"),
+    update=extend_schema(summary="Replace an alert channel"),
+    partial_update=extend_schema(summary="Edit an alert channel"),
+    destroy=extend_schema(summary="Delete an alert channel and its deliveries"),
+)
+class AlertChannelViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.ModelViewSet):
+    """Where an organization's alerts go (SPEC §14): e-mail, a signed webhook, Slack."""
+
+    serializer_class = AlertChannelSerializer
+    # Channels are configuration (admin, the default for writes); a test send is an
+    # operator's action, like a forced run.
+    required_roles = {"test": Role.OPERATOR}
+
+    def get_queryset(self):
+        return (
+            scope_queryset_for_request(AlertChannel.objects.all(), self.request)
+            .prefetch_related(Prefetch("schedules", queryset=Schedule.objects.only("id")))
+            .order_by("name", "id")
+        )
+
+    def _save(self, serializer, channel: AlertChannel) -> None:
+        data = dict(serializer.validated_data)
+        schedules = data.pop("schedules", None)
+        for name, value in data.items():
+            setattr(channel, name, value)
+        try:
+            serializer.instance = alerts.alert_channel_save(
+                channel=channel,
+                schedules=schedules,
+                vet_target="kind" in data or "target" in data,
+            )
+        except DjangoValidationError as exc:
+            raise _camel_validation_error(exc) from None
+
+    def perform_create(self, serializer):
+        self._save(serializer, AlertChannel(organization=serializer.context["organization"]))
+
+    def perform_update(self, serializer):
+        self._save(serializer, serializer.instance)
+
+    @extend_schema(
+        summary="Send a test alert through this channel (recorded as a delivery)",
+        request=None,
+        responses={202: AlertDeliverySerializer},
+    )
+    def test(self, request, pk=None):
+        delivery = alerts.alert_send_test(channel=self.get_object(), now=clock.control_plane_now())
+        return Response(AlertDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

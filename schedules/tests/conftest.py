@@ -50,3 +50,23 @@ def make_due(org, online_agent, script):
 def hourly(make_due):
     """An hourly schedule (0 * * * *, UTC), due at `now`'s minute."""
     return make_due(cron_expression="0 * * * *")
+
+
+@pytest.fixture
+def loopback_alert_webhooks(settings):
+    """Alert webhooks may reach loopback (the tests' own servers), which production refuses."""
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
+def alert_sends_enqueued(monkeypatch):
+    """The ids handed to the send_alerts task after commit, recorded instead of published: the
+    test's Redis is shared with tests that count the control plane's queue. Tests that deliver
+    call the task function themselves."""
+    from schedules.tasks import send_alerts
+
+    enqueued: list[list[str]] = []
+    monkeypatch.setattr(
+        send_alerts, "apply_async", lambda args, **options: enqueued.append(list(args[0]))
+    )
+    return enqueued

@@ -35,4 +35,5 @@ def test_it_keeps_customer_schedules_out_of_the_beat_tables():
         "schedules.tasks.evaluate_due_schedules",
         "agents.tasks.run_watchdog",
         "schedules.tasks.purge_history",
+        "schedules.tasks.sweep_alerts",
     }
