@@ -42,6 +42,7 @@ urlpatterns = [
         views.ScheduleEventListView.as_view(),
         name="schedule-events",
     ),
+    path("schedules/<uuid:pk>/stats", views.ScheduleStatsView.as_view(), name="schedule-stats"),
     path("calendars/", calendars, name="calendar-list"),
     path("calendars/<uuid:pk>/", calendar, name="calendar-detail"),
 ]

@@ -32,10 +32,12 @@ from schedules.api.serializers import (
     PreviewResponseSerializer,
     ScheduleEventSerializer,
     ScheduleSerializer,
+    ScheduleStatsSerializer,
     backfill_json,
+    stats_json,
 )
 from schedules.models import Calendar, RunStatus, Schedule, ScheduleEvent
-from schedules.selectors import schedule_planned_skips
+from schedules.selectors import schedule_planned_skips, schedule_stats
 
 
 def _preview_payload(
@@ -353,3 +355,21 @@ class BackfillView(OrganizationApiMixin, APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(backfill_json(schedule.id, result))
+
+
+class ScheduleStatsView(OrganizationApiMixin, APIView):
+    """GET /api/schedules/{id}/stats — runtime statistics over the 30 days before now (SPEC
+    §14): one query for the schedule (another organization's is a 404), one for the figures."""
+
+    required_roles = {"get": Role.VIEWER}
+
+    @extend_schema(
+        summary="Runtime statistics of the last 30 days, and a suggested max runtime",
+        responses={200: ScheduleStatsSerializer},
+    )
+    def get(self, request, pk):
+        schedule = get_object_or_404(
+            scope_queryset_for_request(Schedule.objects.only("id"), request), pk=pk
+        )
+        figures = schedule_stats(schedule_id=schedule.id, now=clock.control_plane_now())
+        return Response(stats_json(figures))
