@@ -152,9 +152,7 @@ class ScheduleChangeList(ChangeList):
         sparkline column reads them from the row): constant queries whatever the page size."""
         super().get_results(request)
         rows = list(self.result_list)  # evaluates the page once; the template reuses it
-        outcomes = schedule_recent_outcomes(
-            schedule_ids=[s.pk for s in rows], limit=SPARKLINE_RUNS
-        )
+        outcomes = schedule_recent_outcomes(schedule_ids=[s.pk for s in rows], limit=SPARKLINE_RUNS)
         for schedule in rows:
             schedule.recent_outcomes = outcomes.get(schedule.pk, [])
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 # (status, attempt, seconds from creation to start or None, run seconds or None)
 SEEDED = [
-    *[(JobStatus.SUCCEEDED, 1, w, d) for w, d in zip(range(1, 8), (10, 20, 30, 40, 50, 60, 70))],
+    *[(JobStatus.SUCCEEDED, 1, w, d) for w, d in zip(range(1, 8), range(10, 80, 10), strict=True)],
     (JobStatus.FAILED, 1, 8, 80),
     (JobStatus.TIMED_OUT, 1, 9, 90),
     (JobStatus.LOST, 2, 500, 1000),  # retried: its start is the second attempt's, no wait
@@ -44,7 +44,7 @@ def seed_jobs(schedule, rows=SEEDED, *, until=NOW) -> None:
     for i, (status, attempt, wait, run) in enumerate(rows):
         created = until - timedelta(hours=i + 1)
         started = None if wait is None else created + timedelta(seconds=wait)
-        finished = None if run is None else started + timedelta(seconds=run)
+        finished = None if started is None or run is None else started + timedelta(seconds=run)
         if status == JobStatus.CANCELED:
             finished = created  # canceled before it started
         JobFactory(
@@ -66,7 +66,9 @@ def seeded(org):
     old = [(JobStatus.FAILED, 1, 100, 1), (JobStatus.FAILED, 1, 100, 2)]
     seed_jobs(schedule, old, until=NOW - stats.WINDOW)  # 30 days and 1 h, 2 h ago
     edge = JobFactory(schedule=schedule, status=JobStatus.FAILED, created_at=NOW - stats.WINDOW)
-    future = JobFactory(schedule=schedule, status=JobStatus.FAILED, created_at=NOW + timedelta(days=1))
+    future = JobFactory(
+        schedule=schedule, status=JobStatus.FAILED, created_at=NOW + timedelta(days=1)
+    )
     seed_jobs(ScheduleFactory(organization=org), old)
     assert edge.created_at <= NOW - stats.WINDOW < future.created_at
     return schedule
