@@ -84,3 +84,19 @@ def test_it_runs_as_many_queries_for_300_jobs_as_for_3(org, client_for):
     many = count()
     assert client.get(url(schedule)).json()["runs"] == 300
     assert many == few
+
+
+def test_the_schema_describes_it(org, client_for):
+    schema = client_for(org, Role.VIEWER).get("/api/schema/?format=json").json()
+    answer = schema["paths"]["/api/schedules/{id}/stats"]["get"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    fields = schema["components"]["schemas"][ref]["properties"]
+    assert set(fields) == {
+        "runs",
+        "successRate",
+        "p50DurationSeconds",
+        "p95DurationSeconds",
+        "p50QueueWaitSeconds",
+        "suggestedMaxRuntimeMinutes",
+    }
+    assert fields["successRate"]["nullable"] is True
