@@ -4,6 +4,7 @@ schedules built around them (`org` and `script` are the shared ones of tests/fix
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from agents.models import AgentStatus, Controller
 from tests.factories import AgentFactory, ScheduleFactory
@@ -50,3 +51,11 @@ def make_due(org, online_agent, script):
 def hourly(make_due):
     """An hourly schedule (0 * * * *, UTC), due at `now`'s minute."""
     return make_due(cron_expression="0 * * * *")
+
+
+@pytest.fixture
+def frozen_now():
+    """Time frozen at `now` (with control_plane_clock_is_time_machines, the control plane's
+    clock too): for pages and endpoints that read the clock where the request enters."""
+    with time_machine.travel(NOW, tick=False):
+        yield NOW

@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -20,16 +19,10 @@ from tests.factories import JobFactory, ScheduleFactory
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("control_plane_clock_is_time_machines"),
+    pytest.mark.usefixtures("control_plane_clock_is_time_machines", "frozen_now"),
 ]
 
 LIST = "/app/schedules/schedule/"
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def _stat(text: str, name: str) -> str:

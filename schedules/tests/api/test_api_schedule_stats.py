@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -19,14 +18,8 @@ from tests.factories import ScheduleFactory
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.usefixtures("control_plane_clock_is_time_machines"),
+    pytest.mark.usefixtures("control_plane_clock_is_time_machines", "frozen_now"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def url(schedule) -> str:
