@@ -19,6 +19,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.template.loader import render_to_string
@@ -50,7 +51,7 @@ from config.admin_common import (
     status_badge,
     utc_text,
 )
-from schedules import cron, services
+from schedules import charts, cron, services
 from schedules.admin_forms import PauseForm, ScheduleAdminForm
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
@@ -64,12 +65,19 @@ from schedules.models import (
 )
 from schedules.preview import planned_skips_rule, schedule_preview
 from schedules.report import Report
-from schedules.selectors import schedule_planned_skips
+from schedules.selectors import (
+    schedule_planned_skips,
+    schedule_recent_outcomes,
+    schedule_recent_runs,
+    schedule_stats,
+)
 from vault.models import VaultEntry
 from vault.selectors import vault_key_names_for
 
 RECENT = 10  # jobs and events shown on a schedule's page
 DRY_RUN_MAX = 100  # schedules per dry run: each is evaluated twice (as the tick, and forced)
+CHART_RUNS = 50  # runs in a schedule's chart
+SPARKLINE_RUNS = 10  # outcomes per row of the list's sparkline
 
 _MODEL_FIELDS = {f.name for f in Schedule._meta.get_fields()}
 
@@ -140,6 +148,34 @@ def _events_html(events) -> str:
     )
 
 
+class ScheduleChangeList(ChangeList):
+    def get_results(self, request):
+        """The page's rows, then their last outcomes in one query for the whole page (the
+        sparkline column reads them from the row): constant queries whatever the page size."""
+        super().get_results(request)
+        rows = list(self.result_list)  # evaluates the page once; the template reuses it
+        outcomes = schedule_recent_outcomes(schedule_ids=[s.pk for s in rows], limit=SPARKLINE_RUNS)
+        for schedule in rows:
+            schedule.recent_outcomes = outcomes.get(schedule.pk, [])
+
+
+def _stats_html(figures) -> str:
+    rate = figures.success_rate
+    suggested = figures.suggested_max_runtime_minutes
+    rows = [
+        ("runs", figures.runs),
+        ("success rate", "—" if rate is None else f"{rate:.0%}"),
+        ("p50 duration", charts.format_duration(figures.p50_duration_seconds)),
+        ("p95 duration", charts.format_duration(figures.p95_duration_seconds)),
+        ("p50 queue wait", charts.format_duration(figures.p50_queue_wait_seconds)),
+        ("suggested max runtime", "—" if suggested is None else f"{suggested} min"),
+    ]
+    return format_html(
+        '<dl class="mimic-stats">{}</dl>',
+        format_html_join("", '<dt>{}</dt><dd data-stat="{}">{}</dd>', ((k, k, v) for k, v in rows)),
+    )
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     form = ScheduleAdminForm
@@ -158,6 +194,8 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "recent_jobs",
         "recent_events",
         "audit_trail",
+        "run_stats",
+        "runs_chart",
     ]
 
     # -- the list ----------------------------------------------------------------------------
@@ -194,7 +232,25 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 relative(schedule.last_run_at, now),
             )
 
-        return ["name", "script", "agent", cron_words, "timezone", "enabled", next_run, last_run]
+        @column(f"recent runs (last {SPARKLINE_RUNS})")
+        def recent_runs(schedule):
+            # Loaded for the whole page by ScheduleChangeList.
+            return charts.outcome_sparkline(getattr(schedule, "recent_outcomes", []))
+
+        return [
+            "name",
+            "script",
+            "agent",
+            cron_words,
+            "timezone",
+            "enabled",
+            next_run,
+            last_run,
+            recent_runs,
+        ]
+
+    def get_changelist(self, request, **kwargs):
+        return ScheduleChangeList
 
     # -- the form ----------------------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):
@@ -220,6 +276,15 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         if obj is not None:
             fieldsets += [
                 ("Status", {"fields": ["next_run", "last_run"]}),
+                (
+                    "Runs (last 30 days)",
+                    {
+                        "fields": ["run_stats", "runs_chart"],
+                        "description": "Durations are finished_at − started_at of finished "
+                        "runs; queue wait is from dispatch to the agent's start. The suggested "
+                        "max runtime is the p95 duration × 1.5, rounded up.",
+                    },
+                ),
                 (f"Recent jobs (latest {RECENT})", {"fields": ["recent_jobs"]}),
                 (f"Recent events (latest {RECENT})", {"fields": ["recent_events"]}),
                 (f"Audit trail (latest {RECENT})", {"fields": ["audit_trail"]}),
@@ -391,6 +456,17 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 )
                 for key in schedule.vault_keys
             ),
+        )
+
+    @admin.display(description="statistics")
+    def run_stats(self, schedule):
+        figures = schedule_stats(schedule_id=schedule.id, now=clock.control_plane_now())
+        return _stats_html(figures)
+
+    @admin.display(description=f"last {CHART_RUNS} runs")
+    def runs_chart(self, schedule):
+        return charts.runs_chart_svg(
+            schedule_recent_runs(schedule_id=schedule.id, limit=CHART_RUNS)
         )
 
     @admin.display(description="jobs")

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 from uuid import UUID
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     BooleanField,
     Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
     Max,
     Min,
     Q,
+    Window,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 
-from agents.models import ACTIVE_JOB_STATUSES, PREWARM_MAX_MINUTES, Agent, Job
+from agents.models import (
+    ACTIVE_JOB_STATUSES,
+    FINISHED_JOB_STATUSES,
+    PREWARM_MAX_MINUTES,
+    Agent,
+    Job,
+    JobStatus,
+)
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
+from schedules import charts, stats
 from schedules.calendars import PlannedSkips
 from schedules.gates import GateContext
 from schedules.lease import TICK_LEASE
@@ -188,3 +204,174 @@ def tick_health(*, now: datetime) -> TickHealth:
         age_seconds=None if last is None else int((now - last).total_seconds()),
         consecutive_lock_errors=beat.consecutive_lock_errors,
     )
+
+
+# --- Runtime statistics (SPEC §14 "Knowing what happened"; what they mean: schedules.stats) ---
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate `PERCENTILE_CONT(f) WITHIN GROUP (ORDER BY expr)`.
+
+    The fraction is a literal of the SQL (it is not a parameter: PostgreSQL needs it constant
+    per group), checked to be a float in [0, 1] first. PostgreSQL only: the SQLite demo computes
+    percentiles in Python (schedules.stats.percentile_cont)."""
+
+    function = "PERCENTILE_CONT"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, *, fraction: float, **extra):
+        fraction = float(fraction)
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"fraction must be within [0, 1], not {fraction}")
+        super().__init__(expression, fraction=repr(fraction), **extra)
+
+
+_FINISHED = Q(status__in=FINISHED_JOB_STATUSES)
+# Finished jobs that started: their duration is finished_at - started_at.
+_RAN = _FINISHED & Q(started_at__isnull=False, finished_at__isnull=False)
+# Jobs that started on their first attempt: their queue wait is started_at - created_at.
+_WAITED = Q(started_at__isnull=False, attempt=1)
+
+
+def _window_jobs(*, schedule_id: UUID, now: datetime):
+    # Served by the index job_schedule_recent (schedule, -created_at).
+    return Job.objects.filter(
+        schedule_id=schedule_id, created_at__gt=now - stats.WINDOW, created_at__lte=now
+    ).order_by()
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def schedule_stats(
+    *, schedule_id: UUID, now: datetime, in_sql: bool | None = None
+) -> stats.ScheduleStats:
+    """A schedule's runtime statistics over the 30 days before `now`, in one query.
+
+    PostgreSQL computes them all in SQL (percentile_cont over intervals); elsewhere — the
+    SQLite demo, or `in_sql=False` — one query reads the window's timestamps and Python
+    computes the same figures (interval arithmetic is not portable to SQLite)."""
+    if in_sql is None:
+        in_sql = connection.vendor == "postgresql"
+    jobs = _window_jobs(schedule_id=schedule_id, now=now)
+    if not in_sql:
+        return _stats_in_python(jobs)
+    duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    wait = ExpressionWrapper(F("started_at") - F("created_at"), output_field=DurationField())
+    row = jobs.aggregate(
+        runs=Count("id"),
+        finished=Count("id", filter=_FINISHED),
+        succeeded=Count("id", filter=Q(status=JobStatus.SUCCEEDED)),
+        p50=PercentileCont(duration, fraction=0.5, filter=_RAN, output_field=DurationField()),
+        p95=PercentileCont(duration, fraction=0.95, filter=_RAN, output_field=DurationField()),
+        wait50=PercentileCont(wait, fraction=0.5, filter=_WAITED, output_field=DurationField()),
+    )
+    return stats.ScheduleStats(
+        runs=row["runs"],
+        success_rate=stats.success_rate(succeeded=row["succeeded"], finished=row["finished"]),
+        p50_duration_seconds=_seconds(row["p50"]),
+        p95_duration_seconds=_seconds(row["p95"]),
+        p50_queue_wait_seconds=_seconds(row["wait50"]),
+    )
+
+
+def _stats_in_python(jobs) -> stats.ScheduleStats:
+    runs = finished = succeeded = 0
+    durations: list[float] = []
+    waits: list[float] = []
+    rows = jobs.values_list("status", "attempt", "created_at", "started_at", "finished_at")
+    for status, attempt, created_at, started_at, finished_at in rows:
+        runs += 1
+        if status in FINISHED_JOB_STATUSES:
+            finished += 1
+            succeeded += status == JobStatus.SUCCEEDED
+            if started_at is not None and finished_at is not None:
+                durations.append((finished_at - started_at).total_seconds())
+        if started_at is not None and attempt == 1:
+            waits.append((started_at - created_at).total_seconds())
+    return stats.ScheduleStats(
+        runs=runs,
+        success_rate=stats.success_rate(succeeded=succeeded, finished=finished),
+        p50_duration_seconds=_microseconds(stats.percentile_cont(durations, 0.5)),
+        p95_duration_seconds=_microseconds(stats.percentile_cont(durations, 0.95)),
+        p50_queue_wait_seconds=_microseconds(stats.percentile_cont(waits, 0.5)),
+    )
+
+
+def _microseconds(seconds: float | None) -> float | None:
+    # PostgreSQL's interpolated interval is whole microseconds; rounded the same, both
+    # databases answer the same figure (590.5, not 590.4999999999991).
+    return None if seconds is None else round(seconds, 6)
+
+
+def schedule_recent_runs(*, schedule_id: UUID, limit: int) -> list[charts.RunBar]:
+    """The schedule's last `limit` finished jobs, oldest first, for its chart: one query."""
+    rows = (
+        Job.objects.filter(_FINISHED, schedule_id=schedule_id)
+        .order_by("-created_at", "-id")
+        .values_list("id", "created_at", "started_at", "finished_at", "status")[:limit]
+    )
+    return [
+        charts.RunBar(
+            job_id=job_id,
+            at=started_at or created_at,
+            seconds=(finished_at - started_at).total_seconds()
+            if started_at is not None and finished_at is not None
+            else None,
+            status=status,
+        )
+        for job_id, created_at, started_at, finished_at, status in reversed(list(rows))
+    ]
+
+
+def _recent_outcomes_lateral(schedule_ids: list[UUID], limit: int) -> list[tuple[UUID, str]]:
+    table = connection.ops.quote_name(Job._meta.db_table)
+    sql = f"""
+        SELECT s.id, j.status
+        FROM unnest(%s::uuid[]) AS s(id)
+        CROSS JOIN LATERAL (
+            SELECT status, created_at, id FROM {table}
+            WHERE schedule_id = s.id AND status = ANY(%s)
+            ORDER BY created_at DESC, id DESC
+            LIMIT %s
+        ) AS j
+        ORDER BY s.id, j.created_at, j.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(schedule_ids), [str(s) for s in FINISHED_JOB_STATUSES], limit])
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def schedule_recent_outcomes(*, schedule_ids: list[UUID], limit: int) -> dict[UUID, list[str]]:
+    """The last `limit` outcomes (finished jobs' statuses) of each schedule, oldest first, in
+    one query whatever the number of schedules.
+
+    On PostgreSQL a LATERAL join reads, per schedule, only its newest finished jobs through the
+    (schedule, -created_at) index: `limit` rows each, however long the history of an
+    every-minute schedule. Elsewhere (the SQLite demo, small by nature) ROW_NUMBER() per
+    schedule, newest first, kept up to `limit`."""
+    if not schedule_ids:
+        return {}
+    rows: Iterable[tuple[UUID, str]]
+    if connection.vendor == "postgresql":
+        rows = _recent_outcomes_lateral(schedule_ids, limit)
+    else:
+        rows = (
+            Job.objects.filter(_FINISHED, schedule_id__in=schedule_ids)
+            .annotate(
+                recent=Window(
+                    RowNumber(),
+                    partition_by=[F("schedule_id")],
+                    order_by=[F("created_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(recent__lte=limit)
+            .order_by("schedule_id", "-recent")
+            .values_list("schedule_id", "status")
+        )
+    outcomes: dict[UUID, list[str]] = {}
+    for schedule_id, status in rows:
+        outcomes.setdefault(schedule_id, []).append(status)
+    return outcomes

@@ -727,3 +727,42 @@ class AlertDeliverySerializer(CamelModelSerializer):
             "sent_at",
         ]
         read_only_fields = fields
+
+
+class ScheduleStatsSerializer(serializers.Serializer):
+    """GET /api/schedules/{id}/stats: runtime statistics over the last 30 days (schedules.stats).
+    Every figure but `runs` is null when there is nothing to compute it from."""
+
+    runs = serializers.IntegerField(help_text="Jobs created in the last 30 days.")
+    successRate = serializers.FloatField(  # noqa: N815
+        allow_null=True,
+        help_text="Succeeded ÷ finished (succeeded, failed, timed out, canceled, lost), 0–1.",
+    )
+    p50DurationSeconds = serializers.FloatField(  # noqa: N815
+        allow_null=True,
+        help_text="Median of finished_at − started_at over finished runs that started "
+        "(percentile_cont: linear interpolation).",
+    )
+    p95DurationSeconds = serializers.FloatField(  # noqa: N815
+        allow_null=True, help_text="95th percentile of the same durations."
+    )
+    p50QueueWaitSeconds = serializers.FloatField(  # noqa: N815
+        allow_null=True,
+        help_text="Median of started_at − created_at (dispatch, or being held for a slot, to "
+        "the agent's start) over runs that started on their first attempt.",
+    )
+    suggestedMaxRuntimeMinutes = serializers.IntegerField(  # noqa: N815
+        allow_null=True,
+        help_text="The p95 duration × 1.5, rounded up to a whole minute (at least 1).",
+    )
+
+
+def stats_json(figures) -> dict:
+    return {
+        "runs": figures.runs,
+        "successRate": figures.success_rate,
+        "p50DurationSeconds": figures.p50_duration_seconds,
+        "p95DurationSeconds": figures.p95_duration_seconds,
+        "p50QueueWaitSeconds": figures.p50_queue_wait_seconds,
+        "suggestedMaxRuntimeMinutes": figures.suggested_max_runtime_minutes,
+    }

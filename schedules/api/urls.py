@@ -47,6 +47,7 @@ urlpatterns = [
         views.ScheduleEventListView.as_view(),
         name="schedule-events",
     ),
+    path("schedules/<uuid:pk>/stats", views.ScheduleStatsView.as_view(), name="schedule-stats"),
     path("calendars/", calendars, name="calendar-list"),
     path("calendars/<uuid:pk>/", calendar, name="calendar-detail"),
     path("alert-channels/", alert_channels, name="alert-channel-list"),

@@ -34,10 +34,12 @@ from schedules.api.serializers import (
     PreviewResponseSerializer,
     ScheduleEventSerializer,
     ScheduleSerializer,
+    ScheduleStatsSerializer,
     backfill_json,
+    stats_json,
 )
 from schedules.models import AlertChannel, Calendar, RunStatus, Schedule, ScheduleEvent
-from schedules.selectors import schedule_planned_skips
+from schedules.selectors import schedule_planned_skips, schedule_stats
 
 
 def _preview_payload(
@@ -420,3 +422,21 @@ class AlertChannelViewSet(OrganizationContextMixin, OrganizationApiMixin, viewse
     def test(self, request, pk=None):
         delivery = alerts.alert_send_test(channel=self.get_object(), now=clock.control_plane_now())
         return Response(AlertDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ScheduleStatsView(OrganizationApiMixin, APIView):
+    """GET /api/schedules/{id}/stats — runtime statistics over the 30 days before now (SPEC
+    §14): one query for the schedule (another organization's is a 404), one for the figures."""
+
+    required_roles = {"get": Role.VIEWER}
+
+    @extend_schema(
+        summary="Runtime statistics of the last 30 days, and a suggested max runtime",
+        responses={200: ScheduleStatsSerializer},
+    )
+    def get(self, request, pk):
+        schedule = get_object_or_404(
+            scope_queryset_for_request(Schedule.objects.only("id"), request), pk=pk
+        )
+        figures = schedule_stats(schedule_id=schedule.id, now=clock.control_plane_now())
+        return Response(stats_json(figures))

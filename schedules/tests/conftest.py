@@ -4,6 +4,7 @@ schedules built around them (`org` and `script` are the shared ones of tests/fix
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from agents.models import AgentStatus, Controller
 from tests.factories import AgentFactory, ScheduleFactory
@@ -70,3 +71,11 @@ def alert_sends_enqueued(monkeypatch):
         send_alerts, "apply_async", lambda args, **options: enqueued.append(list(args[0]))
     )
     return enqueued
+
+
+@pytest.fixture
+def frozen_now():
+    """Time frozen at `now` (with control_plane_clock_is_time_machines, the control plane's
+    clock too): for pages and endpoints that read the clock where the request enters."""
+    with time_machine.travel(NOW, tick=False):
+        yield NOW

@@ -36,6 +36,7 @@ from agents.dispatch import agent_queue
 from agents.models import Agent, Job, JobAttempt, JobStatus, Script
 from billing.models import AuditEntry, Role
 from config.clock import iso_z as iso
+from schedules.alert_models import AlertChannel
 from schedules.engine import run_tick
 from schedules.models import Calendar, Schedule, ScheduleEvent
 from tests.factories import MembershipFactory, UserFactory
@@ -57,6 +58,8 @@ from vault.services import vault_set
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CRON_SECRET = "leak-hunt-cron-key"
+# An alert channel's signing key: write-only, so no response may carry it.
+ALERT_SECRET = "leak-hunt-alert-signing-key-0b9f2c"
 
 PRINTS_EVERY_FORM = r"""
 import base64, json, sys, urllib.parse
@@ -312,6 +315,7 @@ def _request_every_api_route(responses: Responses, client: APIClient, *, org) ->
         get(f"/api/schedules/{schedule.id}/")
         get(f"/api/schedules/{schedule.id}/events/")
         get(f"/api/schedules/{schedule.id}/jobs/")
+        get(f"/api/schedules/{schedule.id}/stats")
         # A dry-run backfill of the last hour: its answer lists occurrences and gates.
         until = timezone.now().replace(microsecond=0)
         since = until - timedelta(hours=1)
@@ -343,6 +347,22 @@ def _request_every_api_route(responses: Responses, client: APIClient, *, org) ->
     assert paused is not None
     post(f"/api/schedules/{paused.id}/pause", {"note": "leak hunt"})
     post(f"/api/schedules/{paused.id}/resume")
+    # An alert channel with a signing secret (write-only): listed, read, and a test alert
+    # enqueued — the secret is searched for below like every other.
+    channel, _ = AlertChannel.objects.get_or_create(
+        organization=org,
+        name="leak hunt hooks",
+        defaults={
+            "kind": "webhook",
+            "target": "https://127.0.0.1:9/mimic",  # loopback: never sent anywhere else
+            "secret": ALERT_SECRET,
+            "events": ["job_failed"],
+        },
+    )
+    get("/api/alert-channels/")
+    get(f"/api/alert-channels/{channel.id}/")
+    assert post(f"/api/alert-channels/{channel.id}/test").status_code == 202
+    assert ALERT_SECRET not in responses.text()
     # The audit trail of what the hunt just did (token rotations, pause, resume): names, never
     # values.
     get("/api/audit/")

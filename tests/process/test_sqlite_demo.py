@@ -19,7 +19,7 @@ from django.utils import timezone
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
 from schedules.models import Schedule
-from schedules.selectors import prewarm_candidates
+from schedules.selectors import prewarm_candidates, schedule_recent_outcomes, schedule_stats
 from agents.models import Agent, Job
 s = Schedule.objects.get()
 Agent.objects.update(status="online", last_heartbeat_at=s.next_run_at)
@@ -29,9 +29,19 @@ s.refresh_from_db()
 Agent.objects.update(prewarm_minutes=1440)
 # The pre-warm query's duration arithmetic, on SQLite: the agent's next run is within a day.
 prewarm = [str(a.id) for a, _ in prewarm_candidates(now=s.fire_at - timedelta(minutes=1))]
+# Runtime statistics on SQLite (percentiles in Python), and the list's sparkline window query.
+job = Job.objects.get()
+status = job.status
+Job.objects.update(status="succeeded", started_at=job.created_at + timedelta(seconds=2),
+                   finished_at=job.created_at + timedelta(seconds=92))
+later = job.created_at + timedelta(minutes=5)
+stats = schedule_stats(schedule_id=s.id, now=later)
+outcomes = schedule_recent_outcomes(schedule_ids=[s.id], limit=10)[s.id]
 print(json.dumps({"report": report, "again": again, "jobs": Job.objects.count(),
-                  "status": Job.objects.get().status, "prewarm": prewarm,
-                  "agent": str(s.agent_id)}))
+                  "status": status, "prewarm": prewarm,
+                  "agent": str(s.agent_id), "outcomes": outcomes,
+                  "stats": [stats.runs, stats.success_rate, stats.p95_duration_seconds,
+                            stats.p50_queue_wait_seconds, stats.suggested_max_runtime_minutes]}))
 """
 
 
@@ -62,3 +72,6 @@ def test_it_seeds_and_dispatches_on_the_embedded_sqlite_database(tmp_path, redis
     assert out["jobs"] == 1
     assert out["status"] == "queued"  # published to the broker
     assert out["prewarm"] == [out["agent"]]
+    # The statistics on SQLite: one run of 90 s, started 2 s after dispatch; 90 × 1.5 = 135 s.
+    assert out["stats"] == [1, 1.0, 90.0, 2.0, 3]
+    assert out["outcomes"] == ["succeeded"]
