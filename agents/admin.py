@@ -38,6 +38,7 @@ from billing.tenancy import actor_from_request
 from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedInlineMixin, OrgScopedRelatedFilter
 from config import clock
 from config.admin_common import (
+    ReadOnlyAdminMixin,
     audit_rows_html,
     column,
     posted_from_change_page,
@@ -368,7 +369,7 @@ def _pre(text: str, empty: str = "(empty)"):
     return format_html('<pre class="mimic-log">{}</pre>', text) if text else empty
 
 
-class JobAttemptInline(OrgScopedInlineMixin, admin.StackedInline):
+class JobAttemptInline(ReadOnlyAdminMixin, OrgScopedInlineMixin, admin.StackedInline):
     """Every attempt of the job, read-only, oldest first."""
 
     model = JobAttempt
@@ -405,18 +406,9 @@ class JobAttemptInline(OrgScopedInlineMixin, admin.StackedInline):
     def attempt_log(self, attempt):
         return _pre(attempt.log)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Job)
-class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+class JobAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin):
     """Jobs are history: read-only, with their bounded log and every attempt; cancel only."""
 
     list_display = [
@@ -495,15 +487,6 @@ class JobAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             # Lists never show the heavy text columns.
             queryset = queryset.defer("script_source", "log", "variables")
         return queryset
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="job", ordering="created_at")
     def job_ref(self, job):

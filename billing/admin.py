@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from billing.models import AuditEntry, Membership, Organization, Role
 from billing.tenancy import organization_ids_visible_to
 from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedInlineMixin, user_has_role
-from config.admin_common import audit_rows_html
+from config.admin_common import ReadOnlyAdminMixin, audit_rows_html
 
 BILLING_FIELDS = ["billing_status", "trial_ends_at", "past_due_since", "monthly_run_quota"]
 
@@ -130,7 +130,7 @@ class MembershipAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin):
     """The audit trail (SPEC §14), read-only: entries are written by the services, never here.
     Each organization's members see its entries; an object's page shows its own."""
 
@@ -158,12 +158,3 @@ class AuditEntryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="changes")
     def changed_fields(self, entry):
         return audit_rows_html([entry])
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

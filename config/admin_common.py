@@ -123,3 +123,18 @@ def _audit_value(value) -> str:
     if value is None or value == "":
         return "—"
     return value if isinstance(value, str) else json.dumps(value)
+
+
+class ReadOnlyAdminMixin:
+    """Records nobody edits by hand (jobs, events, deliveries, the audit trail): viewable under
+    the scoping mixin's rules, never added, changed or deleted in the admin. Put it first:
+    `class JobAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin)`."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -42,6 +42,7 @@ from billing.tenancy import actor_from_request, organization_ids_with_role
 from billing.tenancy_admin import OrgScopedAdminMixin, OrgScopedRelatedFilter
 from config import clock
 from config.admin_common import (
+    ReadOnlyAdminMixin,
     audit_rows_html,
     column,
     local_text,
@@ -664,7 +665,7 @@ class ScheduleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ScheduleEvent)
-class ScheduleEventAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+class ScheduleEventAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin):
     """Every decision about every schedule (read-only): "why didn't it run?"."""
 
     list_display = [
@@ -690,15 +691,6 @@ class ScheduleEventAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return "—"
         url = reverse("admin:agents_job_change", args=[event.job_id])
         return format_html('<a href="{}">{}</a>', url, str(event.job_id)[:8])
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # django-celery-beat's admin pages would list the fixed beat entries (settings.CELERY_BEAT_SCHEDULE)

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 
 from billing.tenancy_admin import OrgScopedAdminMixin
 from config import clock
+from config.admin_common import ReadOnlyAdminMixin
 from schedules import alerts
 from schedules.alert_models import ALERT_EVENTS, AlertChannel, AlertDelivery, ChannelKind
 
@@ -130,7 +131,7 @@ class AlertChannelAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+class AlertDeliveryAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin):
     """The record of every alert: read-only."""
 
     organization_field = "channel__organization"
@@ -152,12 +153,3 @@ class AlertDeliveryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         "sent_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

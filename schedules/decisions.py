@@ -274,17 +274,8 @@ def decide(
                 f"start deadline {s.start_deadline_minutes} min: it could not start by "
                 f"{iso_z(start_deadline)}"
             )
-            d.report_skips.append((SkipReason.START_DEADLINE_EXCEEDED, detail))
-            d.events.append(
-                event_row(
-                    s,
-                    now,
-                    EventKind.SKIPPED,
-                    SkipReason.START_DEADLINE_EXCEEDED,
-                    detail,
-                    scheduled_for=scheduled_for,
-                    trigger=trigger,
-                )
+            _record_skip(
+                d, s, now, SkipReason.START_DEADLINE_EXCEEDED, detail, scheduled_for, trigger
             )
             return _finish(d, s, now, ended_at)
 
@@ -304,18 +295,7 @@ def decide(
     if skip is not None and _holds(s, skip, trigger):
         return _finish(_hold(d, s, now, scheduled_for, skip, ended_at), s, now, ended_at)
     if skip is not None:
-        d.report_skips.append((skip.reason, skip.detail))
-        d.events.append(
-            event_row(
-                s,
-                now,
-                EventKind.SKIPPED,
-                skip.reason,
-                skip.detail,
-                scheduled_for=scheduled_for,
-                trigger=trigger,
-            )
-        )
+        _record_skip(d, s, now, skip.reason, skip.detail, scheduled_for, trigger)
         return _finish(d, s, now, ended_at)
 
     d.start_agent = agent_needs_start(candidate, ctx)
@@ -439,19 +419,32 @@ def _planned_skip(
     skip = planned_skips(s, ctx).verdict(scheduled_for, manual=manual)
     if skip is None:
         return False
-    d.report_skips.append((skip.reason, skip.detail))
+    _record_skip(d, s, now, skip.reason, skip.detail, scheduled_for, trigger)
+    return True
+
+
+def _record_skip(
+    d: Decision,
+    s: Schedule,
+    now: datetime,
+    reason: str,
+    detail: str,
+    scheduled_for: datetime,
+    trigger: str,
+) -> None:
+    """An occurrence that does not run: a report entry and its skipped event."""
+    d.report_skips.append((reason, detail))
     d.events.append(
         event_row(
             s,
             now,
             EventKind.SKIPPED,
-            skip.reason,
-            skip.detail,
+            reason,
+            detail,
             scheduled_for=scheduled_for,
             trigger=trigger,
         )
     )
-    return True
 
 
 def _stored_jitter(s: Schedule) -> timedelta:
