@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 from django import forms
@@ -83,9 +82,9 @@ SPARKLINE_RUNS = 10  # outcomes per row of the list's sparkline
 _MODEL_FIELDS = {f.name for f in Schedule._meta.get_fields()}
 
 
-@functools.lru_cache(maxsize=4096)
 def describe_cron(expression: str) -> str:
-    """cron.describe, memoized: a list page shows the same few expressions many times."""
+    """cron.describe (memoized there), or the expression itself for one stored around
+    validation."""
     try:
         return cron.describe(expression)
     except cron.CronError:

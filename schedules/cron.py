@@ -747,8 +747,15 @@ def describe(spec_or_expression: CronSpec | str) -> str:
     cron-descriptor words the time and month fields. The day fields are worded here, one at a
     time, because cron-descriptor reads ``13 * FRI`` as "13th, only on Friday" (the Vixie rule
     is *or*), garbles ``1,L`` and ``MON#1,FRI``, and fails on ``*/7`` in day-of-week.
+
+    Memoized per expression: a page of schedules repeats a handful of expressions, and wording
+    one costs cron-descriptor's parse (about a millisecond), which no row should pay again.
     """
-    spec = _as_spec(spec_or_expression)
+    return _describe(_as_spec(spec_or_expression))
+
+
+@functools.lru_cache(maxsize=4096)
+def _describe(spec: CronSpec) -> str:
     minute_t, hour_t, dom_t, month_t, dow_t = spec.fields
     try:
         parts = [_cd(f"{minute_t} {hour_t} * * *")]

@@ -390,3 +390,19 @@ def test_it_describes_expressions(expression: str, description: str) -> None:
 @pytest.mark.parametrize("expression", [p.values[0] for p in VALID + MACROS])
 def test_it_describes_every_valid_expression_without_raising(expression: str) -> None:
     assert describe(expression)
+
+
+def test_it_words_an_expression_once_however_many_rows_repeat_it(monkeypatch) -> None:
+    # A page of schedules repeats a handful of expressions: cron-descriptor (about a
+    # millisecond a call) runs once per expression, not once per row.
+    import schedules.cron as cron_module
+
+    calls: list[str] = []
+    real = cron_module._cd
+    monkeypatch.setattr(cron_module, "_cd", lambda text: calls.append(text) or real(text))
+    cron_module._describe.cache_clear()
+    once = describe("17 4 * * 1-5")
+    wording_one = len(calls)
+    assert wording_one >= 1
+    assert [describe("17 4 * * 1-5") for _ in range(49)] == [once] * 49
+    assert len(calls) == wording_one
