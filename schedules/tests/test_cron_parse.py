@@ -399,7 +399,12 @@ def test_it_words_an_expression_once_however_many_rows_repeat_it(monkeypatch) ->
 
     calls: list[str] = []
     real = cron_module._cd
-    monkeypatch.setattr(cron_module, "_cd", lambda text: calls.append(text) or real(text))
+
+    def counting(text: str) -> str:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(cron_module, "_cd", counting)
     cron_module._describe.cache_clear()
     once = describe("17 4 * * 1-5")
     wording_one = len(calls)
