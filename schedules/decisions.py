@@ -282,15 +282,7 @@ def decide(
     if force and _planned_skip(d, s, ctx, now, scheduled_for, trigger, manual=True):
         return d
 
-    candidate = Candidate(
-        schedule_id=s.id,
-        organization_id=s.organization_id,
-        agent_id=s.agent_id,
-        concurrency_limit=s.concurrency_limit,
-        idempotency_window_minutes=s.idempotency_window_minutes,
-        vault_keys=tuple(s.vault_keys),
-        force=force,
-    )
+    candidate = Candidate.of(s, force=force)
     skip = _gate_skip(d, candidate, ctx, dry_run=dry_run)
     if skip is not None and _holds(s, skip, trigger):
         return _finish(_hold(d, s, now, scheduled_for, skip, ended_at), s, now, ended_at)

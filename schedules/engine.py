@@ -492,15 +492,11 @@ def _follow_skip_streak(s: Schedule, d: Decision) -> Candidate | None:
     read is current); a grown streak is a runs_skipped candidate (its channels' thresholds are
     compared in schedules.alert_rules)."""
     before = s.consecutive_skips
-    after = next_streak(
-        before,
-        ran=d.job is not None,
-        skip_reasons=[e["reason"] for e in d.events if e["kind"] == EventKind.SKIPPED],
-    )
+    reasons = [e["reason"] for e in d.events if e["kind"] == EventKind.SKIPPED]
+    after = next_streak(before, ran=d.job is not None, skip_reasons=reasons)
     s.consecutive_skips = after
     if after <= before:
         return None
-    reasons = [e["reason"] for e in d.events if e["kind"] == EventKind.SKIPPED]
     return runs_skipped_alert(
         organization_id=s.organization_id,
         schedule_id=s.id,

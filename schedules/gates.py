@@ -16,7 +16,7 @@ from agents.readiness import AgentState, effective_status
 from billing.gate import BillingState, billing_block_reason
 from config.clock import iso_z
 from schedules.calendars import DateEntry
-from schedules.models import SkipReason
+from schedules.models import Schedule, SkipReason
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,19 @@ class Candidate:
     idempotency_window_minutes: int
     vault_keys: tuple[str, ...]
     force: bool = False
+
+    @classmethod
+    def of(cls, s: Schedule, *, force: bool) -> Candidate:
+        """A schedule's occurrence as the gates see it (the tick's, a backfill's)."""
+        return cls(
+            schedule_id=s.id,
+            organization_id=s.organization_id,
+            agent_id=s.agent_id,
+            concurrency_limit=s.concurrency_limit,
+            idempotency_window_minutes=s.idempotency_window_minutes,
+            vault_keys=tuple(s.vault_keys),
+            force=force,
+        )
 
 
 @dataclass

@@ -439,15 +439,7 @@ def schedule_backfill(
     occurrences = range_occurrences(schedule.cron_spec, schedule.timezone, start, end, rules=rules)
     if occurrences.too_many:
         raise ValidationError(too_many_error())
-    candidate = Candidate(
-        schedule_id=schedule.id,
-        organization_id=schedule.organization_id,
-        agent_id=schedule.agent_id,
-        concurrency_limit=schedule.concurrency_limit,
-        idempotency_window_minutes=schedule.idempotency_window_minutes,
-        vault_keys=tuple(schedule.vault_keys),
-        force=True,
-    )
+    candidate = Candidate.of(schedule, force=True)
     blocked_by = [skip for gate in _BACKFILL_GATES if (skip := gate(candidate, ctx))]
     billing = next((b for b in blocked_by if b.reason == SkipReason.BILLING_BLOCKED), None)
     if billing is not None and not dry_run:
