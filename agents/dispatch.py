@@ -1,14 +1,21 @@
 """Publishing jobs to their agents' queues: the one place a job message is sent.
 
 Called after the dispatching transaction commits (never inside it: no network I/O while holding
-row locks). A job is written `pending` first; only a successful publish moves it to `queued`, so
-a broker outage leaves `pending` rows that the watchdog (or the next tick) republishes — nothing
-is lost. The runner's compare-and-swap claim makes a duplicate message harmless.
+row locks). The tick writes a job `queued` in the transaction that decides it — one write per
+job — and sends its message after commit (jobs_send); a message that could not be sent puts
+its job back to `pending` (jobs_unsend), which the republisher (the watchdog, the next tick)
+publishes; a tick killed between its commit and its send leaves `queued` jobs with no message,
+which the watchdog's vanished-message check finds and publishes (jobs_republish_vanished).
+Jobs waiting `pending` (or `retrying`) move to `queued` when their message is out
+(jobs_publish). The runner's compare-and-swap claim makes a duplicate message harmless.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -26,8 +33,8 @@ log = logging.getLogger(__name__)
 
 RUN_JOB_TASK = "agents.tasks.run_job"
 
-# Messages per Redis pipeline round trip (kombu's Producer.batch).
-PUBLISH_CHUNK = 500
+# Messages per Redis pipeline round trip.
+PUBLISH_CHUNK = 1000
 
 
 def agent_queue(agent_id) -> str:
@@ -42,68 +49,95 @@ class PublishResult:
 
 
 class _RunJobMessages:
-    """Celery protocol-2 messages for `run_job(job_id)`, built from one message Celery made.
+    """Redis-ready `run_job(job_id)` messages, serialized once per batch and stamped per job.
 
-    Only the task id and its argument differ between two run_job messages; building each from
-    scratch (`create_task_message`) reads a dozen settings per message and was the largest cost
-    of a 10,000-job tick after the database writes.
+    A message on an agent's queue is kombu's Redis envelope (base64 body, headers, properties
+    with delivery info and a delivery tag) around Celery's protocol-2 task message. Only the task
+    id (in the body, four headers and the correlation id), the delivery tag and the queue differ
+    between two run_job messages, so the envelope is built once from the message Celery itself
+    makes (`create_task_message`, so every header Celery's worker reads is Celery's own) and
+    JSON-encoded once; each job's message is that text with its id, body and tag put in. Building
+    each through kombu's producer instead cost ~0.2 ms a message — most of a 10,000-job tick's
+    publishing. agents/tests/test_dispatch_envelope.py holds it equal to what kombu sends.
     """
 
-    _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+    _ID = "00000000-0000-0000-0000-000000000000"
+    _BODY, _TAG = "@@body@@", "@@delivery-tag@@"
 
     def __init__(self) -> None:
-        template = app.amqp.create_task_message(
-            self._PLACEHOLDER, RUN_JOB_TASK, (self._PLACEHOLDER,), {}, ignore_result=True
-        )
-        self.headers, self.properties = template.headers, template.properties
-        self.embed = template.body[2]
+        made = app.amqp.create_task_message(self._ID, RUN_JOB_TASK, (self._ID,), {}, ignore_result=True)
+        # The body Celery serializes: [args, kwargs, embed], JSON like kombu's json serializer.
+        self._body = json.dumps([[self._ID], {}, made.body[2]])
+        envelope = {
+            "body": self._BODY,
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": made.headers,
+            "properties": {
+                **made.properties,
+                "reply_to": made.properties.get("reply_to") or "",
+                "delivery_mode": 2,  # persistent, as Celery publishes task messages
+                "delivery_info": {"exchange": "", "routing_key": ""},  # the default exchange
+                "priority": 0,
+                "body_encoding": "base64",
+                "delivery_tag": self._TAG,
+            },
+        }
+        self._text = json.dumps(envelope)
 
-    def for_job(self, task_id: str) -> tuple[tuple, dict, dict]:
-        headers = {**self.headers, "id": task_id, "root_id": task_id, "argsrepr": repr((task_id,))}
-        properties = {**self.properties, "correlation_id": task_id}
-        return ((task_id,), {}, self.embed), headers, properties
+    def for_job(self, job_id: str, queue: str) -> str:
+        body = base64.b64encode(self._body.replace(self._ID, job_id).encode()).decode()
+        text = self._text.replace(self._ID, job_id).replace(self._BODY, body)
+        text = text.replace('"routing_key": ""', f'"routing_key": "{queue}"', 1)
+        return text.replace(self._TAG, str(uuid.uuid4()))
+
+
+def _broker() -> redis.Redis:
+    """A client of the broker Celery publishes to (its URL, so both always agree), one pool per
+    process and URL: redis-py resets a pool after a fork, so a forked evaluator gets its own
+    connections."""
+    url = app.conf.broker_url
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis.Redis.from_url(url)
+    return client
+
+
+_clients: dict[str, redis.Redis] = {}
 
 
 def jobs_publish(*, jobs: list[tuple[UUID, UUID]], now: datetime) -> PublishResult:
-    """Publish `run_job` for each (job_id, agent_id) and mark the published ones `queued`."""
+    """Publish `run_job` for each waiting (job_id, agent_id) and mark the published ones
+    `queued` (the republisher's path; the tick writes its jobs `queued` and only sends)."""
     result = jobs_send(jobs=jobs)
     jobs_mark_queued(job_ids=result.published, now=now)
     return result
 
 
 def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
-    """Put a `run_job` message for each (job_id, agent_id) on the agent's queue. Broker only —
-    no database — so the tick can run it beside its next batch's database work.
+    """Put a `run_job` message for each (job_id, agent_id) on the agent's queue (a Redis list,
+    consumed by the agent's Celery worker). Broker only — no database.
 
-    Pipelined: each message is Celery's own protocol-2 run_job message (see _RunJobMessages),
-    kombu buffers the pushes and flushes them in chunks — one Redis round trip per chunk instead
-    of two per message — straight onto the agent's queue (a Redis list). No retries: on the
-    first broker error the unsent jobs are reported failed and stay `pending` for the
-    republisher (a chunk whose flush failed half-way may be sent again later; the runner's claim
-    makes a duplicate harmless).
+    Pipelined: PUBLISH_CHUNK LPUSHes per Redis round trip, each message pre-serialized (see
+    _RunJobMessages). No retries: on the first broker error the unsent jobs are reported failed
+    (a chunk whose round trip failed half-way may be sent again later; the runner's claim is a
+    compare-and-swap, so a duplicate message is harmless).
     """
     result = PublishResult()
     if not jobs:
         return result
     messages = _RunJobMessages()
     try:
-        with app.producer_or_acquire() as producer:
-            for start in range(0, len(jobs), PUBLISH_CHUNK):
-                chunk = jobs[start : start + PUBLISH_CHUNK]
-                with producer.batch(max_size=PUBLISH_CHUNK + 1):
-                    for job_id, agent_id in chunk:
-                        body, headers, properties = messages.for_job(str(job_id))
-                        producer.publish(
-                            body,
-                            exchange="",  # the default exchange: routing key = queue name
-                            routing_key=agent_queue(agent_id),
-                            headers=headers,
-                            serializer="json",
-                            retry=False,
-                            **properties,
-                        )
-                result.published.extend(job_id for job_id, _ in chunk)
-    except Exception as exc:  # kombu OperationalError, redis errors, DNS…: all mean "not sent"
+        client = _broker()
+        for start in range(0, len(jobs), PUBLISH_CHUNK):
+            chunk = jobs[start : start + PUBLISH_CHUNK]
+            with client.pipeline(transaction=False) as pipe:
+                for job_id, agent_id in chunk:
+                    queue = agent_queue(agent_id)
+                    pipe.lpush(queue, messages.for_job(str(job_id), queue))
+                pipe.execute()
+            result.published.extend(job_id for job_id, _ in chunk)
+    except Exception as exc:  # redis errors, DNS, auth…: all mean "not sent"
         message = f"broker publish failed: {type(exc).__name__}: {exc}"[:500]
         log_event(
             log,
@@ -115,6 +149,15 @@ def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
         sent = set(result.published)
         result.failed = {job_id: message for job_id, _ in jobs if job_id not in sent}
     return result
+
+
+def jobs_unsend(*, job_ids: list[UUID], now: datetime) -> None:
+    """Jobs written `queued` whose message could not be sent go back to `pending`, for the
+    republisher — compare-and-swap: only rows still `queued` and never started."""
+    if job_ids:
+        Job.objects.filter(id__in=job_ids, status=JobStatus.QUEUED, started_at__isnull=True).update(
+            status=JobStatus.PENDING, queued_at=None
+        )
 
 
 def jobs_mark_queued(*, job_ids: list[UUID], now: datetime) -> None:

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, ProtectedError, Q, Value, When
+from django.db.models import Case, CharField, F, ProtectedError, Q, Value, When
+from django.db.models.functions import Cast
 
 from agents import broker, metrics
 from agents.joblog import live_chunk, log_append
@@ -486,15 +487,18 @@ def jobs_supersede_held(*, keep: dict, now: datetime) -> list:
 
 
 def jobs_release_held(*, job_ids: list, now: datetime) -> list:
-    """Held -> pending (compare-and-swap: one canceled meanwhile stays canceled), unless past
-    its start deadline (the watchdog cancels those). Returns the released ids."""
+    """Held -> queued, its message owed by the caller after commit (compare-and-swap: one
+    canceled meanwhile stays canceled), unless past its start deadline (the watchdog cancels
+    those). Returns the released ids."""
     if not job_ids:
         return []
     return _cas_returning(
         Job.objects.filter(id__in=job_ids, status=JobStatus.HELD).exclude(
             start_deadline_at__lt=now
         ),
-        status=JobStatus.PENDING,
+        status=JobStatus.QUEUED,
+        queued_at=now,
+        celery_task_id=Cast("id", output_field=CharField()),
     )
 
 

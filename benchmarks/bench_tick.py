@@ -31,6 +31,10 @@ import django  # noqa: E402
 
 django.setup()
 
+import logging  # noqa: E402
+
+logging.disable(logging.WARNING)  # the figures, not a log line per vault write or tick
+
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -145,6 +145,7 @@ def job_row(
     is started now, and a backfill is deliberately late.
     """
     job_id = uuid.uuid4()
+    waits = held or trigger == Trigger.BACKFILL
     if trigger in (Trigger.SCHEDULED, Trigger.BACKFILL):
         key = occurrence_key(s.id, scheduled_for)
     else:
@@ -164,7 +165,12 @@ def job_row(
             s.start_deadline_for(scheduled_for) if trigger == Trigger.SCHEDULED else None
         ),
         "idempotency_key": key,
-        "status": JobStatus.HELD if held or trigger == Trigger.BACKFILL else JobStatus.PENDING,
+        # One write per job: a job dispatched now is written `queued`, its message sent after
+        # commit (agents.dispatch; a failed send puts it back to `pending` for the
+        # republisher, a crash before the send is the vanished-message check's).
+        "status": JobStatus.HELD if waits else JobStatus.QUEUED,
+        "queued_at": None if waits else now,
+        "celery_task_id": "" if waits else str(job_id),
         "attempt": 1,
         "max_attempts": s.max_retries + 1,
         "variables": s.variables,

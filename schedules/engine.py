@@ -9,10 +9,13 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
    holds is reported `lock_contention` and left alone.
 3. Decide, with pure code (schedules.decisions): which occurrence runs, then the gates in order,
    fed by one context built with batched queries (schedules.selectors).
-4. Apply the decisions in the same transaction: bulk-insert Jobs (`pending`) and events, bulk-
-   update lastRunAt/lastRunStatus/nextRunAt, the run budget and the stop reason. The unique
-   idempotency key on Job is the last line.
-5. After commit: start agents that need it, publish the jobs (agents.dispatch), record failures.
+4. Apply the decisions in the same transaction: bulk-insert Jobs (`queued`: one write per job)
+   and events, bulk-update lastRunAt/lastRunStatus/nextRunAt, the run budget and the stop
+   reason. The unique idempotency key on Job is the last line.
+5. After commit: start agents that need it, send the jobs' messages (agents.dispatch), record
+   failures: a job whose message could not be sent goes back to `pending` for the republisher;
+   a crash before the send leaves `queued` jobs with no message, which the watchdog's
+   vanished-message check publishes (agents.dispatch.jobs_republish_vanished).
 6. Full ticks only, after the due walk: pre-warm (SPEC §14) — start the offline agents whose
    next run is within their `prewarm_minutes` (schedules.prewarm), inside the same time budget.
 
@@ -57,7 +60,7 @@ from django.db import transaction
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
-from agents.dispatch import jobs_publish, jobs_republish_due
+from agents.dispatch import jobs_republish_due, jobs_send, jobs_unsend
 from agents.models import Agent, Job, JobStatus, Script
 from agents.readiness import AgentState
 from agents.runtime.logformat import log_event
@@ -725,7 +728,8 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report, budget: _
         to_publish.append((job["id"], job["agent_id"]))
     if failed_agents:
         _fail_jobs_of_unstartable_agents(owed, failed_agents, now=now)
-    result = jobs_publish(jobs=to_publish, now=now)
+    result = jobs_send(jobs=to_publish)
+    jobs_unsend(job_ids=list(result.failed), now=now)
     by_job = {job["id"]: (job, s) for job, s, _ in owed.jobs}
     for job_id, message in result.failed.items():
         job, s = by_job[job_id]
