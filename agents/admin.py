@@ -485,7 +485,7 @@ class JobAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin):
         match = getattr(request, "resolver_match", None)
         if match is not None and match.url_name == "agents_job_changelist":
             # Lists never show the heavy text columns.
-            queryset = queryset.defer("script_source", "log", "variables")
+            queryset = queryset.defer("log", "variables")
         return queryset
 
     @admin.display(description="job", ordering="created_at")
@@ -510,7 +510,7 @@ class JobAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="script")
     def script_ref(self, job):
         name = job.script.name if job.script_id and job.script else "(deleted script)"
-        return f"{name}, version {job.script_version} ({job.script_runtime})"
+        return f"{name}, version {job.script_version} ({job.code.runtime})"
 
     @admin.display(description="log (bounded, secrets redacted)")
     def log_text(self, job):
@@ -562,7 +562,7 @@ class JobAdmin(ReadOnlyAdminMixin, OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="source")
     def source_text(self, job):
-        return _pre(job.script_source)
+        return _pre(job.code.source)
 
     @admin.action(permissions=["operate"], description="Cancel the selected jobs")
     def cancel_jobs(self, request, queryset):

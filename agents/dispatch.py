@@ -65,7 +65,9 @@ class _RunJobMessages:
     _BODY, _TAG = "@@body@@", "@@delivery-tag@@"
 
     def __init__(self) -> None:
-        made = app.amqp.create_task_message(self._ID, RUN_JOB_TASK, (self._ID,), {}, ignore_result=True)
+        made = app.amqp.create_task_message(
+            self._ID, RUN_JOB_TASK, (self._ID,), {}, ignore_result=True
+        )
         # The body Celery serializes: [args, kwargs, embed], JSON like kombu's json serializer.
         self._body = json.dumps([[self._ID], {}, made.body[2]])
         envelope = {

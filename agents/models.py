@@ -1,5 +1,7 @@
 """Agents (bot machines), the scripts they run, and Jobs: one dispatched execution each."""
 
+from __future__ import annotations
+
 import hashlib
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -204,6 +206,53 @@ class Script(models.Model):
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
 
+    def save(self, *args, **kwargs) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:  # its first version (an edit's new version: agents.services.script_update)
+            ScriptVersion.record(self)
+
+
+class ScriptVersion(models.Model):
+    """One version of a script's code, written once — when the script is created or its source
+    or runtime edited — and referenced by every job that runs it: a minute that dispatches
+    10,000 jobs of a script writes no copy of its source (SPEC §15), and a job still shows
+    exactly what ran after the script is edited or deleted (the version outlives its script)."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        "billing.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    script = models.ForeignKey(
+        Script, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
+    )
+    version = models.PositiveIntegerField()
+    runtime = models.CharField(max_length=20, choices=Runtime.choices)
+    source = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["script", "version"], name="script_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.version} ({self.runtime})"
+
+    @classmethod
+    def record(cls, script: Script) -> ScriptVersion:
+        """The row of the script's current version, written if it is not there yet."""
+        code, _ = cls.objects.get_or_create(
+            script=script,
+            version=script.version,
+            defaults={
+                "organization_id": script.organization_id,
+                "runtime": script.runtime,
+                "source": script.source,
+            },
+        )
+        return code
+
 
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -216,10 +265,12 @@ class Job(models.Model):
     script = models.ForeignKey(
         Script, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
-    # What actually ran: a later edit of the script never changes a job.
+    # What actually ran: a later edit of the script never changes a job. The code is stored
+    # once per version (ScriptVersion) and referenced; the version number is kept here too, for
+    # lists that show it without a join. RESTRICT: a version goes only with its jobs (its
+    # organization's deletion takes both).
+    code = models.ForeignKey(ScriptVersion, on_delete=models.RESTRICT, related_name="jobs")
     script_version = models.PositiveIntegerField()
-    script_runtime = models.CharField(max_length=20, choices=Runtime.choices)
-    script_source = models.TextField()
     agent = models.ForeignKey(
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )

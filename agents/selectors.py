@@ -41,7 +41,7 @@ from agents.services import WAITING_JOB_STATUSES
 def job_list() -> QuerySet[Job]:
     """Jobs as lists show them (the jobs API, a schedule's jobs in the API and the admin):
     newest first, without the heavy text columns (script source, log, variables)."""
-    return Job.objects.defer("script_source", "log", "variables").order_by("-created_at", "-id")
+    return Job.objects.defer("log", "variables").order_by("-created_at", "-id")
 
 
 # Chunks in one answer of the live log; a reader asks again with `next` for the rest.

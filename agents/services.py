@@ -39,6 +39,7 @@ from agents.models import (
     JobStatus,
     Runtime,
     Script,
+    ScriptVersion,
     Trigger,
     hash_token,
     start_deadline_passed,
@@ -164,7 +165,7 @@ def job_claim(
             worker_hostname=hostname[:200],
         )
         _announce([job_id])
-    return Job.objects.get(id=job_id)
+    return Job.objects.select_related("code").get(id=job_id)
 
 
 # --------------------------------------------------------------------------------- heartbeat
@@ -849,6 +850,7 @@ def script_update(*, script: Script, **fields) -> Script:
     current.save(update_fields=update_fields)
     if changed:
         current.refresh_from_db(fields=["version"])
+        ScriptVersion.record(current)  # the new version's code, stored once
     return current
 
 

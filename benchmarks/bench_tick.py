@@ -251,14 +251,14 @@ def main() -> None:
 
     # Lateness: record when each job's message actually left, relative to its scheduled minute.
     published_at: list[float] = []
-    original = engine.jobs_publish
+    original = engine.jobs_send
 
-    def timed_publish(*, jobs, now):
-        result = original(jobs=jobs, now=now)
+    def timed_send(*, jobs):
+        result = original(jobs=jobs)
         published_at.extend([time.time()] * len(result.published))
         return result
 
-    engine.jobs_publish = timed_publish
+    engine.jobs_send = timed_send
     for a in agents:
         r.delete(f"agent.{a.id}")
     Agent.objects.update(last_heartbeat_at=due_at)
@@ -270,7 +270,7 @@ def main() -> None:
         t0 = time.perf_counter()
         report = engine.run_tick(now=tick_now, use_executor_lock=True)
         elapsed = time.perf_counter() - t0
-    engine.jobs_publish = original
+    engine.jobs_send = original
     if EVALUATORS > 1:
         # The same minute again, evaluated by several processes at once (what more workers do:
         # row locks keep them apart).

@@ -133,7 +133,13 @@ def occurrence_key(schedule_id: uuid.UUID, scheduled_for: datetime) -> str:
 
 
 def job_row(
-    s: Schedule, *, now: datetime, scheduled_for: datetime, trigger: str, held: bool = False
+    s: Schedule,
+    *,
+    code: tuple[int, int],
+    now: datetime,
+    scheduled_for: datetime,
+    trigger: str,
+    held: bool = False,
 ) -> Row:
     """A Job row for one occurrence (the tick's dispatch, a forced run, a backfill).
 
@@ -142,7 +148,8 @@ def job_row(
     occurrence. A backfilled job is `held`, and so is a scheduled occurrence the overlap policy
     keeps waiting (`held`): the tick releases held jobs, oldest first, as the concurrency limit
     allows, re-checking the gates then. Only a scheduled run has a start deadline: a forced run
-    is started now, and a backfill is deliberately late.
+    is started now, and a backfill is deliberately late. `code` is the script's current version
+    (its ScriptVersion id, its number): the job references the code, never copies it.
     """
     job_id = uuid.uuid4()
     waits = held or trigger == Trigger.BACKFILL
@@ -155,9 +162,8 @@ def job_row(
         "organization_id": s.organization_id,
         "schedule_id": s.id,
         "script_id": s.script_id,
-        "script_version": s.script.version,
-        "script_runtime": s.script.runtime,
-        "script_source": s.script.source,
+        "code_id": code[0],
+        "script_version": code[1],
         "agent_id": s.agent_id,
         "trigger": trigger,
         "scheduled_for": scheduled_for,
@@ -291,13 +297,15 @@ def decide(
     candidate = Candidate.of(s, force=force)
     skip = _gate_skip(d, candidate, ctx, dry_run=dry_run)
     if skip is not None and _holds(s, skip, trigger):
-        return _finish(_hold(d, s, now, scheduled_for, skip, ended_at), s, now, ended_at)
+        return _finish(_hold(d, s, ctx, now, scheduled_for, skip, ended_at), s, now, ended_at)
     if skip is not None:
         _record_skip(d, s, now, skip.reason, skip.detail, scheduled_for, trigger)
         return _finish(d, s, now, ended_at)
 
     d.start_agent = agent_needs_start(candidate, ctx)
-    d.job = job_row(s, now=now, scheduled_for=scheduled_for, trigger=trigger)
+    d.job = job_row(
+        s, code=ctx.code[s.script_id], now=now, scheduled_for=scheduled_for, trigger=trigger
+    )
     d.events.append(
         event_row(
             s,
@@ -359,6 +367,7 @@ def held_detail(s: Schedule, skip: Skip) -> str:
 def _hold(
     d: Decision,
     s: Schedule,
+    ctx: GateContext,
     now: datetime,
     scheduled_for: datetime,
     skip: Skip,
@@ -367,7 +376,14 @@ def _hold(
     """The occurrence waits as a held job (module docstring)."""
     d.held = True
     d.replace_active = s.overlap_policy == OverlapPolicy.REPLACE
-    d.job = job_row(s, now=now, scheduled_for=scheduled_for, trigger=Trigger.SCHEDULED, held=True)
+    d.job = job_row(
+        s,
+        code=ctx.code[s.script_id],
+        now=now,
+        scheduled_for=scheduled_for,
+        trigger=Trigger.SCHEDULED,
+        held=True,
+    )
     detail = held_detail(s, skip)
     d.report_skips.append((skip.reason, detail))
     d.events.append(

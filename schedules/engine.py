@@ -61,7 +61,7 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
 from agents.dispatch import jobs_republish_due, jobs_send, jobs_unsend
-from agents.models import Agent, Job, JobStatus, Script
+from agents.models import Agent, Job, JobStatus
 from agents.readiness import AgentState
 from agents.runtime.logformat import log_event
 from agents.services import (
@@ -372,8 +372,8 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
     if not force:
         qs = qs.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
     if dry_run:
-        return _with_scripts_and_agents(list(qs))
-    rows = _with_scripts_and_agents(list(qs.select_for_update(skip_locked=True)))
+        return _with_agents(list(qs))
+    rows = _with_agents(list(qs.select_for_update(skip_locked=True)))
     missing = set(ids) - {s.id for s in rows}
     if missing:
         # Locked by another evaluator — unless it was handled and committed meanwhile, in which
@@ -386,13 +386,13 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
     return rows
 
 
-def _with_scripts_and_agents(rows: list[Schedule]) -> list[Schedule]:
-    """Attach each schedule's script and agent: two queries for the batch (a few distinct of
-    each), not a join that copies a script's source into every row."""
-    scripts = Script.objects.in_bulk({s.script_id for s in rows})
+def _with_agents(rows: list[Schedule]) -> list[Schedule]:
+    """Attach each schedule's agent: one query for the batch (a few distinct), not a join that
+    repeats an agent's row in every schedule's. (Jobs reference their script's version:
+    gate_context reads those ids.)"""
     agents = Agent.objects.in_bulk({s.agent_id for s in rows})
     for s in rows:
-        s.script, s.agent = scripts[s.script_id], agents[s.agent_id]
+        s.agent = agents[s.agent_id]
     return rows
 
 

@@ -67,6 +67,9 @@ class GateContext:
     # agent id -> (timezone, maintenance windows). Missing: none.
     calendars: dict[UUID, list[tuple[str, list[DateEntry]]]] = field(default_factory=dict)
     maintenance: dict[UUID, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    # Not a gate's input: what a job of the batch references — script id -> its current
+    # version (ScriptVersion id, version number).
+    code: dict[UUID, tuple[int, int]] = field(default_factory=dict)
 
 
 def billing_gate(c: Candidate, ctx: GateContext) -> Skip | None:

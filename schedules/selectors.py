@@ -32,6 +32,7 @@ from agents.models import (
     Agent,
     Job,
     JobStatus,
+    ScriptVersion,
 )
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
@@ -133,6 +134,14 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     ).order_by("calendar__name"):
         calendars.setdefault(schedule_id, []).append((name, dates))
 
+    # The current version of each script of the batch (a job references it): one join.
+    code = {
+        script_id: (code_id, version)
+        for script_id, code_id, version in ScriptVersion.objects.filter(
+            script_id__in={s.script_id for s in schedules}, version=F("script__version")
+        ).values_list("script_id", "id", "version")
+    }
+
     return GateContext(
         now=now,
         billing=billing_states_for(org_ids, now=now),
@@ -148,6 +157,7 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         maintenance={
             s.agent_id: (s.agent.timezone, s.agent.maintenance_windows) for s in schedules
         },
+        code=code,
     )
 
 

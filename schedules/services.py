@@ -445,7 +445,13 @@ def schedule_backfill(
     if billing is not None and not dry_run:
         raise BackfillRefused(billing)
     rows = [
-        job_row(schedule, now=now, scheduled_for=at, trigger=Trigger.BACKFILL)
+        job_row(
+            schedule,
+            code=ctx.code[schedule.script_id],
+            now=now,
+            scheduled_for=at,
+            trigger=Trigger.BACKFILL,
+        )
         for at in occurrences.runs
     ]
     if dry_run:

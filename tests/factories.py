@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from agents.models import Agent, Job, JobStatus, Runtime, Script, Trigger
+from agents.models import Agent, Job, JobStatus, Runtime, Script, ScriptVersion, Trigger
 from billing.models import BillingStatus, Membership, Organization, Role
 from schedules import cron
 from schedules.models import Calendar, Schedule
@@ -128,9 +128,17 @@ class JobFactory(factory.django.DjangoModelFactory):
     organization = factory.LazyAttribute(lambda j: j.schedule.organization if j.schedule else None)
     script = factory.LazyAttribute(lambda j: j.schedule.script if j.schedule else None)
     agent = factory.LazyAttribute(lambda j: j.schedule.agent if j.schedule else None)
-    script_version = factory.LazyAttribute(lambda j: j.script.version if j.script else 1)
-    script_runtime = factory.LazyAttribute(lambda j: j.script.runtime if j.script else "python")
-    script_source = factory.LazyAttribute(lambda j: j.script.source if j.script else "")
+    # The script's current version (or, without a script, code of its own).
+    code = factory.LazyAttribute(
+        lambda j: (
+            ScriptVersion.record(j.script)
+            if j.script
+            else ScriptVersion.objects.create(
+                organization=j.organization, version=1, runtime="python", source=""
+            )
+        )
+    )
+    script_version = factory.LazyAttribute(lambda j: j.code.version)
     trigger = Trigger.SCHEDULED
     scheduled_for = factory.LazyFunction(timezone.now)
     idempotency_key = factory.Sequence(lambda n: f"test-job-{n}")

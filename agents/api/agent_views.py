@@ -243,8 +243,8 @@ class JobClaimView(AgentTokenView):
                     "scheduleId": str(job.schedule_id) if job.schedule_id else None,
                 },
                 "script": {
-                    "runtime": job.script_runtime,
-                    "source": job.script_source,
+                    "runtime": job.code.runtime,
+                    "source": job.code.source,
                     "version": job.script_version,
                 },
                 "variables": job.variables or {},

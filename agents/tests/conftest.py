@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.utils import timezone
 
-from agents.models import Job, JobAttempt, JobStatus, Trigger
+from agents.models import Job, JobAttempt, JobStatus, ScriptVersion, Trigger
 
 _AGENT = object()  # make_job's default target; None means "no agent" (deleted)
 
@@ -24,9 +24,10 @@ def make_job(agent):
         job = Job.objects.create(
             organization=agent.organization,
             agent=target,
+            code=ScriptVersion.objects.create(
+                organization=agent.organization, version=1, runtime="python", source="print('hi')"
+            ),
             script_version=1,
-            script_runtime="python",
-            script_source="print('hi')",
             trigger=Trigger.MANUAL,
             scheduled_for=now,
             idempotency_key=f"t:{uuid.uuid4()}",

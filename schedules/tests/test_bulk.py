@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from agents.models import Job
+from agents.models import Job, ScriptVersion
 from schedules.bulk import _bulk_insert_portable, bulk_insert, bulk_update_columns
 from schedules.models import Schedule
 from tests.factories import JobFactory, ScheduleFactory
@@ -21,9 +21,8 @@ def job_row(schedule, key, **kw):
         "organization_id": schedule.organization_id,
         "schedule_id": schedule.id,
         "script_id": schedule.script_id,
-        "script_version": 1,
-        "script_runtime": "python",
-        "script_source": "print('hi')",
+        "code_id": ScriptVersion.record(schedule.script).id,
+        "script_version": schedule.script.version,
         "agent_id": schedule.agent_id,
         "trigger": "scheduled",
         "scheduled_for": schedule.next_run_at,

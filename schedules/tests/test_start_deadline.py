@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from agents.models import AgentStatus, Controller, Script, Trigger
+from agents.models import AgentStatus, Controller, Trigger
 from agents.readiness import AgentState
 from billing.gate import BillingState
 from billing.models import BillingStatus
@@ -33,7 +33,6 @@ def schedule(**fields) -> Schedule:
     values.update(fields)
     s = Schedule(**values)
     s.fire_at = s.fire_at_for(s.next_run_at)
-    s.script = Script(id=uuid.uuid4(), source="print('hi')", version=3)
     return s
 
 
@@ -68,6 +67,7 @@ def context(s: Schedule, now: datetime = NOW) -> GateContext:
             )
         },
         online_seconds=90,
+        code={s.script_id: (7, 3)},  # its script's current version: row 7, version 3
     )
 
 
@@ -97,6 +97,10 @@ def test_it_dispatches_a_catch_up_within_its_start_deadline_with_the_deadline_on
     assert d.job["scheduled_for"] == NOW.replace(minute=0, second=0)
     assert d.job["start_deadline_at"] == NOW.replace(minute=45, second=0)
     assert skips(d) == []
+    # It references its script's current version (no copy of the source), written `queued`.
+    assert (d.job["code_id"], d.job["script_version"]) == (7, 3)
+    assert "script_source" not in d.job
+    assert (d.job["status"], d.job["queued_at"]) == ("queued", NOW)
 
 
 def test_at_the_deadline_instant_it_is_still_in_time():

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from agents.models import Agent, Controller, Job, JobStatus, Script
+from agents.models import Agent, Controller, Job, JobStatus, Script, ScriptVersion
 from billing.models import BillingStatus, Membership, Organization, Role
 from schedules.models import Schedule
 from tests.browser.conftest import screenshot
@@ -67,9 +67,8 @@ def test_it_shows_a_schedules_run_statistics_in_a_browser(live_server, page):
             schedule=schedule,
             script=script,
             agent=agent,
-            script_version=1,
-            script_runtime="python",
-            script_source=script.source,
+            code=ScriptVersion.record(script),
+            script_version=script.version,
             trigger="scheduled",
             scheduled_for=created,
             idempotency_key=f"stats-{i}",

@@ -166,10 +166,10 @@ def postgres_restarted(h: Harness) -> Fault:
 
 def tick_killed(h: Harness) -> Fault:
     """(d) The tick's process killed (SIGKILL) between its commit and its publish: the jobs
-    are committed `pending` with no message anywhere, and the dead tick still holds the
-    executor lease. The watchdog publishes pending jobs older than
-    PENDING_REPUBLISH_AFTER_SECONDS (agents.dispatch)."""
-    from agents.dispatch import PENDING_REPUBLISH_AFTER_SECONDS
+    are committed `queued` (the tick writes each job once) with no message anywhere, and the
+    dead tick still holds the executor lease. The watchdog's vanished-message check publishes
+    queued jobs that an alive agent with a free slot has not taken for
+    JOB_REQUEUE_AFTER_SECONDS and that are not on its queue (agents.dispatch)."""
     from agents.models import Job
 
     t = h.timing
@@ -189,17 +189,17 @@ def tick_killed(h: Harness) -> Fault:
         fault.started = time.monotonic()
         tick = TickProcess(h, "before-publish")
         tick.expect("PAUSED", 60)
-        pending = db(
-            lambda: Job.objects.filter(schedule_id__in=fault.schedules, status="pending").count()
+        queued = db(
+            lambda: Job.objects.filter(schedule_id__in=fault.schedules, status="queued").count()
         )
-        if pending != 3:
-            raise ChaosError(f"the paused tick committed {pending} pending jobs, not 3")
+        if queued != 3:
+            raise ChaosError(f"the paused tick committed {queued} queued jobs, not 3")
         tick.kill9()
         fault.injected = time.monotonic()
-        fault.note("tick process killed with -9 after committing 3 pending jobs")
+        fault.note("tick process killed with -9 after committing 3 queued jobs, none sent")
     finally:
         h.beat.resume_ticks()
-    fault.bound = PENDING_REPUBLISH_AFTER_SECONDS + 2 * t.watchdog_period + seconds + SLACK_SECONDS
+    fault.bound = t.requeue + 2 * t.watchdog_period + seconds + SLACK_SECONDS
     return fault
 
 

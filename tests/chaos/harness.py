@@ -845,7 +845,7 @@ class Harness:
     ) -> str:
         import uuid
 
-        from agents.models import Job
+        from agents.models import Job, ScriptVersion
         from config.clock import control_plane_now
 
         def create():
@@ -853,9 +853,8 @@ class Harness:
             return Job.objects.create(
                 organization_id=agent.organization_id,
                 script=script,
+                code=ScriptVersion.record(script),
                 script_version=script.version,
-                script_runtime=script.runtime,
-                script_source=script.source,
                 agent=agent,
                 trigger="manual",
                 scheduled_for=now,

@@ -7,8 +7,8 @@ pause point wrapped around the engine's own functions — nothing in the product
 
 - `in-transaction`: after the batch's jobs, events and schedule updates are written, before its
   transaction commits (schedules.engine._apply);
-- `before-publish`: after the commit, before the jobs' messages are published
-  (schedules.engine.jobs_publish, as the engine calls it).
+- `before-publish`: after the commit, before the jobs' messages are sent
+  (schedules.engine.jobs_send, as the engine calls it).
 
 At the pause it prints `PAUSED <where>` on stdout and waits for a line on stdin (`go`); the
 suite restarts PostgreSQL meanwhile (c), or kills this process with SIGKILL (d). It pauses at
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
         if ready:
             sys.stdin.readline()
 
-    real_apply, real_publish = engine._apply, engine.jobs_publish
+    real_apply, real_send = engine._apply, engine.jobs_send
 
     def apply_then_pause(decisions, *, now):
         owed = real_apply(decisions, now=now)
@@ -64,12 +64,12 @@ def main(argv: list[str]) -> int:
             pause()
         return owed
 
-    def pause_then_publish(*, jobs, now):
+    def pause_then_send(*, jobs):
         if where == "before-publish" and jobs:
             pause()
-        return real_publish(jobs=jobs, now=now)
+        return real_send(jobs=jobs)
 
-    engine._apply, engine.jobs_publish = apply_then_pause, pause_then_publish
+    engine._apply, engine.jobs_send = apply_then_pause, pause_then_send
     report = engine.run_tick(
         now=timezone.now(), schedule_id=schedule_id, use_executor_lock=schedule_id is None
     )

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from agents import services
 from agents.controllers import runtime_environment
-from agents.models import Agent, Controller, Job, JobStatus, Runtime, Script
+from agents.models import Agent, Controller, Job, JobStatus, Runtime, Script, ScriptVersion
 from billing.models import BillingStatus, Organization
 
 ROOT = Path(settings.BASE_DIR)
@@ -265,9 +265,8 @@ def make_job(
     return Job.objects.create(
         organization=agent.organization,
         script=script,
+        code=ScriptVersion.record(script),
         script_version=script.version,
-        script_runtime=runtime,
-        script_source=source,
         agent=agent,
         trigger=fields.pop("trigger", "manual"),
         scheduled_for=now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.models import Script
+from agents.models import Script, ScriptVersion
 from tests.factories import JobFactory, ScheduleFactory, ScriptFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,13 @@ def test_it_leaves_a_dispatched_jobs_snapshot_alone(api, org):
     api.patch(f"/api/scripts/{schedule.script_id}/", {"source": "print('new')"}, format="json")
 
     job.refresh_from_db()
-    assert (job.script_version, job.script_source) == (1, "print('hello')\n")
+    assert (job.script_version, job.code.version, job.code.source) == (1, 1, "print('hello')\n")
+    # The edit is a new version, stored once beside the first.
+    assert list(
+        ScriptVersion.objects.filter(script_id=schedule.script_id)
+        .order_by("version")
+        .values_list("version", "source")
+    ) == [(1, "print('hello')\n"), (2, "print('new')")]
 
 
 @pytest.mark.parametrize(
