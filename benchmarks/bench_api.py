@@ -30,8 +30,8 @@ What it does:
    (default 2), then over and over while the largest client count loads the API (the load lasts
    at least BENCH_API_SECONDS and until the last tick started during it has finished).
 
-BENCH_API_PROFILE=list (or detail, preview, jobs, events, agents, dryRun, health) prints a
-cProfile of that endpoint served in-process, to show where its time goes.
+BENCH_API_PROFILE=list (or detail, preview, jobs, events, agents, dryRun, health; several with
+commas) prints a cProfile of that endpoint served in-process, to show where its time goes.
 
 The JSON line at the end (times in ms unless named …S; medians unless named p95/p99):
 - schedules, jobs, events, organizations: the seeded rows; workers, workerClass, threads: the
@@ -567,8 +567,8 @@ def main() -> None:
     seeded = populate(now)
     say("populate", f"{time.perf_counter() - t0:.1f} s")
     queries = queries_per_request(seeded)
-    if PROFILE:
-        profile_endpoint(seeded, PROFILE)
+    for name in filter(None, PROFILE.split(",")):
+        profile_endpoint(seeded, name)
     connection.close()
 
     port = free_port()
