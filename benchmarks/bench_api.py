@@ -38,10 +38,10 @@ The JSON line at the end (times in ms unless named …S; medians unless named p9
   server as the Procfile and config/gunicorn.py start it;
 - listMs, detailMs, previewMs, jobsMs, eventsMs, agentsMs, dryRunMs, healthMs: one client's
   median service time per endpoint; each also as …P95Ms, …Bytes (on the wire) and …Queries;
-- c<C>Rps, c<C>P50Ms, c<C>P99Ms, c<C>Errors, c<C>5xx, c<C>Requests: the load at C clients
-  (Errors counts failed connections and every non-2xx answer; 5xx is the server errors among
-  them);
-- c<C>TickRps, c<C>TickP50Ms, c<C>TickP99Ms, c<C>TickErrors, c<C>Tick5xx: the same load, the
+- c<C>Rps, c<C>P50Ms, c<C>P99Ms, c<C>Errors, c<C>Http5xx, c<C>Requests: the load at C clients
+  (Errors counts failed connections and every non-2xx answer; Http5xx is the server errors
+  among them; P50/P99 are of the 2xx answers);
+- c<C>TickRps, c<C>TickP50Ms, c<C>TickP99Ms, c<C>TickErrors, c<C>TickHttp5xx: the same load, the
   largest C, with the tick beside it;
 - tickDue, tickAloneS, tickUnderLoadS (medians of each tick's wall time), tickRatio (under load
   ÷ alone), ticksUnderLoad, tickDispatched (jobs written by the last tick).
@@ -480,7 +480,7 @@ class LoadResult:
             "P50Ms": pct(ok, 0.50),
             "P99Ms": pct(ok, 0.99),
             "Errors": sum(1 for s in self.samples if not 200 <= s.status < 300),
-            "5xx": sum(1 for s in self.samples if s.status >= 500),
+            "Http5xx": sum(1 for s in self.samples if s.status >= 500),
             "Requests": len(self.samples),
         }
 
@@ -617,7 +617,7 @@ def main() -> None:
             say(
                 f"  {c} clients: req/s, p50 / p99, errors, 5xx",
                 f"{f['Rps']:.0f}, {f['P50Ms']:.0f} / {f['P99Ms']:.0f} ms, "
-                f"{f['Errors']}, {f['5xx']}",
+                f"{f['Errors']}, {f['Http5xx']}",
             )
             out |= {f"c{c}{k}": round(v, 1) if isinstance(v, float) else v for k, v in f.items()}
 
@@ -674,7 +674,7 @@ def main() -> None:
             say(
                 f"  {c} clients beside the tick: req/s, p50 / p99, errors, 5xx",
                 f"{f['Rps']:.0f}, {f['P50Ms']:.0f} / {f['P99Ms']:.0f} ms, "
-                f"{f['Errors']}, {f['5xx']}",
+                f"{f['Errors']}, {f['Http5xx']}",
             )
             out |= {
                 f"c{c}Tick{k}": round(v, 1) if isinstance(v, float) else v for k, v in f.items()
