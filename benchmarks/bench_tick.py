@@ -1,20 +1,40 @@
-"""The tick against SPEC §15's targets, on real PostgreSQL and Redis. Prints figures; asserts
-nothing about time (timing claims belong here, never in a test).
+"""The tick against SPEC §15's targets, on real PostgreSQL and Redis, side by side with
+django-celery-beat 2.9's DatabaseScheduler on the same database, Redis and entries. Prints
+figures and ends with one JSON line; asserts nothing about time (timing claims belong here,
+never in a test).
 
-    make bench BENCH=benchmarks/bench_tick.py            # 100,000 schedules, 10,000 due
-    BENCH_SCHEDULES=20000 BENCH_DUE=2000 make bench BENCH=benchmarks/bench_tick.py
+    make bench BENCH=benchmarks/bench_tick.py                                   # 100,000 / 10,000 due
+    BENCH_SCHEDULES=10000 BENCH_DUE=1000 make bench BENCH=benchmarks/bench_tick.py
+    BENCH_SCHEDULES=1000000 make bench BENCH=benchmarks/bench_tick.py            # this product alone
 
-It writes to the database named by DATABASE_URL (`make bench` gives it a throwaway one).
+It writes to the database named by DATABASE_URL (`make bench` gives it a throwaway one) and, with
+BENCH_DURABLE=1 (the default), turns that server's durability to production's first (fsync,
+synchronous_commit, full_page_writes on: a throwaway server with fsync off is not production).
+
 Figures:
-- idle tick (nothing due): median/p95 ms and the number of queries, at 1,000 and at N schedules;
+- idle tick (nothing due): median/p95 ms and its number of queries, at 1,000 and at N schedules;
 - a minute where BENCH_DUE are due, every gate on (billing with a quota, concurrency, an
-  idempotency window, vault keys, agent readiness): wall time until every job row is written and
-  every broker message published, queries, and lateness (publish time - scheduled time) p50/p99;
-- peak Python memory allocated during a tick (tracemalloc), idle and busy.
+  idempotency window, vault keys, agent readiness), BENCH_RUNS times (default 3; the JSON line
+  has the median, the spread is printed): wall time until every job row is written and every
+  broker message sent, with one evaluator and with two evaluator processes; lateness (send
+  time - scheduled minute) p50/p99 of the first run; peak Python memory of a busy tick;
+- django-celery-beat (BENCH_DCB=1, the default up to 100,000 schedules): the same N entries as
+  PeriodicTask/CrontabSchedule rows (same expressions and timezones), the due ones made due
+  this minute as the product's are; its startup (the scheduler built and its schedule read),
+  its idle tick, and how many distinct due entries it sends within BENCH_DCB_SECONDS (default
+  120) to a queue nobody consumes. ratio = the product's dispatches per second (one evaluator)
+  / django-celery-beat's.
+
+The JSON line: schedules, due, idleTickMs, idleTickQueries, oneEvaluatorSeconds,
+twoEvaluatorsSeconds, latenessP99Seconds, peakTickMiB, dcbStartupSeconds, dcbIdleTickMs,
+dcbSent, dcbSentPerSecond, ratio, runs (each run's one/two evaluator seconds), fsync,
+synchronousCommit, cpus.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
 import statistics
@@ -41,14 +61,19 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from agents.models import Agent, Job, Script  # noqa: E402
+from agents.models import Agent, Job, Script, ScriptVersion  # noqa: E402
 from billing.models import Organization  # noqa: E402
 from schedules import cron, engine  # noqa: E402
 from schedules.models import Schedule, ScheduleEvent  # noqa: E402
 from vault.services import vault_set  # noqa: E402
 
 N = int(os.environ.get("BENCH_SCHEDULES", 100_000))
-DUE = int(os.environ.get("BENCH_DUE", 10_000))
+DUE = min(N, int(os.environ.get("BENCH_DUE", 10_000)))
+RUNS = int(os.environ.get("BENCH_RUNS", 3))
+DCB = os.environ.get("BENCH_DCB", "1" if N <= 100_000 else "0") == "1"
+DCB_SECONDS = float(os.environ.get("BENCH_DCB_SECONDS", 120))
+DURABLE = os.environ.get("BENCH_DURABLE", "1") == "1"
+DCB_QUEUE = "bench-dcb"  # nobody consumes it
 ORGS = 30
 EXPRESSIONS = [  # a realistic mix: business hours, nightly, month-end, intervals
     "*/5 * * * *",
@@ -102,15 +127,31 @@ TIMEZONES = [
 
 
 def say(label: str, value: str) -> None:
-    print(f"  {label:<58} {value}")
+    print(f"  {label:<58} {value}", flush=True)
 
 
 def wipe() -> None:
-    tables = ", ".join(
-        m._meta.db_table for m in (ScheduleEvent, Job, Schedule, Script, Agent, Organization)
-    )
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    models = (ScheduleEvent, Job, ScriptVersion, Schedule, Script, Agent, Organization)
+    tables = ", ".join(m._meta.db_table for m in (*models, PeriodicTask, CrontabSchedule))
     with connection.cursor() as c:
         c.execute(f"TRUNCATE {tables} CASCADE")
+
+
+def durability(durable: bool) -> dict:
+    """Production durability on the throwaway server (reloadable settings), and what is in force."""
+    with connection.cursor() as c:
+        if durable:
+            for name in ("fsync", "synchronous_commit", "full_page_writes"):
+                c.execute(f"ALTER SYSTEM SET {name} = on")
+            c.execute("SELECT pg_reload_conf()")
+            time.sleep(0.5)  # the postmaster signals its backends; ours reads it before a query
+        found = {}
+        for name in ("fsync", "synchronous_commit"):
+            c.execute(f"SHOW {name}")
+            found[name] = c.fetchone()[0]
+    return found
 
 
 def populate(now, total: int, due: int, due_at) -> list[Agent]:
@@ -134,6 +175,12 @@ def populate(now, total: int, due: int, due_at) -> list[Agent]:
     )
     scripts = Script.objects.bulk_create(
         Script(organization=o, name="portal sync", source="print('ok')\n") for o in orgs
+    )
+    ScriptVersion.objects.bulk_create(  # bulk_create skips Script.save(), which writes these
+        ScriptVersion(
+            organization=s.organization, script=s, version=1, runtime=s.runtime, source=s.source
+        )
+        for s in scripts
     )
     for o in orgs:
         vault_set(organization=o, key="PORTAL_PASSWORD", value="bench-secret")
@@ -178,9 +225,6 @@ def idle_ticks(now, rounds=20):
     return statistics.median(times), times[int(len(times) * 0.95) - 1], len(q.captured_queries)
 
 
-EVALUATORS = int(os.environ.get("BENCH_EVALUATORS", 1))
-
-
 def _evaluate(tick_now_iso: str) -> int:
     from datetime import datetime
 
@@ -191,19 +235,16 @@ def _evaluate(tick_now_iso: str) -> int:
     return len(report.triggered)
 
 
-def rearm_and_time_parallel(tick_now, due_at, due_ids, agents, r) -> float:
+def time_evaluators(tick_now, due_ids, processes: int) -> float:
+    """The due minute evaluated by `processes` evaluator processes at once (what more workers
+    do: row locks keep them apart); wall time until all returned (every job written and sent)."""
     import multiprocessing
 
-    Job.objects.all().delete()
-    ScheduleEvent.objects.all().delete()
-    for a in agents:
-        r.delete(f"agent.{a.id}")
-    Schedule.objects.filter(id__in=due_ids).update(next_run_at=due_at, fire_at=due_at)
     connection.close()
     ctx = multiprocessing.get_context("fork")
     t0 = time.perf_counter()
-    with ctx.Pool(EVALUATORS) as pool:
-        counts = pool.map(_evaluate, [tick_now.isoformat()] * EVALUATORS)
+    with ctx.Pool(processes) as pool:
+        counts = pool.map(_evaluate, [tick_now.isoformat()] * processes)
     elapsed = time.perf_counter() - t0
     assert sum(counts) == len(due_ids) == Job.objects.count(), (counts, len(due_ids))
     return elapsed
@@ -217,14 +258,130 @@ def peak_memory(fn) -> float:
     return peak / 1024 / 1024
 
 
+# --- django-celery-beat on the same entries -------------------------------------------------
+
+# Celery's crontab has neither "L" nor "#": the nearest expressions of the same shape.
+DCB_EXPRESSIONS = {"0 23 L * *": "0 23 28-31 * *", "0 9 * * MON#1": "0 9 1-7 * MON"}
+
+
+def dcb_populate(now, due_ids: set) -> None:
+    """One PeriodicTask per schedule, on a CrontabSchedule of its expression and timezone, last
+    run `now` (not due); the due ones get an every-minute crontab in their timezone, last run an
+    hour ahead for the idle ticks (dcb_measure then makes them due this minute, as the product's
+    due rows are)."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+
+    rows = list(Schedule.objects.values_list("id", "cron_expression", "timezone"))
+    crontabs: dict[tuple[str, str], CrontabSchedule] = {}
+
+    def crontab(expr: str, tz: str) -> CrontabSchedule:
+        if (expr, tz) not in crontabs:
+            minute, hour, dom, month, dow = DCB_EXPRESSIONS.get(expr, expr).split()
+            crontabs[(expr, tz)] = CrontabSchedule.objects.create(
+                minute=minute,
+                hour=hour,
+                day_of_month=dom,
+                month_of_year=month,
+                day_of_week=dow,
+                timezone=tz,
+            )
+        return crontabs[(expr, tz)]
+
+    tasks = []
+    for i, (pk, expr, tz) in enumerate(rows):
+        due = pk in due_ids
+        tasks.append(
+            PeriodicTask(
+                name=f"schedule {pk}",
+                task="bench.dcb_noop",
+                crontab=crontab("* * * * *" if due else expr, tz),
+                args=json.dumps([i]),
+                queue=DCB_QUEUE,
+                last_run_at=now + timedelta(hours=1) if due else now,
+                enabled=True,
+            )
+        )
+        if len(tasks) == 5000:
+            PeriodicTask.objects.bulk_create(tasks)
+            tasks = []
+    PeriodicTask.objects.bulk_create(tasks)
+    PeriodicTasks.update_changed()
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+
+
+def dcb_scheduler():
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from config.celery import app
+
+    t0 = time.perf_counter()
+    scheduler = DatabaseScheduler(app=app)  # reads the whole schedule (setup_schedule)
+    return scheduler, time.perf_counter() - t0
+
+
+def dcb_sent(r) -> int:
+    """Distinct entries whose message is on the bench queue (an entry may come due again)."""
+    return len(
+        {
+            json.loads(base64.b64decode(json.loads(m)["body"]))[0][0]
+            for m in r.lrange(DCB_QUEUE, 0, -1)
+        }
+    )
+
+
+def dcb_measure(due_ids: set, r) -> dict:
+    from django_celery_beat.models import PeriodicTask, PeriodicTasks
+
+    r.delete(DCB_QUEUE)
+    scheduler, startup = dcb_scheduler()
+    say("django-celery-beat: startup (scheduler built, schedule read)", f"{startup:.2f} s")
+    idle = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        scheduler.tick()
+        idle.append((time.perf_counter() - t0) * 1000)
+    idle_ms = statistics.median(idle)
+    say("django-celery-beat: idle tick (median of 5)", f"{idle_ms:.1f} ms")
+    assert r.llen(DCB_QUEUE) == 0, "an entry was due in the idle ticks"
+    # Now the due entries: last run two minutes ago on an every-minute crontab.
+    PeriodicTask.objects.filter(name__in=[f"schedule {pk}" for pk in due_ids]).update(
+        last_run_at=timezone.now() - timedelta(minutes=2)
+    )
+    PeriodicTasks.update_changed()
+    scheduler, _ = dcb_scheduler()
+    # beat's own loop: tick() sends what is due (one entry a call) and says how long to sleep.
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < DCB_SECONDS:
+        scheduler.tick()
+        if r.llen(DCB_QUEUE) >= len(due_ids) and dcb_sent(r) >= len(due_ids):
+            break
+    elapsed = time.perf_counter() - t0
+    sent = dcb_sent(r)
+    say(
+        f"django-celery-beat: due entries sent in {elapsed:.0f} s (cap {DCB_SECONDS:g} s)",
+        f"{sent:,} of {len(due_ids):,} ({sent / elapsed:.2f}/s)",
+    )
+    return {
+        "dcbStartupSeconds": round(startup, 2),
+        "dcbIdleTickMs": round(idle_ms, 1),
+        "dcbSent": sent,
+        "dcbSentPerSecond": round(sent / elapsed, 3),
+    }
+
+
 def main() -> None:
     settings.DEBUG = False
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    db_settings = durability(DURABLE)
     real_now = timezone.now()
     due_at = (real_now + timedelta(minutes=2)).replace(second=0, microsecond=0)
     before = due_at - timedelta(seconds=30)
-    r = redis.Redis.from_url(settings.REDIS_URL)
     print(
-        f"bench_tick: {N:,} schedules ({DUE:,} due), {ORGS} organizations, {len(TIMEZONES)} timezones"
+        f"bench_tick: {N:,} schedules ({DUE:,} due), {ORGS} organizations, "
+        f"{len(TIMEZONES)} timezones, {os.cpu_count()} CPUs; PostgreSQL fsync="
+        f"{db_settings['fsync']}, synchronous_commit={db_settings['synchronous_commit']}",
+        flush=True,
     )
 
     wipe()
@@ -244,77 +401,77 @@ def main() -> None:
         f"idle tick, {N:,} schedules: median / p95 / queries",
         f"{med:.2f} ms / {p95:.2f} ms / {queries}",
     )
-    say(
-        "idle tick peak Python memory",
-        f"{peak_memory(lambda: engine.run_tick(now=before, use_executor_lock=True)):.2f} MiB",
-    )
 
-    # Lateness: record when each job's message actually left, relative to its scheduled minute.
-    published_at: list[float] = []
-    original = engine.jobs_send
-
-    def timed_send(*, jobs):
-        result = original(jobs=jobs)
-        published_at.extend([time.time()] * len(result.published))
-        return result
-
-    engine.jobs_send = timed_send
-    for a in agents:
-        r.delete(f"agent.{a.id}")
-    Agent.objects.update(last_heartbeat_at=due_at)
-    # Lateness is measured from the tick's start, taken as the scheduled minute itself (beat
-    # fires on the minute; its own delay is not the engine's).
-    tick_now = due_at + timedelta(seconds=1)
-    started = time.time()
-    with CaptureQueriesContext(connection) as q:
-        t0 = time.perf_counter()
-        report = engine.run_tick(now=tick_now, use_executor_lock=True)
-        elapsed = time.perf_counter() - t0
-    engine.jobs_send = original
-    if EVALUATORS > 1:
-        # The same minute again, evaluated by several processes at once (what more workers do:
-        # row locks keep them apart).
-        parallel = rearm_and_time_parallel(tick_now, due_at, due_ids, agents, r)
-        say(f"busy tick, {EVALUATORS} evaluator processes: wall time", f"{parallel:.2f} s")
-    jobs = Job.objects.count()
-    messages = sum(r.llen(f"agent.{a.id}") for a in agents)
-    lateness = sorted(t - started for t in published_at)
-    say(f"busy tick: {DUE:,} due -> jobs written / messages published", f"{jobs:,} / {messages:,}")
-    say(
-        "busy tick: triggered / skipped / errors",
-        f"{len(report.triggered):,} / {len(report.skipped):,} / {len(report.errors):,}",
-    )
-    say("busy tick wall time: select, gate, write, publish", f"{elapsed:.2f} s")
-    say("busy tick queries", f"{len(q.captured_queries)}")
-    by_kind: dict[str, list[float]] = {}
-    for query in q.captured_queries:
-        kind = " ".join(query["sql"].split()[:4])[:60]
-        by_kind.setdefault(kind, []).append(float(query["time"]))
-    for kind, times in sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))[:6]:
-        say(f"  db: {kind}", f"{sum(times):.2f} s in {len(times)}")
-    if lateness:
-        p50 = lateness[len(lateness) // 2]
-        p99 = lateness[max(0, int(len(lateness) * 0.99) - 1)]
-        say(
-            "lateness (publish - scheduled): p50 / p99 / max",
-            f"{p50:.2f} s / {p99:.2f} s / {lateness[-1]:.2f} s",
-        )
-
-    # The same minute again, for memory (tracemalloc slows it) and, optionally, a profile.
     def rearm(at):
         Job.objects.all().delete()
         ScheduleEvent.objects.all().delete()
         for a in agents:
             r.delete(f"agent.{a.id}")
-        Schedule.objects.exclude(id__in=due_ids).update(
-            next_run_at=at + timedelta(days=1), fire_at=at + timedelta(days=1)
-        )
         Schedule.objects.filter(id__in=due_ids).update(next_run_at=at, fire_at=at)
         Agent.objects.update(last_heartbeat_at=at)
+        with connection.cursor() as c:
+            c.execute("VACUUM ANALYZE agents_job, schedules_scheduleevent, schedules_schedule")
+
+    # Lateness: when each job's message actually left, relative to its scheduled minute (the
+    # tick's start: beat fires on the minute; its own delay is not the engine's).
+    sent_at: list[float] = []
+    original = engine.jobs_send
+
+    def timed_send(*, jobs):
+        result = original(jobs=jobs)
+        sent_at.extend([time.time()] * len(result.published))
+        return result
+
+    tick_now = due_at + timedelta(seconds=1)
+    runs = []
+    report = None
+    for run in range(RUNS):
+        rearm(due_at)
+        engine.jobs_send = timed_send if run == 0 else original
+        started = time.time()
+        with CaptureQueriesContext(connection) as q:
+            t0 = time.perf_counter()
+            report = engine.run_tick(now=tick_now, use_executor_lock=True)
+            one = time.perf_counter() - t0
+        engine.jobs_send = original
+        jobs, messages = Job.objects.count(), sum(r.llen(f"agent.{a.id}") for a in agents)
+        assert jobs == messages == len(due_ids) == len(report.triggered), (jobs, messages)
+        if run == 0:
+            lateness = sorted(t - started for t in sent_at)
+            say(
+                f"busy tick: {DUE:,} due -> jobs written / messages sent",
+                f"{jobs:,} / {messages:,}",
+            )
+            say("busy tick queries", f"{len(q.captured_queries)}")
+            by_kind: dict[str, list[float]] = {}
+            for query in q.captured_queries:
+                kind = " ".join(query["sql"].split()[:4])[:60]
+                by_kind.setdefault(kind, []).append(float(query["time"]))
+            for kind, times in sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))[:6]:
+                say(f"  db: {kind}", f"{sum(times):.2f} s in {len(times)}")
+        rearm(due_at)
+        two = time_evaluators(tick_now, due_ids, 2)
+        runs.append((one, two))
+        say(f"run {run + 1}: one evaluator / two evaluator processes", f"{one:.2f} s / {two:.2f} s")
+    ones, twos = sorted(o for o, _ in runs), sorted(t for _, t in runs)
+    say(
+        f"one evaluator: median (min-max of {RUNS})",
+        f"{statistics.median(ones):.2f} s ({ones[0]:.2f}-{ones[-1]:.2f})",
+    )
+    say(
+        f"two evaluators: median (min-max of {RUNS})",
+        f"{statistics.median(twos):.2f} s ({twos[0]:.2f}-{twos[-1]:.2f})",
+    )
+    p99 = lateness[max(0, int(len(lateness) * 0.99) - 1)] if lateness else 0.0
+    if lateness:
+        say(
+            "lateness (sent - scheduled), run 1: p50 / p99 / max",
+            f"{lateness[len(lateness) // 2]:.2f} s / {p99:.2f} s / {lateness[-1]:.2f} s",
+        )
 
     rearm(due_at)
     busy_peak = peak_memory(lambda: engine.run_tick(now=tick_now, use_executor_lock=True))
-    say("busy tick peak Python memory", f"{busy_peak:.1f} MiB")
+    say("busy tick peak Python memory (tracemalloc)", f"{busy_peak:.1f} MiB")
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
         import pstats
@@ -325,10 +482,43 @@ def main() -> None:
         pstats.Stats(profile).sort_stats(
             os.environ.get("BENCH_PROFILE_SORT", "cumulative")
         ).print_stats(40)
-    print(
-        "  reference: django-celery-beat 2.9 at 100,000 entries: 0.57 s per idle tick, 1.5 dispatches/s"
+
+    one = statistics.median(ones)
+    out = {
+        "schedules": N,
+        "due": DUE,
+        "idleTickMs": round(med, 2),
+        "idleTickQueries": queries,
+        "oneEvaluatorSeconds": round(one, 2),
+        "twoEvaluatorsSeconds": round(statistics.median(twos), 2),
+        "latenessP99Seconds": round(p99, 2),
+        "peakTickMiB": round(busy_peak, 1),
+        "dcbStartupSeconds": None,
+        "dcbIdleTickMs": None,
+        "dcbSent": None,
+        "dcbSentPerSecond": None,
+        "ratio": None,
+    }
+    if DCB:
+        Job.objects.all().delete()
+        ScheduleEvent.objects.all().delete()
+        dcb_populate(timezone.now(), set(due_ids))
+        out.update(dcb_measure(set(due_ids), r))
+        if out["dcbSentPerSecond"]:
+            out["ratio"] = round((DUE / one) / out["dcbSentPerSecond"])
+            say(
+                "ratio: dispatches per second, this product / django-celery-beat",
+                f"{out['ratio']:,}",
+            )
+        r.delete(DCB_QUEUE)
+    out.update(
+        runs=[[round(o, 2), round(t, 2)] for o, t in runs],
+        fsync=db_settings["fsync"],
+        synchronousCommit=db_settings["synchronous_commit"],
+        cpus=os.cpu_count(),
     )
     wipe()
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":
