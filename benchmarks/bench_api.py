@@ -92,7 +92,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from agents.models import Agent, Job, JobStatus, Script, Trigger  # noqa: E402
+from agents.models import Agent, Job, JobStatus, Script, ScriptVersion, Trigger  # noqa: E402
 from billing.models import Membership, Organization, Role  # noqa: E402
 from schedules import cron, engine  # noqa: E402
 from schedules.models import EventKind, Schedule, ScheduleEvent  # noqa: E402
@@ -188,6 +188,15 @@ def populate(now: datetime) -> Seeded:
     scripts = Script.objects.bulk_create(
         Script(organization=o, name="portal sync", source="print('ok')\n") for o in orgs
     )
+    codes = (
+        ScriptVersion.objects.bulk_create(  # bulk_create skips Script.save(), which writes these
+            ScriptVersion(
+                organization=s.organization, script=s, version=1, runtime=s.runtime, source=s.source
+            )
+            for s in scripts
+        )
+    )
+    code_of = {c.script_id: c.id for c in codes}
     schedules: list[Schedule] = []
     for i in range(N):
         k = i % ORGS
@@ -219,9 +228,8 @@ def populate(now: datetime) -> Seeded:
                 organization_id=s.organization_id,
                 schedule=s,
                 script_id=s.script_id,
+                code_id=code_of[s.script_id],
                 script_version=1,
-                script_runtime="python",
-                script_source="print('ok')\n",
                 agent_id=s.agent_id,
                 trigger=Trigger.SCHEDULED,
                 scheduled_for=at,
