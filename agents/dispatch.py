@@ -120,8 +120,9 @@ def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
     """Put a `run_job` message for each (job_id, agent_id) on the agent's queue (a Redis list,
     consumed by the agent's Celery worker). Broker only — no database.
 
-    Pipelined: PUBLISH_CHUNK LPUSHes per Redis round trip, each message pre-serialized (see
-    _RunJobMessages). No retries: on the first broker error the unsent jobs are reported failed
+    Pipelined: a chunk of PUBLISH_CHUNK messages is one Redis round trip of one LPUSH per agent
+    queue (LPUSH takes many values, pushed in order; the worker pops from the other end, so
+    they are taken in order), each message pre-serialized (see _RunJobMessages). No retries: on the first broker error the unsent jobs are reported failed
     (a chunk whose round trip failed half-way may be sent again later; the runner's claim is a
     compare-and-swap, so a duplicate message is harmless).
     """
@@ -133,10 +134,13 @@ def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
         client = _broker()
         for start in range(0, len(jobs), PUBLISH_CHUNK):
             chunk = jobs[start : start + PUBLISH_CHUNK]
+            by_queue: dict[str, list[str]] = {}
+            for job_id, agent_id in chunk:
+                queue = agent_queue(agent_id)
+                by_queue.setdefault(queue, []).append(messages.for_job(str(job_id), queue))
             with client.pipeline(transaction=False) as pipe:
-                for job_id, agent_id in chunk:
-                    queue = agent_queue(agent_id)
-                    pipe.lpush(queue, messages.for_job(str(job_id), queue))
+                for queue, values in by_queue.items():
+                    pipe.lpush(queue, *values)
                 pipe.execute()
             result.published.extend(job_id for job_id, _ in chunk)
     except Exception as exc:  # redis errors, DNS, auth…: all mean "not sent"

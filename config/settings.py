@@ -198,6 +198,11 @@ AGENT_ONLINE_SECONDS = env.int("AGENT_ONLINE_SECONDS", default=60)
 AGENT_HEARTBEAT_SECONDS = env.float("AGENT_HEARTBEAT_SECONDS", default=15.0)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=500)
+# Batches an evaluator works at once, each on its own connection (schedules/engine.py _walk_due):
+# one batch's Python overlaps another's PostgreSQL work. SQLite (the demo): one.
+TICK_LANES = env.int(
+    "TICK_LANES", default=1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2
+)
 # Processes that evaluate one busy tick together (the beat task plus helpers on other worker
 # processes; row locks split the work). SQLite (the demo) has one writer: one evaluator.
 TICK_EVALUATORS = env.int(

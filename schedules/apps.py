@@ -7,3 +7,6 @@ class SchedulesConfig(AppConfig):
 
     def ready(self) -> None:
         from schedules import receivers  # noqa: F401  (connects signal receivers)
+        from schedules.bulk import register_lookups
+
+        register_lookups()

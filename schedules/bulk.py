@@ -1,20 +1,22 @@
 """Set-based writes for the tick: one statement per batch, whatever its size.
 
-On PostgreSQL each write is a single `INSERT … SELECT FROM unnest(arrays)` or
-`UPDATE … FROM unnest(arrays)`, sent with server-side binding of binary parameters (`%b`), so a batch of thousands of rows
-travels as a few typed binary arrays instead of being quoted into SQL text in Python (which,
-with Django's per-value preparation, cost more than everything else in a busy tick; binary
-arrays dump about six times faster than text ones).
+On PostgreSQL each write is a single `INSERT … SELECT FROM json_populate_recordset(…)` or
+`UPDATE … FROM json_populate_recordset(…)`: the batch travels as one JSON text parameter, which
+PostgreSQL turns into rows of the table's own type. Encoding it is one `orjson.dumps` of the row
+dicts (native code); typed parameter arrays (one per column) cost the driver a Python call per
+value, and quoting values into SQL text cost more than everything else in a busy tick.
 Elsewhere (the SQLite demo) the same calls fall back to the ORM.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from contextlib import contextmanager
 
+import orjson
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import ForeignKey, Lookup, UUIDField
+from django.db.models.lookups import In
 from django.db.models.options import Options
 
 
@@ -58,14 +60,28 @@ def _concrete_field(meta: Options[models.Model], name: str) -> models.Field:
     return field
 
 
-def _array(field: models.Field, rows: list[dict]):
-    # A missing value takes the field's default ('' for NOT NULL text), computed per row so a
-    # callable default (uuid4, now) is never shared.
-    name = field.attname
-    values = [row[name] if name in row else field.get_default() for row in rows]
-    if isinstance(field, models.JSONField):
-        return [None if v is None else json.dumps(v) for v in values], "jsonb[]"
-    return values, f"{field.db_type(connection)}[]"
+def _records(fields: list[models.Field], rows: list[dict]) -> str:
+    """The rows as one JSON array of objects keyed by column (orjson: UUIDs, aware datetimes
+    in ISO 8601 with their offset — which timestamptz reads exactly —, enums and nested JSON
+    values natively). A missing value takes the field's default ('' for NOT NULL text) — a
+    callable default (uuid4, now) computed per row, so it is never shared."""
+    constant = {}
+    per_row = []
+    for f in fields:
+        if f.attname != f.column:
+            raise ValueError(f"{f} has a db_column: bulk.py keys rows by attname")
+        if callable(f.default):
+            per_row.append(f)
+        else:
+            constant[f.column] = f.get_default()
+    records = []
+    for row in rows:
+        record = {**constant, **row}
+        for f in per_row:
+            if f.column not in row:
+                record[f.column] = f.get_default()
+        records.append(record)
+    return orjson.dumps(records).decode()
 
 
 def bulk_insert(
@@ -82,15 +98,16 @@ def bulk_insert(
     if connection.vendor != "postgresql":
         return _bulk_insert_portable(model, rows, skip_conflicts_on=skip_conflicts_on)
     fields = _columns(model)
-    arrays, casts = zip(*(_array(f, rows) for f in fields), strict=True)
     columns = ", ".join(_quoted(f.column) for f in fields)
-    params = ", ".join(f"%b::{cast}" for cast in casts)
     table, pk = _quoted(model._meta.db_table), _quoted(model._meta.pk.column)
-    sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({params})"
+    sql = (
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json)"
+    )
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({_quoted(skip_conflicts_on)}) DO NOTHING RETURNING {pk}"
     with _server_bound_cursor() as cursor:
-        cursor.execute(sql, list(arrays))
+        cursor.execute(sql, [_records(fields, rows)])
         return {row[0] for row in cursor.fetchall()} if skip_conflicts_on else set()
 
 
@@ -121,14 +138,42 @@ def bulk_update_columns(model: type[models.Model], objs: Iterable[models.Model],
     meta = model._meta
     fields = [meta.pk] + [_concrete_field(meta, n) for n in names]
     rows = [{f.attname: getattr(o, f.attname) for f in fields} for o in objs]
-    arrays, casts = zip(*(_array(f, rows) for f in fields), strict=True)
-    pk = _quoted(meta.pk.column)
+    table, pk = _quoted(meta.db_table), _quoted(meta.pk.column)
     assignments = ", ".join(f"{_quoted(f.column)} = v.{_quoted(f.column)}" for f in fields[1:])
-    params = ", ".join(f"%b::{cast}" for cast in casts)
-    columns = ", ".join(_quoted(f.column) for f in fields)
     sql = (
-        f"UPDATE {_quoted(meta.db_table)} AS t SET {assignments} "
-        f"FROM unnest({params}) AS v({columns}) WHERE t.{pk} = v.{pk}"
+        f"UPDATE {table} AS t SET {assignments} "
+        f"FROM json_populate_recordset(NULL::{table}, %s::json) AS v WHERE t.{pk} = v.{pk}"
     )
     with _server_bound_cursor() as cursor:
-        cursor.execute(sql, list(arrays))
+        cursor.execute(sql, [_records(fields, rows)])
+
+
+class AnyOf(Lookup):
+    """`field__anyof=ids`: the tick's "these rows of the batch", as `field = ANY(array)` with the
+    ids in one text parameter on PostgreSQL. The ORM's IN list of a few thousand UUIDs is a
+    parameter each — prepared one by one in Python, then bound and split into the query text
+    by the driver — which cost a busy tick more than running the queries did. Elsewhere (the
+    SQLite demo) it is IN. Registered on UUID columns and foreign keys to them
+    (SchedulesConfig.ready)."""
+
+    lookup_name = "anyof"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if not self.rhs:
+            return "FALSE", []
+        cast = self.lhs.output_field.db_type(connection)
+        text = ",".join(str(v) for v in self.rhs)
+        return f"{lhs} = ANY(string_to_array(%s, ',')::{cast}[])", [*lhs_params, text]
+
+    def as_sqlite(self, compiler, connection):
+        return In(self.lhs, self.rhs).as_sql(compiler, connection)
+
+
+def register_lookups() -> None:
+    UUIDField.register_lookup(AnyOf)
+    ForeignKey.register_lookup(AnyOf)

@@ -48,15 +48,17 @@ its request.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
@@ -137,13 +139,20 @@ class _Lease:
     now: datetime
     budget: _Budget
     lost: bool = False
+    renewed_at: float = 0.0  # elapsed seconds at the last renewal (taking it counts)
 
     def renew(self) -> bool:
-        at = self.now + timedelta(seconds=self.budget.elapsed())
+        elapsed = self.budget.elapsed()
+        if elapsed - self.renewed_at < 1.0:
+            # Taken or renewed this very second: it runs a whole lease length from then, and
+            # nobody can have taken it over (an idle or one-batch tick pays no renewal).
+            return not self.lost
+        at = self.now + timedelta(seconds=elapsed)
         if not lease_renew(
             name=TICK_LEASE, holder=self.holder, now=at, ttl_seconds=settings.EXECUTOR_LEASE_SECONDS
         ):
             self.lost = True
+        self.renewed_at = elapsed
         return not self.lost
 
 
@@ -248,26 +257,26 @@ def run_tick(
 def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) -> None:
     """Batches of due rows until `limit` rows were evaluated or the time budget is spent;
     whatever is left is due at the next tick (oldest first, so nothing starves). The lease, if
-    held, is renewed before each batch; a lease taken over stops the walk there."""
-    cursor = None
-    remaining = limit if limit is not None else float("inf")
-    while remaining > 0 and budget.fits("batch"):
-        if lease is not None and not lease.renew():
-            log_event(log, logging.WARNING, "tick_lease_lost", elapsed=round(budget.elapsed(), 1))
-            report.error(
-                None,
-                ErrorCode.EXECUTOR_LOCKED,
-                f"the executor lease was taken over {budget.elapsed():.0f} s into this tick; "
-                "it stopped there and what is left is due at the next tick",
-            )
-            return
-        started = budget.elapsed()
-        size = int(min(settings.TICK_BATCH_SIZE, remaining))
-        page = schedule_due_page(now=now, organization_id=organization_id, after=cursor, size=size)
-        if not page:
-            break
-        cursor = page[-1]
-        remaining -= len(page)
+    held, is renewed before each batch; a lease taken over stops the walk there.
+
+    Lanes (TICK_LANES, PostgreSQL): an evaluator works that many batches at once, each in a
+    thread with its own connection — while one batch waits on PostgreSQL (its writes, its
+    commit), another's decisions run in Python, so one process keeps both of a small machine's
+    cores busy. Row locks keep lanes apart exactly as they keep evaluator processes apart; like
+    two evaluators, two lanes read the billing quota's usage as committed (a batch's runs are
+    counted when it commits). A walk inside a caller's transaction (which other connections
+    cannot see) has one lane."""
+    pages = _DuePages(
+        now=now,
+        limit=limit,
+        organization_id=organization_id,
+        report=report,
+        budget=budget,
+        lease=lease,
+    )
+
+    def work(taken) -> None:
+        page, started = taken
         _process_batch(
             [pk for pk, _ in page],
             now=now,
@@ -279,8 +288,79 @@ def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) ->
             budget=budget,
         )
         budget.took("batch", since=started)
-        if len(page) < size:
-            break
+
+    def lane() -> None:
+        while (page := pages.next()) is not None:
+            work(page)
+
+    first = pages.next()
+    if first is None:
+        return
+    lanes = settings.TICK_LANES if not connection.in_atomic_block else 1
+    if lanes <= 1 or pages.done:
+        # One page, or one lane: this thread, on its own connection (an idle or small tick
+        # opens no other).
+        work(first)
+        lane()
+        return
+    with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="tick-lane") as pool:
+        others = [pool.submit(_in_own_connection, lane) for _ in range(lanes - 1)]
+        work(first)
+        lane()
+        for other in others:
+            other.result()
+
+
+def _in_own_connection(work: Callable[[], None]) -> None:
+    """Run `work` in this (lane) thread, closing the connection Django opened for it."""
+    try:
+        work()
+    finally:
+        connection.close()
+
+
+class _DuePages:
+    """The walk's pages of due rows, handed out one at a time to its lanes (under a lock):
+    keyset cursor, `limit`, time budget and lease renewal in one place."""
+
+    def __init__(self, *, now, limit, organization_id, report, budget, lease) -> None:
+        self.now, self.organization_id, self.report = now, organization_id, report
+        self.budget, self.lease = budget, lease
+        self.remaining = limit if limit is not None else float("inf")
+        self.cursor: tuple[UUID, datetime] | None = None
+        self.done = False
+        self._lock = threading.Lock()
+
+    def next(self) -> tuple[list[tuple[UUID, datetime]], float] | None:
+        """The next page and the elapsed time its batch started at (its page query counts)."""
+        with self._lock:
+            if self.done or self.remaining <= 0 or not self.budget.fits("batch"):
+                self.done = True
+                return None
+            if self.lease is not None and not self.lease.renew():
+                self.done = True
+                log_event(
+                    log, logging.WARNING, "tick_lease_lost", elapsed=round(self.budget.elapsed(), 1)
+                )
+                self.report.error(
+                    None,
+                    ErrorCode.EXECUTOR_LOCKED,
+                    f"the executor lease was taken over {self.budget.elapsed():.0f} s into this "
+                    "tick; it stopped there and what is left is due at the next tick",
+                )
+                return None
+            started = self.budget.elapsed()
+            size = int(min(settings.TICK_BATCH_SIZE, self.remaining))
+            page = schedule_due_page(
+                now=self.now, organization_id=self.organization_id, after=self.cursor, size=size
+            )
+            if len(page) < size:
+                self.done = True
+            if not page:
+                return None
+            self.cursor = page[-1]
+            self.remaining -= len(page)
+            return page, started
 
 
 def _process_batch(
@@ -348,7 +428,7 @@ def _decide_each(rows, ctx, *, now, force, dry_run, report) -> list[Decision]:
 
 
 def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> list[Schedule]:
-    qs = Schedule.objects.filter(id__in=ids)
+    qs = Schedule.objects.filter(id__anyof=ids)
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if single:
@@ -378,7 +458,7 @@ def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> 
     if missing:
         # Locked by another evaluator — unless it was handled and committed meanwhile, in which
         # case it is no longer due and there is nothing to say.
-        still = Schedule.objects.filter(id__in=missing)
+        still = Schedule.objects.filter(id__anyof=missing)
         if not force:
             still = still.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
         for pk in still.values_list("id", flat=True):
@@ -391,8 +471,9 @@ def _with_agents(rows: list[Schedule]) -> list[Schedule]:
     repeats an agent's row in every schedule's. (Jobs reference their script's version:
     gate_context reads those ids.)"""
     agents = Agent.objects.in_bulk({s.agent_id for s in rows})
+    attach = Schedule.agent.field.set_cached_value  # the agent its agent_id names: no checks
     for s in rows:
-        s.agent = agents[s.agent_id]
+        attach(s, agents[s.agent_id])
     return rows
 
 
@@ -898,10 +979,13 @@ def _record_health(*, now: datetime, locked: bool) -> None:
                 name=TICK_LEASE, defaults={"consecutive_lock_errors": 1}
             )
     else:
-        # One upsert statement, first tick or not.
-        TickHeartbeat.objects.bulk_create(
-            [TickHeartbeat(name=TICK_LEASE, last_success_at=now, consecutive_lock_errors=0)],
-            update_conflicts=True,
-            unique_fields=["name"],
-            update_fields=["last_success_at", "consecutive_lock_errors"],
-        )
+        # One upsert statement, first tick or not, outside any transaction (bulk_create would
+        # wrap it in one: three round trips on every idle tick).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {TickHeartbeat._meta.db_table} "
+                "(name, last_success_at, consecutive_lock_errors) VALUES (%s, %s, 0) "
+                "ON CONFLICT (name) DO UPDATE SET last_success_at = excluded.last_success_at, "
+                "consecutive_lock_errors = 0",
+                [TICK_LEASE, now],
+            )

@@ -103,7 +103,7 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     org_ids = {s.organization_id for s in schedules}
 
     active = dict(
-        Job.objects.filter(schedule_id__in=schedule_ids, status__in=ACTIVE_JOB_STATUSES)
+        Job.objects.filter(schedule_id__anyof=schedule_ids, status__in=ACTIVE_JOB_STATUSES)
         .values("schedule_id")
         .annotate(n=Count("id"))
         .values_list("schedule_id", "n")
@@ -114,7 +114,7 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     if widest:
         last_job_at = dict(
             Job.objects.filter(
-                schedule_id__in=[s.id for s in schedules if s.idempotency_window_minutes],
+                schedule_id__anyof=[s.id for s in schedules if s.idempotency_window_minutes],
                 created_at__gte=now - timedelta(minutes=widest),
             )
             .values("schedule_id")
@@ -128,7 +128,7 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     # The calendars of the batch's schedules: one join, whatever the batch size (the planned
     # skips of schedules.calendars; the agents' windows come with the agents, loaded already).
     calendars: dict[UUID, list[tuple[str, list]]] = {}
-    links = Schedule.calendars.through.objects.filter(schedule_id__in=schedule_ids)
+    links = Schedule.calendars.through.objects.filter(schedule_id__anyof=schedule_ids)
     for schedule_id, name, dates in links.values_list(
         "schedule_id", "calendar__name", "calendar__dates"
     ).order_by("calendar__name"):
@@ -142,6 +142,10 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         ).values_list("script_id", "id", "version")
     }
 
+    # The engine attached each schedule's agent (one in_bulk query per batch,
+    # engine._with_agents): no query here, and each agent's state is built once.
+    agents = {s.agent_id: s.agent for s in schedules}
+
     return GateContext(
         now=now,
         billing=billing_states_for(org_ids, now=now),
@@ -149,14 +153,10 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         active_jobs=active,
         last_job_at=last_job_at,
         vault_names=vault_names,
-        # The engine attached each schedule's agent (one in_bulk query per batch,
-        # engine._with_scripts_and_agents): no query here.
-        agents={s.agent_id: AgentState.from_agent(s.agent) for s in schedules},
+        agents={pk: AgentState.from_agent(a) for pk, a in agents.items()},
         online_seconds=settings.AGENT_ONLINE_SECONDS,
         calendars=calendars,
-        maintenance={
-            s.agent_id: (s.agent.timezone, s.agent.maintenance_windows) for s in schedules
-        },
+        maintenance={pk: (a.timezone, a.maintenance_windows) for pk, a in agents.items()},
         code=code,
     )
 
