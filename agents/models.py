@@ -256,11 +256,19 @@ class ScriptVersion(models.Model):
 
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Every index is written by each job the tick inserts: the foreign keys to the organization
+    # and the schedule are served by job_org_created and job_schedule_recent (their first
+    # column), so they get no index of their own.
     organization = models.ForeignKey(
-        "billing.Organization", on_delete=models.CASCADE, related_name="jobs"
+        "billing.Organization", on_delete=models.CASCADE, related_name="jobs", db_index=False
     )
     schedule = models.ForeignKey(
-        "schedules.Schedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+        "schedules.Schedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        db_index=False,
     )
     script = models.ForeignKey(
         Script, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
@@ -278,7 +286,8 @@ class Job(models.Model):
     scheduled_for = models.DateTimeField()
     # The last line of exactly-once: "<schedule>:<scheduled_for>" for scheduled occurrences,
     # unique across all jobs, so no occurrence can ever be dispatched twice.
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Unique (constraint job_unique_idempotency_key: a unique field would also get a LIKE index).
+    idempotency_key = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     attempt = models.PositiveSmallIntegerField(default=1)
     max_attempts = models.PositiveSmallIntegerField(default=1)
@@ -334,7 +343,12 @@ class Job(models.Model):
             # scope + agents.selectors.job_list's order). The billing quota counts runs in
             # billing.MonthlyUsage, not here.
             models.Index(fields=["organization", "created_at"], name="job_org_created"),
-            models.Index(fields=["status", "retry_at"], name="job_status_retry_at"),
+            # The republisher's owed messages: pending and retrying jobs only.
+            models.Index(
+                fields=["status", "retry_at"],
+                name="job_status_retry_at",
+                condition=Q(status__in=["pending", "retrying"]),
+            ),
             # The watchdog's start-deadline pass (agents.services.jobs_cancel_past_start_deadline):
             # only never-started waiting jobs that have a deadline, a small set.
             models.Index(
@@ -355,6 +369,7 @@ class Job(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="job_unique_idempotency_key"),
             models.CheckConstraint(
                 condition=Q(attempt__gte=1) & Q(max_attempts__gte=1), name="job_attempts_positive"
             ),

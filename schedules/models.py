@@ -236,8 +236,10 @@ class ScheduleQuerySet(models.QuerySet):
 
 class Schedule(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by schedule_org_name (organization first): no index of its own to rewrite when
+    # the tick moves a row's next run.
     organization = models.ForeignKey(
-        "billing.Organization", on_delete=models.CASCADE, related_name="schedules"
+        "billing.Organization", on_delete=models.CASCADE, related_name="schedules", db_index=False
     )
     name = models.CharField(max_length=200)
     script = models.ForeignKey("agents.Script", on_delete=models.PROTECT, related_name="schedules")
@@ -528,7 +530,10 @@ class ScheduleEvent(models.Model):
     organization = models.ForeignKey(
         "billing.Organization", on_delete=models.CASCADE, related_name="schedule_events"
     )
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_schedule_recent (schedule first).
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     # A SkipReason or ErrorCode value (or blank for triggered/paused/resumed).
     reason = models.CharField(max_length=40, blank=True)
