@@ -154,7 +154,8 @@ class AnyOf(Lookup):
     parameter each — prepared one by one in Python, then bound and split into the query text
     by the driver — which cost a busy tick more than running the queries did. Elsewhere (the
     SQLite demo) it is IN. Registered on UUID columns and foreign keys to them
-    (SchedulesConfig.ready)."""
+    (SchedulesConfig.ready). Give it a set: the ORM walks a list or tuple value element by
+    element looking for expressions."""
 
     lookup_name = "anyof"
     prepare_rhs = False

@@ -430,6 +430,8 @@ def _planned_skip(
     manual: bool,
 ) -> bool:
     """Record the occurrence's planned skip (calendar, maintenance), if it has one."""
+    if s.id not in ctx.calendars and not ctx.maintenance.get(s.agent_id, ("", []))[1]:
+        return False  # no calendar, no window: the common case asks nothing more
     skip = planned_skips(s, ctx).verdict(scheduled_for, manual=manual)
     if skip is None:
         return False

@@ -428,7 +428,7 @@ def _decide_each(rows, ctx, *, now, force, dry_run, report) -> list[Decision]:
 
 
 def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> list[Schedule]:
-    qs = Schedule.objects.filter(id__anyof=ids)
+    qs = Schedule.objects.filter(id__anyof=set(ids))
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if single:

@@ -99,7 +99,7 @@ def prewarm_candidates(*, now: datetime) -> list[tuple[Agent, datetime]]:
 
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     """Everything the gates need for this batch: 2 billing queries + at most 4 more."""
-    schedule_ids = [s.id for s in schedules]
+    schedule_ids = {s.id for s in schedules}
     org_ids = {s.organization_id for s in schedules}
 
     active = dict(
@@ -114,7 +114,7 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     if widest:
         last_job_at = dict(
             Job.objects.filter(
-                schedule_id__anyof=[s.id for s in schedules if s.idempotency_window_minutes],
+                schedule_id__anyof={s.id for s in schedules if s.idempotency_window_minutes},
                 created_at__gte=now - timedelta(minutes=widest),
             )
             .values("schedule_id")
