@@ -92,7 +92,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from agents.models import Agent, Job, JobStatus, Script, Trigger  # noqa: E402
+from agents.models import Agent, Job, JobStatus, Script, ScriptVersion, Trigger  # noqa: E402
 from billing.models import Membership, Organization, Role  # noqa: E402
 from schedules import cron, engine  # noqa: E402
 from schedules.models import EventKind, Schedule, ScheduleEvent  # noqa: E402
@@ -188,6 +188,21 @@ def populate(now: datetime) -> Seeded:
     scripts = Script.objects.bulk_create(
         Script(organization=o, name="portal sync", source="print('ok')\n") for o in orgs
     )
+    # bulk_create skips what Script.save() does: each script's current version (the code its
+    # jobs reference) is written here.
+    codes = {
+        code.script_id: code
+        for code in ScriptVersion.objects.bulk_create(
+            ScriptVersion(
+                organization_id=s.organization_id,
+                script=s,
+                version=s.version,
+                runtime=s.runtime,
+                source=s.source,
+            )
+            for s in scripts
+        )
+    }
     schedules: list[Schedule] = []
     for i in range(N):
         k = i % ORGS
@@ -219,9 +234,8 @@ def populate(now: datetime) -> Seeded:
                 organization_id=s.organization_id,
                 schedule=s,
                 script_id=s.script_id,
-                script_version=1,
-                script_runtime="python",
-                script_source="print('ok')\n",
+                code=codes[s.script_id],
+                script_version=codes[s.script_id].version,
                 agent_id=s.agent_id,
                 trigger=Trigger.SCHEDULED,
                 scheduled_for=at,

@@ -6,6 +6,7 @@ from agents.models import Agent, Script
 from config.api_common import (
     CamelModelSerializer,
     CamelSerializer,
+    FastReadMixin,
     NullIfBlankCharField,
     ScopedPrimaryKeyRelatedField,
     StrictCharField,
@@ -230,7 +231,7 @@ class CalendarSerializer(CamelModelSerializer):
         read_only_fields = ["id"]
 
 
-class ScheduleSerializer(CamelModelSerializer):
+class ScheduleSerializer(FastReadMixin, CamelModelSerializer):
     script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
     calendar_ids = ScopedPrimaryKeyRelatedField(
         source="calendars",
@@ -439,7 +440,7 @@ class PauseSerializer(serializers.Serializer):
     )
 
 
-class ScheduleEventSerializer(CamelModelSerializer):
+class ScheduleEventSerializer(FastReadMixin, CamelModelSerializer):
     reason = NullIfBlankCharField(help_text="A skip reason or error code; null otherwise.")
     trigger = NullIfBlankCharField()
     job_id = serializers.UUIDField(read_only=True, allow_null=True)
