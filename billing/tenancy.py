@@ -93,7 +93,14 @@ def _cached_roles(request) -> dict[uuid.UUID, str]:
 def role_in_organization(request, organization_id) -> str | None:
     """The caller's role in one organization (cached per request); None if not a member."""
     key = _as_uuid(organization_id)
-    return None if key is None else _cached_roles(request).get(key)
+    if key is None:
+        return None
+    # An API view's object is of the caller's organization (its queryset is scoped to it): the
+    # membership the request already resolved holds that role, without a second query.
+    membership = getattr(request, "_mimic_membership", None)
+    if membership is not None and membership.organization_id == key:
+        return membership.role
+    return _cached_roles(request).get(key)
 
 
 def organization_ids_with_role(request, required: str) -> list[uuid.UUID]:
