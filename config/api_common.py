@@ -102,7 +102,7 @@ class UTCDateTimeField(serializers.DateTimeField):
 _Reader = Callable[[Any, Any], Any]  # (serializer, instance) -> the field's JSON value
 
 
-def _writer(field: serializers.Field) -> Callable[[Any], Any]:
+def _writer(field: Any) -> Callable[[Any], Any]:
     """A function with the field's own to_representation result for a non-None value: the
     plain conversion where the field's class does no more than that, else the field's method
     (the field is one the plan keeps, bound to a serializer without context; every field kept
@@ -138,8 +138,7 @@ def _reader(model, field: serializers.Field) -> _Reader | None:
     """How to read the field's value off an instance as DRF would, where that is one
     attribute of the model; None where DRF's own get_attribute must run."""
     if isinstance(field, serializers.SerializerMethodField):
-        name = field.method_name
-        return lambda serializer, instance: getattr(serializer, name)(instance)
+        return _method_reader(field.method_name)
     attrs = field.source_attrs
     if model is None or len(attrs) != 1:
         return None
@@ -185,6 +184,10 @@ def _reader(model, field: serializers.Field) -> _Reader | None:
     return plain
 
 
+def _method_reader(name: str) -> _Reader:
+    return lambda serializer, instance: getattr(serializer, name)(instance)
+
+
 def _fallback(field: serializers.Field) -> _Reader:
     def drf(serializer, instance):
         attribute = field.get_attribute(instance)
@@ -221,21 +224,24 @@ class FastReadMixin:
     @classmethod
     def _read_plan(cls) -> list[tuple[str, _Reader]]:
         # A serializer without context or data, only to have its fields bound once.
-        fields = cls().fields
+        serializer: Any = cls()
+        fields = serializer.fields
         model = getattr(getattr(cls, "Meta", None), "model", None)
-        plan = []
+        plan: list[tuple[str, _Reader]] = []
         for key, field in fields.items():
             if field.write_only:
                 continue
             if isinstance(field, serializers.HyperlinkedRelatedField | serializers.BaseSerializer):
                 raise TypeError(f"{cls.__name__}.{key}: not for FastReadMixin")
             method = cls.fast_read_methods.get(key)
-            if method is not None:
-                plan.append(
-                    (key, lambda serializer, instance, m=method: getattr(serializer, m)(instance))
+            plan.append(
+                (
+                    key,
+                    _method_reader(method)
+                    if method is not None
+                    else _reader(model, field) or _fallback(field),
                 )
-            else:
-                plan.append((key, _reader(model, field) or _fallback(field)))
+            )
         return plan
 
 
