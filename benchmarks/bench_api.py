@@ -188,15 +188,21 @@ def populate(now: datetime) -> Seeded:
     scripts = Script.objects.bulk_create(
         Script(organization=o, name="portal sync", source="print('ok')\n") for o in orgs
     )
-    codes = (
-        ScriptVersion.objects.bulk_create(  # bulk_create skips Script.save(), which writes these
+    # bulk_create skips what Script.save() does: each script's current version (the code its
+    # jobs reference) is written here.
+    codes = {
+        code.script_id: code
+        for code in ScriptVersion.objects.bulk_create(
             ScriptVersion(
-                organization=s.organization, script=s, version=1, runtime=s.runtime, source=s.source
+                organization_id=s.organization_id,
+                script=s,
+                version=s.version,
+                runtime=s.runtime,
+                source=s.source,
             )
             for s in scripts
         )
-    )
-    code_of = {c.script_id: c.id for c in codes}
+    }
     schedules: list[Schedule] = []
     for i in range(N):
         k = i % ORGS
@@ -228,8 +234,8 @@ def populate(now: datetime) -> Seeded:
                 organization_id=s.organization_id,
                 schedule=s,
                 script_id=s.script_id,
-                code_id=code_of[s.script_id],
-                script_version=1,
+                code=codes[s.script_id],
+                script_version=codes[s.script_id].version,
                 agent_id=s.agent_id,
                 trigger=Trigger.SCHEDULED,
                 scheduled_for=at,

@@ -45,11 +45,15 @@ def _matches(organization: Organization, requested: str) -> bool:
     return requested in (organization.slug, str(organization.pk))
 
 
-def resolve_membership(user, requested: str | None = None) -> Membership | None:
-    """The membership the caller acts through, or None (not a member / unknown org)."""
+def resolve_membership(
+    user, requested: str | None = None, *, memberships: list[Membership] | None = None
+) -> Membership | None:
+    """The membership the caller acts through, or None (not a member / unknown org).
+    `memberships`: the user's, as memberships_for lists them, when already read."""
     if not getattr(user, "is_authenticated", False):
         return None
-    memberships = list(memberships_for(user))
+    if memberships is None:
+        memberships = list(memberships_for(user))
     if requested:
         for m in memberships:
             if _matches(m.organization, requested):
@@ -93,7 +97,14 @@ def _cached_roles(request) -> dict[uuid.UUID, str]:
 def role_in_organization(request, organization_id) -> str | None:
     """The caller's role in one organization (cached per request); None if not a member."""
     key = _as_uuid(organization_id)
-    return None if key is None else _cached_roles(request).get(key)
+    if key is None:
+        return None
+    # An API view's object is of the caller's organization (its queryset is scoped to it): the
+    # membership the request already resolved holds that role, without a second query.
+    membership = getattr(request, "_mimic_membership", None)
+    if membership is not None and membership.organization_id == key:
+        return membership.role
+    return _cached_roles(request).get(key)
 
 
 def organization_ids_with_role(request, required: str) -> list[uuid.UUID]:
@@ -136,7 +147,11 @@ def _organization_by_reference(reference: str) -> Organization | None:
 def request_membership(request) -> Membership | None:
     membership = getattr(request, "_mimic_membership", None)
     if membership is None:
-        membership = resolve_membership(request.user, _requested_organization(request))
+        # The API's token authentication read them with the token (billing.tenancy_auth).
+        known = getattr(request, "_mimic_memberships", None)
+        membership = resolve_membership(
+            request.user, _requested_organization(request), memberships=known
+        )
         request._mimic_membership = membership
     return membership
 

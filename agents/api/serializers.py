@@ -21,6 +21,7 @@ from agents.models import (
 from config.api_common import (
     CamelModelSerializer,
     CamelSerializer,
+    FastReadMixin,
     NullIfBlankCharField,
     camel_keys,
     choice_field,
@@ -47,7 +48,7 @@ class MaintenanceWindowsField(serializers.JSONField):
         return value
 
 
-class AgentSerializer(CamelModelSerializer):
+class AgentSerializer(FastReadMixin, CamelModelSerializer):
     status = choice_field(AgentStatus, "AgentStatus", read_only=True)
     slug = serializers.SlugField(
         max_length=100,
@@ -185,7 +186,7 @@ class ScriptSerializer(CamelModelSerializer):
         extra_kwargs = {"source": {"trim_whitespace": False}}
 
 
-class JobSerializer(CamelModelSerializer):
+class JobSerializer(FastReadMixin, CamelModelSerializer):
     status = choice_field(JobStatus, "JobStatus", read_only=True)
     schedule_id = serializers.UUIDField(read_only=True, allow_null=True)
     script_id = serializers.UUIDField(read_only=True, allow_null=True)

@@ -6,6 +6,7 @@ from agents.models import Agent, Script
 from config.api_common import (
     CamelModelSerializer,
     CamelSerializer,
+    FastReadMixin,
     NullIfBlankCharField,
     ScopedPrimaryKeyRelatedField,
     StrictCharField,
@@ -175,7 +176,8 @@ class ScheduleListSerializer(serializers.ListSerializer):
     def to_representation(self, data):
         # One query for the vault key names of every organization on the page, not one per row.
         items = list(data.all() if hasattr(data, "all") else data)
-        self.child.load_vault_names({item.organization_id for item in items})
+        self.child.load_vault_names(items)
+        self.child.load_calendar_ids(items)
         return [self.child.to_representation(item) for item in items]
 
 
@@ -230,7 +232,7 @@ class CalendarSerializer(CamelModelSerializer):
         read_only_fields = ["id"]
 
 
-class ScheduleSerializer(CamelModelSerializer):
+class ScheduleSerializer(FastReadMixin, CamelModelSerializer):
     script_id = ScopedPrimaryKeyRelatedField(source="script", queryset=Script.objects.all())
     calendar_ids = ScopedPrimaryKeyRelatedField(
         source="calendars",
@@ -305,6 +307,10 @@ class ScheduleSerializer(CamelModelSerializer):
         help_text="Names in vaultKeys with no vault entry in the organization: runs are skipped "
         "(vault_keys_missing) until they exist."
     )
+
+    # calendarIds from one query of the page's schedule-calendar links (load_calendar_ids),
+    # not a prefetch: the prefetch built a Calendar and a related manager for every row.
+    fast_read_methods = {"calendarIds": "calendar_ids_of"}
 
     class Meta:
         model = Schedule
@@ -410,23 +416,51 @@ class ScheduleSerializer(CamelModelSerializer):
         except cron.CronError:
             return schedule.cron_expression
 
-    def load_vault_names(self, organization_ids) -> dict:
-        cache = self.context.setdefault("_vault_key_names", {})
-        wanted = set(organization_ids) - set(cache)
+    def load_vault_names(self, schedules) -> set[tuple]:
+        """The (organization id, name) pairs among `schedules`' vaultKeys that exist: one query
+        for all of them (a page), none for keys already asked about in this serializer's
+        context, or when they name no key."""
+        asked = self.context.setdefault("_vault_keys_asked", set())
+        present = self.context.setdefault("_vault_keys_present", set())
+        wanted = {(s.organization_id, key) for s in schedules for key in s.vault_keys} - asked
         if wanted:
-            for org_id in wanted:
-                cache[org_id] = set()
-            rows = VaultEntry.objects.filter(organization_id__in=wanted).values_list(
-                "organization_id", "key"
+            rows = VaultEntry.objects.filter(
+                organization_id__in={org_id for org_id, _ in wanted},
+                key__in={key for _, key in wanted},
+            ).values_list("organization_id", "key")
+            present.update(rows)
+            asked.update(wanted)
+        return present
+
+    def load_calendar_ids(self, schedules) -> dict:
+        """{schedule id: its calendars' ids as strings, in the calendars' order (by name)}, one
+        query for the schedules not yet loaded in this serializer's context."""
+        loaded = self.context.setdefault("_calendar_ids", {})
+        wanted = [s.pk for s in schedules if s.pk is not None and s.pk not in loaded]
+        if wanted:
+            for pk in wanted:
+                loaded[pk] = []
+            links = (
+                Schedule.calendars.through.objects.filter(schedule_id__in=wanted)
+                .order_by("calendar__name", "calendar_id")
+                .values_list("schedule_id", "calendar_id")
             )
-            for org_id, key in rows:
-                cache[org_id].add(key)
-        return cache
+            for schedule_id, calendar_id in links:
+                loaded[schedule_id].append(str(calendar_id))
+        return loaded
+
+    def calendar_ids_of(self, schedule: Schedule) -> list[str]:
+        if schedule.pk is None:
+            return []
+        return self.load_calendar_ids([schedule])[schedule.pk]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_missing_vault_keys(self, schedule: Schedule) -> list[str]:
-        names = self.load_vault_names({schedule.organization_id})[schedule.organization_id]
-        return [key for key in schedule.vault_keys if key not in names]
+        if not schedule.vault_keys:
+            return []
+        present = self.load_vault_names([schedule])
+        org_id = schedule.organization_id
+        return [key for key in schedule.vault_keys if (org_id, key) not in present]
 
 
 class PauseSerializer(serializers.Serializer):
@@ -439,7 +473,7 @@ class PauseSerializer(serializers.Serializer):
     )
 
 
-class ScheduleEventSerializer(CamelModelSerializer):
+class ScheduleEventSerializer(FastReadMixin, CamelModelSerializer):
     reason = NullIfBlankCharField(help_text="A skip reason or error code; null otherwise.")
     trigger = NullIfBlankCharField()
     job_id = serializers.UUIDField(read_only=True, allow_null=True)

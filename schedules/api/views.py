@@ -195,11 +195,9 @@ class ScheduleViewSet(OrganizationContextMixin, OrganizationApiMixin, viewsets.M
     required_roles = {"pause": Role.OPERATOR, "resume": Role.OPERATOR}
 
     def get_queryset(self):
-        # calendarIds: one query for the page's calendars, not one per schedule.
-        return (
-            scope_queryset_for_request(Schedule.objects.all(), self.request)
-            .prefetch_related(Prefetch("calendars", queryset=Calendar.objects.only("id")))
-            .order_by("name", "id")
+        # calendarIds: the serializer reads the page's in one query (load_calendar_ids).
+        return scope_queryset_for_request(Schedule.objects.all(), self.request).order_by(
+            "name", "id"
         )
 
     def perform_create(self, serializer):

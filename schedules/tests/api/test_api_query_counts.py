@@ -35,8 +35,9 @@ def seed(org, n: int, schedule, start: int = 0):
         VaultEntry.objects.create(organization=org, key=f"KEY_{i}", ciphertext="x")
 
 
-# Queries per page, the caller already authenticated (a token adds one: its lookup). Each list
-# asks the caller's memberships (1), counts (1) and reads the page (1); then:
+# Queries per page, the caller already authenticated (a token adds none: its lookup reads the
+# memberships too, billing/tenancy_auth.py). Each list asks the caller's memberships (1), counts
+# (1) and reads the page (1); then:
 QUERIES = {
     "/api/schedules/": 5,  # + the page's calendar ids, + the page's organizations' vault names
     # No seeded schedule has failed: the count is 0 and no page is read.
@@ -73,3 +74,28 @@ def test_it_lists_with_a_constant_number_of_queries(api, org, django_assert_num_
     if "?" not in url:
         assert large.json()["count"] >= 60
         assert len(large.json()["results"]) == large.json()["count"]
+
+
+def test_a_token_costs_no_query_of_its_own(org, client_for, django_assert_num_queries):
+    """A script's token is looked up with its user's memberships: one query for both."""
+    schedule = ScheduleFactory.create(organization=org)
+    seed(org, 3, schedule)
+    script = client_for(org, "viewer", token=True)
+
+    with django_assert_num_queries(QUERIES["/api/schedules/"]):
+        assert script.get("/api/schedules/").status_code == 200
+
+
+def test_a_schedule_is_read_in_three_queries(org, client_for, django_assert_num_queries):
+    """The token with the memberships, the schedule, its calendar ids — and the vault names
+    only when it names vault keys. The object permission takes the role the request already
+    resolved."""
+    plain = ScheduleFactory.create(organization=org)
+    keyed = ScheduleFactory.create(organization=org, vault_keys=["API_KEY"])
+    script = client_for(org, "viewer", token=True)
+
+    with django_assert_num_queries(3):
+        assert script.get(f"/api/schedules/{plain.id}/").status_code == 200
+    with django_assert_num_queries(4):
+        body = script.get(f"/api/schedules/{keyed.id}/").json()
+    assert body["missingVaultKeys"] == ["API_KEY"]
