@@ -340,9 +340,10 @@ class Job(models.Model):
                 condition=Q(status="held"),
             ),
             # The jobs API's list: one organization's jobs, newest first (billing.tenancy's
-            # scope + agents.selectors.job_list's order). The billing quota counts runs in
-            # billing.MonthlyUsage, not here.
-            models.Index(fields=["organization", "created_at"], name="job_org_created"),
+            # scope + agents.selectors.job_list's order, created_at then id, read backwards:
+            # a page is an index range, no sort of the organization's history). The billing
+            # quota counts runs in billing.MonthlyUsage, not here.
+            models.Index(fields=["organization", "created_at", "id"], name="job_org_created"),
             # The republisher's owed messages: pending and retrying jobs only.
             models.Index(
                 fields=["status", "retry_at"],
