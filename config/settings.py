@@ -198,7 +198,7 @@ AGENT_ONLINE_SECONDS = env.int("AGENT_ONLINE_SECONDS", default=60)
 # "cancel" and the process group being killed.
 AGENT_HEARTBEAT_SECONDS = env.float("AGENT_HEARTBEAT_SECONDS", default=15.0)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
-TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=500)
+TICK_BATCH_SIZE = env.int("TICK_BATCH_SIZE", default=1000)
 # Batches an evaluator works at once, each on its own connection (schedules/engine.py _walk_due):
 # one batch's Python overlaps another's PostgreSQL work. SQLite (the demo): one.
 TICK_LANES = env.int(
