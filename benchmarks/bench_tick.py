@@ -232,6 +232,8 @@ def _evaluate(tick_now_iso: str) -> int:
 
     conn.close()  # a fresh connection in this process
     report = engine.run_tick(now=datetime.fromisoformat(tick_now_iso), use_executor_lock=False)
+    if report.errors:
+        print("  evaluator errors:", {e.code: e.message for e in report.errors[:3]}, flush=True)
     return len(report.triggered)
 
 

@@ -15,9 +15,11 @@ def usage_add_runs(*, counts: Mapping, now: datetime) -> None:
     """Add dispatched runs to each organization's counter for `now`'s UTC month.
 
     One upsert for any number of organizations; the increment happens in the database, so
-    concurrent ticks add up instead of overwriting each other.
+    concurrent ticks add up instead of overwriting each other. Rows are locked in organization
+    order: two batches committing at once (two evaluators, or an evaluator's two lanes) wait
+    for each other instead of deadlocking.
     """
-    counts = {org_id: n for org_id, n in counts.items() if n}
+    counts = {org_id: n for org_id, n in sorted(counts.items(), key=lambda kv: str(kv[0])) if n}
     if not counts:
         return
     # Values prepared by the model's fields: a UUID is a uuid on PostgreSQL, hex text on SQLite.
