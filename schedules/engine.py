@@ -89,6 +89,7 @@ from schedules.lease import (
     lease_holder_until,
     lease_release,
     lease_renew,
+    not_waiting_for_disk,
 )
 from schedules.models import (
     ErrorCode,
@@ -212,6 +213,7 @@ def run_tick(
             metrics.observe_report(report, full_tick=True)
             return report
     lease = None if holder is None else _Lease(holder=holder, now=now, budget=budget)
+    full_tick = holder is not None
     try:
         if lease is not None:
             if on_lease_acquired is not None:
@@ -246,11 +248,15 @@ def run_tick(
         if lease is not None and not lease.lost:
             if schedule_id is None and organization_id is None:
                 _prewarm(now=now, report=report, budget=budget)
-            _record_health(now=now, locked=False)
+            with not_waiting_for_disk():  # and the release below, in one commit
+                _record_health(now=now, locked=False)
+                if holder is not None:
+                    lease_release(name=TICK_LEASE, holder=holder)
+                    holder = None
     finally:
         if holder is not None:
             lease_release(name=TICK_LEASE, holder=holder)
-    metrics.observe_report(report, full_tick=holder is not None)
+    metrics.observe_report(report, full_tick=full_tick)
     return report
 
 

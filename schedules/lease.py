@@ -13,6 +13,8 @@ has run, so the lease lives on the same timeline as the tick that took it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -22,13 +24,31 @@ from schedules.models import ExecutorLease
 TICK_LEASE = "tick"
 
 
+@contextmanager
+def not_waiting_for_disk() -> Iterator[None]:
+    """A transaction whose commit does not wait for its WAL to reach the disk (PostgreSQL's
+    `synchronous_commit = off`, for this transaction only), for the tick's coordination rows:
+    the lease and the heartbeat, rewritten every minute. A crash of PostgreSQL can lose the last
+    such commit — never corrupt anything: the lease is then free (row locks and the unique
+    idempotency key keep two ticks apart anyway) and the heartbeat a minute older. With it an
+    idle tick waits for no disk flush (three of them took it from ~3 ms to ~20 ms with fsync
+    on). Inside a caller's transaction it changes nothing: that commit is the caller's."""
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        yield
+
+
 def lease_acquire(*, name: str, now: datetime, ttl_seconds: int) -> str | None:
     """Return a holder token when the lease is ours, None when someone else holds it."""
     holder = uuid.uuid4().hex
     expires = now + timedelta(seconds=ttl_seconds)
     if connection.vendor == "postgresql":
         table = ExecutorLease._meta.db_table
-        with connection.cursor() as cursor:
+        with not_waiting_for_disk(), connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 INSERT INTO {table} (name, holder, acquired_at, expires_at)
