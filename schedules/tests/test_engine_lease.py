@@ -53,3 +53,30 @@ def test_it_lets_scoped_executions_run_while_the_lease_is_held(now, make_due, or
     report = report_json(run_tick(now=now, organization_id=org.id, use_executor_lock=False))
     assert report["errors"] == []
     assert Job.objects.filter(schedule=s).count() == 1
+
+
+def _synchronous_commit():
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SHOW synchronous_commit")
+        return c.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_coordination_rows_commit_without_waiting_for_the_disk_and_nothing_else_does():
+    from django.db import transaction
+
+    from schedules.lease import not_waiting_for_disk
+
+    from django.db import connection
+
+    with connection.cursor() as c:  # production's durability (the suite's server has it off)
+        c.execute("SET synchronous_commit = on")
+    durable = _synchronous_commit()
+    assert durable == "on"
+    with not_waiting_for_disk():
+        assert _synchronous_commit() == "off"
+    assert _synchronous_commit() == durable  # SET LOCAL: that transaction only
+    with transaction.atomic(), not_waiting_for_disk():
+        assert _synchronous_commit() == durable  # a caller's transaction stays the caller's
