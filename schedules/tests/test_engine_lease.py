@@ -73,10 +73,14 @@ def test_the_coordination_rows_commit_without_waiting_for_the_disk_and_nothing_e
 
     with connection.cursor() as c:  # production's durability (the suite's server has it off)
         c.execute("SET synchronous_commit = on")
-    durable = _synchronous_commit()
-    assert durable == "on"
-    with not_waiting_for_disk():
-        assert _synchronous_commit() == "off"
-    assert _synchronous_commit() == durable  # SET LOCAL: that transaction only
-    with transaction.atomic(), not_waiting_for_disk():
-        assert _synchronous_commit() == durable  # a caller's transaction stays the caller's
+    try:
+        durable = _synchronous_commit()
+        assert durable == "on"
+        with not_waiting_for_disk():
+            assert _synchronous_commit() == "off"
+        assert _synchronous_commit() == durable  # SET LOCAL: that transaction only
+        with transaction.atomic(), not_waiting_for_disk():
+            assert _synchronous_commit() == durable  # a caller's transaction stays the caller's
+    finally:
+        with connection.cursor() as c:
+            c.execute("RESET synchronous_commit")
