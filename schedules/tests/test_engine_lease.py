@@ -65,11 +65,9 @@ def _synchronous_commit():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_coordination_rows_commit_without_waiting_for_the_disk_and_nothing_else_does():
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from schedules.lease import not_waiting_for_disk
-
-    from django.db import connection
 
     with connection.cursor() as c:  # production's durability (the suite's server has it off)
         c.execute("SET synchronous_commit = on")
