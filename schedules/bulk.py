@@ -10,8 +10,11 @@ Elsewhere (the SQLite demo) the same calls fall back to the ORM.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from contextlib import contextmanager
+from datetime import date, datetime
+from uuid import UUID
 
 import orjson
 from django.db import IntegrityError, connection, models, transaction
@@ -81,7 +84,20 @@ def _records(fields: list[models.Field], rows: list[dict]) -> str:
             if f.column not in row:
                 record[f.column] = f.get_default()
         records.append(record)
-    return orjson.dumps(records).decode()
+    try:
+        return orjson.dumps(records).decode()
+    except orjson.JSONEncodeError:
+        # What orjson refuses and json does not: an integer past 64 bits in a tenant's
+        # variables. One schedule's data must not fail its whole batch.
+        return json.dumps(records, default=_json_value)
+
+
+def _json_value(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value bulk.py can write")
 
 
 def bulk_insert(

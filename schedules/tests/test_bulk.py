@@ -65,3 +65,15 @@ def test_it_updates_each_row_to_its_own_values():
     bulk_update_columns(Schedule, schedules, ["next_run_at", "last_run_status"])
     got = {s.id: (s.next_run_at.year, s.last_run_status) for s in Schedule.objects.all()}
     assert got == {s.id: (2030 + i, s.last_run_status) for i, s in enumerate(schedules)}
+
+
+def test_a_value_orjson_refuses_is_written_all_the_same():
+    """A tenant's variables may hold an integer past 64 bits (JSON allows it; orjson does not):
+    the batch is still written, with that value intact."""
+    schedule = ScheduleFactory()
+    huge = 2**70
+    inserted = bulk_insert(
+        Job, [job_row(schedule, "big", variables={"n": huge})], skip_conflicts_on="idempotency_key"
+    )
+    assert len(inserted) == 1
+    assert Job.objects.get(idempotency_key="big").variables == {"n": huge}
