@@ -58,7 +58,7 @@ class _RunJobMessages:
     makes (`create_task_message`, so every header Celery's worker reads is Celery's own) and
     JSON-encoded once; each job's message is that text with its id, body and tag put in. Building
     each through kombu's producer instead cost ~0.2 ms a message — most of a 10,000-job tick's
-    publishing. agents/tests/test_dispatch_envelope.py holds it equal to what kombu sends.
+    publishing. agents/tests/test_dispatch_messages.py holds it equal to what kombu sends.
     """
 
     _ID = "00000000-0000-0000-0000-000000000000"
@@ -122,9 +122,10 @@ def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
 
     Pipelined: a chunk of PUBLISH_CHUNK messages is one Redis round trip of one LPUSH per agent
     queue (LPUSH takes many values, pushed in order; the worker pops from the other end, so
-    they are taken in order), each message pre-serialized (see _RunJobMessages). No retries: on the first broker error the unsent jobs are reported failed
-    (a chunk whose round trip failed half-way may be sent again later; the runner's claim is a
-    compare-and-swap, so a duplicate message is harmless).
+    they are taken in order), each message pre-serialized (see _RunJobMessages). No retries: on
+    the first broker error the unsent jobs are reported failed (a chunk whose round trip failed
+    half-way may be sent again later; the runner's claim is a compare-and-swap, so a duplicate
+    message is harmless).
     """
     result = PublishResult()
     if not jobs:
@@ -157,7 +158,7 @@ def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
     return result
 
 
-def jobs_unsend(*, job_ids: list[UUID], now: datetime) -> None:
+def jobs_unsend(*, job_ids: list[UUID]) -> None:
     """Jobs written `queued` whose message could not be sent go back to `pending`, for the
     republisher — compare-and-swap: only rows still `queued` and never started."""
     if job_ids:

@@ -302,18 +302,15 @@ def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) ->
     first = pages.next()
     if first is None:
         return
-    lanes = settings.TICK_LANES if not connection.in_atomic_block else 1
-    if lanes <= 1 or pages.done:
-        # One page, or one lane: this thread, on its own connection (an idle or small tick
-        # opens no other).
+    # This thread is a lane on its own connection; other lanes start only when there is more
+    # than one page and the walk is not inside a caller's transaction (an idle or small tick
+    # opens no other connection; an executor starts no thread before its first task).
+    others = 0 if pages.done or connection.in_atomic_block else settings.TICK_LANES - 1
+    with ThreadPoolExecutor(max_workers=max(others, 1), thread_name_prefix="tick-lane") as pool:
+        lanes = [pool.submit(_in_own_connection, lane) for _ in range(others)]
         work(first)
         lane()
-        return
-    with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="tick-lane") as pool:
-        others = [pool.submit(_in_own_connection, lane) for _ in range(lanes - 1)]
-        work(first)
-        lane()
-        for other in others:
+        for other in lanes:
             other.result()
 
 
@@ -816,7 +813,7 @@ def _after_commit(owed: _Dispatched, *, now: datetime, report: Report, budget: _
     if failed_agents:
         _fail_jobs_of_unstartable_agents(owed, failed_agents, now=now)
     result = jobs_send(jobs=to_publish)
-    jobs_unsend(job_ids=list(result.failed), now=now)
+    jobs_unsend(job_ids=list(result.failed))
     by_job = {job["id"]: (job, s) for job, s, _ in owed.jobs}
     for job_id, message in result.failed.items():
         job, s = by_job[job_id]
@@ -985,8 +982,8 @@ def _record_health(*, now: datetime, locked: bool) -> None:
                 name=TICK_LEASE, defaults={"consecutive_lock_errors": 1}
             )
     else:
-        # One upsert statement, first tick or not, outside any transaction (bulk_create would
-        # wrap it in one: three round trips on every idle tick).
+        # One upsert statement, first tick or not (bulk_create would add a transaction of its
+        # own outside one); the caller commits it with the lease's release.
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {TickHeartbeat._meta.db_table} "
