@@ -3,11 +3,14 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 from agents.models import JobStatus
 from schedules import calendars, cron
@@ -224,6 +227,12 @@ class Calendar(models.Model):
 RunStatus = JobStatus
 
 
+@cache
+def _attnames(model: type[models.Model]) -> tuple[str, ...]:
+    """The model's columns in the order the ORM reads them (Model.from_db's `values`)."""
+    return tuple(f.attname for f in model._meta.concrete_fields)
+
+
 class ScheduleQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         # bulk_create skips save(): give each new row the fire instant save() would have.
@@ -423,6 +432,25 @@ class Schedule(models.Model):
                 kwargs["update_fields"] = sorted({*update_fields, "fire_at"})
         super().save(*args, **kwargs)
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """A row read whole is set straight into the new instance. Django's __init__ sets each
+        column through its descriptor and sends pre_init/post_init: for the thousand rows of a
+        tick's batch that is a Python cost of its own. Anything else — fields left out
+        (.only()), a pre_init or post_init receiver — goes Django's way."""
+        attnames = _attnames(cls)
+        if (
+            len(values) != len(attnames)
+            or pre_init.has_listeners(cls)
+            or post_init.has_listeners(cls)
+        ):
+            return super().from_db(db, field_names, values)
+        new = cls.__new__(cls)
+        new._state = ModelState()
+        new._state.adding, new._state.db = False, db
+        new.__dict__.update(zip(attnames, values, strict=True))
+        return new
+
     @property
     def is_one_time(self) -> bool:
         return self.run_at is not None
@@ -527,12 +555,22 @@ class ScheduleEvent(models.Model):
     """Every decision about a schedule, so "why didn't it run?" always has an answer."""
 
     id = models.BigAutoField(primary_key=True)
+    # Foreign keys without a database constraint, as on agents.Job (its comment says why): the
+    # tick writes events from the schedule it holds locked; deletions go through Django's
+    # collector.
     organization = models.ForeignKey(
-        "billing.Organization", on_delete=models.CASCADE, related_name="schedule_events"
+        "billing.Organization",
+        on_delete=models.CASCADE,
+        related_name="schedule_events",
+        db_constraint=False,
     )
     # Indexed by event_schedule_recent (schedule first).
     schedule = models.ForeignKey(
-        Schedule, on_delete=models.CASCADE, related_name="events", db_index=False
+        Schedule,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     # A SkipReason or ErrorCode value (or blank for triggered/paused/resumed).
@@ -540,7 +578,12 @@ class ScheduleEvent(models.Model):
     detail = models.TextField(blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey(
-        "agents.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        "agents.Job",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_constraint=False,
     )
     trigger = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField()

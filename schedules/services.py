@@ -264,8 +264,13 @@ def schedules_delete(*, schedule_ids, now: datetime, actor: Actor | None = None)
     """Delete schedules and their events; their jobs stay (schedule set to null) as history.
     Their held jobs (overlap policy, backfill) end `canceled` first, in the same transaction:
     the release walks schedules, so a held job without one would wait forever. One audit entry
-    per schedule, in one statement."""
+    per schedule, in one statement.
+
+    The schedules are locked first: a tick dispatching one of them commits before the delete
+    collects its jobs and events (they reference the schedule without a database constraint,
+    agents.Job), and a tick that comes after skips them as locked, then finds them gone."""
     with transaction.atomic():
+        list(Schedule.objects.filter(id__in=schedule_ids).select_for_update().values_list("pk"))
         if actor is not None:
             named = Schedule.objects.filter(id__in=schedule_ids).values_list(
                 "id", "organization_id", "name"
@@ -462,6 +467,10 @@ def schedule_backfill(
         new = [row for row in rows if row["idempotency_key"] not in present]
     else:
         with transaction.atomic():
+            # Locked like the tick locks it, so a delete cannot collect the schedule's jobs
+            # before these are written (they reference it without a database constraint).
+            if not Schedule.objects.filter(pk=schedule.pk).select_for_update().exists():
+                raise ValidationError({"schedule": ["The schedule was deleted meanwhile."]})
             inserted = bulk_insert(Job, rows, skip_conflicts_on="idempotency_key")
             new = [row for row in rows if row["id"] in inserted]
             detail = (

@@ -303,3 +303,17 @@ def test_a_calendar_excluded_occurrence_is_not_backfilled(make_due, org):
     assert [(r.at, r.reason) for r in result.skipped] == [(excluded, "calendar_excluded")]
     assert result.enqueued == [utc(f"2026-11-{d}T20:00:00") for d in (22, 23, 25)]
     assert not Job.objects.filter(schedule=s, scheduled_for=excluded).exists()
+
+
+@pytest.mark.django_db
+def test_a_schedule_deleted_before_its_backfill_writes_gets_no_jobs(hourly):
+    """Its jobs would reference it without a database constraint: the backfill locks it first
+    and finds it gone, so nothing is written and the error names the schedule."""
+    schedule = Schedule.objects.select_related("script", "agent").get(pk=hourly.pk)
+    Schedule.objects.filter(pk=hourly.pk).delete()
+    with pytest.raises(ValidationError) as caught:
+        services.schedule_backfill(
+            schedule=schedule, start=MINUTE - timedelta(hours=3), end=NOW, now=NOW, dry_run=False
+        )
+    assert set(caught.value.message_dict) == {"schedule"}
+    assert not Job.objects.exists() and not ScheduleEvent.objects.exists()
