@@ -41,10 +41,10 @@ def test_the_native_loader_reads_what_djangos_loader_reads():
     with connection.cursor() as cursor:
         native = _read(cursor)
     with connection.cursor() as cursor:
-        register_tzloader(datetime.timezone.utc, cursor.cursor)  # Django's, on this cursor only
+        register_tzloader(datetime.UTC, cursor.cursor)  # Django's, on this cursor only
         djangos = _read(cursor)
     assert native == djangos
     assert [type(v) for v in native] == [type(v) for v in djangos]
-    assert all(v.tzinfo is datetime.timezone.utc for v in native[:-1])
+    assert all(v.tzinfo is datetime.UTC for v in native[:-1])
     assert native[0] == datetime.datetime(2026, 3, 28, 23, 30, 0, 123456, datetime.UTC)
     assert native[-1] is None

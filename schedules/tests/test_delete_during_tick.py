@@ -29,9 +29,7 @@ def _a_backend_waits_for_a_lock(seconds: float = 10.0) -> bool:
     return False
 
 
-def test_a_delete_during_a_tick_collects_the_tick_s_job_and_events(
-    now, make_due, monkeypatch
-):
+def test_a_delete_during_a_tick_collects_the_tick_s_job_and_events(now, make_due, monkeypatch):
     schedule = make_due()
     deleted, blocked = threading.Event(), []
 
