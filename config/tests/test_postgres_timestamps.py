@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db.backends.postgresql.psycopg_any import register_tzloader  # type: ignore[import-untyped]
 from psycopg.postgres import types
 
 from config import postgres

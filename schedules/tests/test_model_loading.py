@@ -2,7 +2,6 @@
 Django's own construction gives, and anything it cannot do that way goes Django's way."""
 
 import pytest
-from django.db.models import Model
 from django.db.models.signals import post_init
 
 from schedules.models import Schedule
@@ -16,7 +15,7 @@ def _djangos(pk) -> Schedule:
     qs = Schedule.objects.filter(pk=pk)
     fields = [f.attname for f in Schedule._meta.concrete_fields]
     values = qs.values_list(*fields).get()
-    return Model.from_db.__func__(Schedule, "default", fields, values)
+    return super(Schedule, Schedule).from_db("default", fields, values)
 
 
 def _columns(s: Schedule) -> dict:
