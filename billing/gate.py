@@ -25,11 +25,14 @@ class BillingState:
     runs_this_month: int  # jobs created since the start of the current UTC month, any trigger
 
 
-def billing_block_reason(state: BillingState, *, now: datetime, grace_days: int) -> str | None:
+def billing_block_reason(
+    state: BillingState, *, now: datetime, grace_days: int, runs_added: int = 0
+) -> str | None:
     """None when the organization may dispatch, else why not (human text for the report).
 
     Boundaries are exclusive of the end: at exactly `trial_ends_at`, or exactly `grace_days`
-    after `past_due_since`, dispatch is blocked.
+    after `past_due_since`, dispatch is blocked. `runs_added`: runs dispatched since the state
+    was read (earlier schedules of the same batch), counted against the quota too.
     """
     status = state.status
     if status == BillingStatus.ACTIVE:
@@ -54,6 +57,7 @@ def billing_block_reason(state: BillingState, *, now: datetime, grace_days: int)
         return f"unknown billing status {status!r}"
 
     quota = state.monthly_run_quota
-    if quota is not None and state.runs_this_month >= quota:
-        return f"monthly run quota reached ({state.runs_this_month}/{quota})"
+    runs = state.runs_this_month + runs_added
+    if quota is not None and runs >= quota:
+        return f"monthly run quota reached ({runs}/{quota})"
     return None

@@ -11,6 +11,7 @@ where a request or a task enters and passed down as `now` (tests still pass thei
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import overload
 
 from django.db import connection
@@ -46,6 +47,14 @@ def iso_z(instant: datetime | None) -> str | None:
     read as the host's local time."""
     if instant is None:
         return None
+    return _iso_z(instant)
+
+
+@lru_cache(maxsize=4096)
+def _iso_z(instant: datetime) -> str:
+    # Cached: a busy tick writes the same few instants thousands of times (every job of a due
+    # minute has its scheduled_for in its idempotency key). Equal instants in other zones hash
+    # alike, and their UTC text is the same.
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"naive datetime {instant!r}: pass an aware instant")
     utc = instant.astimezone(UTC)

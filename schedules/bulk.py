@@ -63,13 +63,10 @@ def _concrete_field(meta: Options[models.Model], name: str) -> models.Field:
     return field
 
 
-def _records(fields: list[models.Field], rows: list[dict]) -> str:
-    """The rows as one JSON array of objects keyed by column (orjson: UUIDs, aware datetimes
-    in ISO 8601 with their offset — which timestamptz reads exactly —, enums and nested JSON
-    values natively). A missing value takes the field's default ('' for NOT NULL text) — a
-    callable default (uuid4, now) computed per row, so it is never shared."""
-    constant = {}
-    per_row = []
+def _defaults(fields: list[models.Field]) -> tuple[dict, list[models.Field]]:
+    """The constant defaults of `fields` by column ('' for NOT NULL text), and the fields whose
+    default is computed per row (uuid4, now): those are filled in Python, never shared."""
+    constant, per_row = {}, []
     for f in fields:
         if f.attname != f.column:
             raise ValueError(f"{f} has a db_column: bulk.py keys rows by attname")
@@ -77,19 +74,30 @@ def _records(fields: list[models.Field], rows: list[dict]) -> str:
             per_row.append(f)
         else:
             constant[f.column] = f.get_default()
-    records = []
-    for row in rows:
-        record = {**constant, **row}
-        for f in per_row:
-            if f.column not in row:
-                record[f.column] = f.get_default()
-        records.append(record)
+    return constant, per_row
+
+
+def _json(value) -> str:
+    """orjson: UUIDs, aware datetimes in ISO 8601 with their offset — which timestamptz reads
+    exactly —, enums and nested JSON values natively."""
     try:
-        return orjson.dumps(records).decode()
+        return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
         # What orjson refuses and json does not: an integer past 64 bits in a tenant's
         # variables. One schedule's data must not fail its whole batch.
-        return json.dumps(records, default=_json_value)
+        return json.dumps(value, default=_json_value)
+
+
+def _records(fields: list[models.Field], rows: list[dict]) -> tuple[str, str]:
+    """The rows as one JSON array of objects keyed by column, and the record of constant
+    defaults PostgreSQL fills their missing columns from (the base row of
+    json_populate_recordset): a row carries only what it sets."""
+    constant, per_row = _defaults(fields)
+    for f in per_row:
+        for row in rows:
+            if f.column not in row:
+                row[f.column] = f.get_default()
+    return _json(constant), _json(rows)
 
 
 def _json_value(value):
@@ -117,13 +125,13 @@ def bulk_insert(
     columns = ", ".join(_quoted(f.column) for f in fields)
     table, pk = _quoted(model._meta.db_table), _quoted(model._meta.pk.column)
     sql = (
-        f"INSERT INTO {table} ({columns}) "
-        f"SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json)"
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset("
+        f"json_populate_record(NULL::{table}, %s::json), %s::json)"
     )
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({_quoted(skip_conflicts_on)}) DO NOTHING RETURNING {pk}"
     with _server_bound_cursor() as cursor:
-        cursor.execute(sql, [_records(fields, rows)])
+        cursor.execute(sql, list(_records(fields, rows)))
         return {row[0] for row in cursor.fetchall()} if skip_conflicts_on else set()
 
 
@@ -161,7 +169,7 @@ def bulk_update_columns(model: type[models.Model], objs: Iterable[models.Model],
         f"FROM json_populate_recordset(NULL::{table}, %s::json) AS v WHERE t.{pk} = v.{pk}"
     )
     with _server_bound_cursor() as cursor:
-        cursor.execute(sql, [_records(fields, rows)])
+        cursor.execute(sql, [_json(rows)])
 
 
 class AnyOf(Lookup):

@@ -49,7 +49,6 @@ A forced run is never held: "Run now" means now.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -324,11 +323,7 @@ def decide(
     # Later schedules of this batch see this dispatch (quota, slots, window, agent starting).
     ctx.active_jobs[s.id] = ctx.active_jobs.get(s.id, 0) + 1
     ctx.last_job_at[s.id] = now
-    state = ctx.billing.get(s.organization_id)
-    if state is not None:
-        ctx.billing[s.organization_id] = dataclasses.replace(
-            state, runs_this_month=state.runs_this_month + 1
-        )
+    ctx.count_run(s.organization_id)
     if d.start_agent:
         ctx.starting_agents.add(s.agent_id)
     return _finish(d, s, now, ended_at)

@@ -70,13 +70,27 @@ class GateContext:
     # Not a gate's input: what a job of the batch references — script id -> its current
     # version (ScriptVersion id, version number).
     code: dict[UUID, tuple[int, int]] = field(default_factory=dict)
+    # Runs this batch has dispatched so far, by organization: counted against the monthly
+    # quota on top of the month's stored count (count_run, billing_gate).
+    runs_added: dict[UUID, int] = field(default_factory=dict)
+    # Each agent's effective status at `now`, worked out once per batch (agent_status).
+    statuses: dict[UUID, str] = field(default_factory=dict)
+
+    def count_run(self, organization_id: UUID) -> None:
+        """A job of this batch was dispatched (or released): it counts toward the quota."""
+        self.runs_added[organization_id] = self.runs_added.get(organization_id, 0) + 1
 
 
 def billing_gate(c: Candidate, ctx: GateContext) -> Skip | None:
     state = ctx.billing.get(c.organization_id)
     if state is None:
         return Skip(SkipReason.BILLING_BLOCKED, "organization not found")
-    detail = billing_block_reason(state, now=ctx.now, grace_days=ctx.grace_days)
+    detail = billing_block_reason(
+        state,
+        now=ctx.now,
+        grace_days=ctx.grace_days,
+        runs_added=ctx.runs_added.get(c.organization_id, 0),
+    )
     return Skip(SkipReason.BILLING_BLOCKED, detail) if detail else None
 
 
@@ -115,8 +129,12 @@ def vault_gate(c: Candidate, ctx: GateContext) -> Skip | None:
 
 
 def agent_status(c: Candidate, ctx: GateContext) -> str:
-    agent = ctx.agents[c.agent_id]
-    return effective_status(agent, now=ctx.now, online_seconds=ctx.online_seconds)
+    status = ctx.statuses.get(c.agent_id)
+    if status is None:  # the same for every schedule of the agent in this batch
+        agent = ctx.agents[c.agent_id]
+        status = effective_status(agent, now=ctx.now, online_seconds=ctx.online_seconds)
+        ctx.statuses[c.agent_id] = status
+    return status
 
 
 def agent_needs_start(c: Candidate, ctx: GateContext) -> bool:

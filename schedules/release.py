@@ -14,7 +14,6 @@ with the gate's error kind; the others become `pending` and are published like a
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,11 +102,7 @@ def gate_releases(chosen: list[HeldJob], ctx: GateContext) -> Releases:
         if c is not None and agent_needs_start(c, ctx):
             out.start_agents.add(c.agent_id)
             ctx.starting_agents.add(c.agent_id)
-        state = ctx.billing.get(job.organization_id)
-        if state is not None:
-            ctx.billing[job.organization_id] = dataclasses.replace(
-                state, runs_this_month=state.runs_this_month + 1
-            )
+        ctx.count_run(job.organization_id)
     return out
 
 

@@ -38,7 +38,7 @@ def test_queue_one_and_replace_hold_the_occurrence():
         assert (event["kind"], event["job_id"]) == ("skipped", d.job["id"])
         # No slot, no quota: a held job counts when it is released.
         assert ctx.active_jobs[s.id] == 1
-        assert ctx.billing[s.organization_id].runs_this_month == 0
+        assert ctx.runs_added.get(s.organization_id, 0) == 0
 
 
 def test_a_held_occurrence_spends_the_run_budget():
