@@ -47,6 +47,7 @@ its request.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -366,7 +367,42 @@ class _DuePages:
             return page, started
 
 
-def _process_batch(
+class _CollectorPaused:
+    """Python's cyclic garbage collector off while a batch is decided and written, back on
+    when no lane is inside one. A batch allocates some hundred thousand short-lived dicts,
+    datetimes and lists, none in a cycle (reference counting frees them): the collector would
+    walk the whole heap, Django's included, several times per batch for nothing — a sixth of
+    a busy tick's Python time. Process-wide, like the collector; left off if it was off."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._restore = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._restore = gc.isenabled()
+                gc.disable()
+            self._inside += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0 and self._restore:
+                gc.enable()
+
+
+_collector_paused = _CollectorPaused()
+
+
+def _process_batch(ids, **kw) -> None:
+    """One batch: locked, decided and written in one transaction, then its messages sent."""
+    with _collector_paused:
+        _evaluate_batch(ids, **kw)
+
+
+def _evaluate_batch(
     ids, *, now, dry_run, force, single, organization_id, report, budget, actor=None
 ) -> None:
     owed = _Dispatched()
