@@ -9,6 +9,7 @@ scrapes.
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -48,11 +49,17 @@ def observe_report(report: Report, *, full_tick: bool) -> None:
     TICKS.labels(kind="full" if full_tick else "scoped", dry_run=str(report.dry_run).lower()).inc()
     if report.dry_run:
         return
-    for t in report.triggered:
-        DISPATCHES.labels(trigger="forced" if "forced" in t.notes else "scheduled").inc()
-        if t.fire_at is not None:
-            late = (report.evaluated_at - t.fire_at).total_seconds()
-            DISPATCH_LATENESS.observe(max(0.0, late))
+    # Counted per kind, not per dispatch: a busy tick has ten thousand of them.
+    forced = sum(1 for t in report.triggered if "forced" in t.notes)
+    if forced:
+        DISPATCHES.labels(trigger="forced").inc(forced)
+    if len(report.triggered) > forced:
+        DISPATCHES.labels(trigger="scheduled").inc(len(report.triggered) - forced)
+    lateness = collections.Counter(t.fire_at for t in report.triggered if t.fire_at is not None)
+    for fire_at, n in lateness.items():
+        late = max(0.0, (report.evaluated_at - fire_at).total_seconds())
+        for _ in range(n):
+            DISPATCH_LATENESS.observe(late)
     for s in report.skipped:
         SKIPS.labels(reason=s.reason).inc()
     for e in report.errors:

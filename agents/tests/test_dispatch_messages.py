@@ -1,6 +1,6 @@
 """A run_job message the tick sends (pre-serialized, pipelined straight to Redis) is exactly what
 kombu's producer would put on the agent's queue for Celery's own message of that job — but
-for its delivery tag, a fresh uuid either way. Real Redis (the suite's broker)."""
+for its delivery tag, a unique uuid either way. Real Redis (the suite's broker)."""
 
 import base64
 import json
