@@ -105,9 +105,18 @@ from schedules.models import (
 from schedules.prewarm import PrewarmCandidate, agents_to_prewarm
 from schedules.release import RELEASE_ERROR_KINDS, HeldJob, choose_releases, gate_releases
 from schedules.report import Prewarmed, Report, Triggered
-from schedules.selectors import gate_context, prewarm_candidates, schedule_due_page
+from schedules.selectors import (
+    TickWork,
+    gate_context,
+    prewarm_candidates,
+    schedule_due_page,
+    tick_work,
+)
 
 log = logging.getLogger(__name__)
+
+# Ticks without the lease (scoped executions, helpers) do not ask tick_work: every step runs.
+_ALL_WORK = TickWork(republish=True, release=True, due=True, prewarm=True)
 
 # --- The tick ------------------------------------------------------------------------------------
 
@@ -188,8 +197,8 @@ def run_tick(
 
     `limit` caps how many due rows this call evaluates; None (the beat tick) means all of them,
     bounded only by the tick's time budget (`budget_seconds`, TICK_TIME_BUDGET_SECONDS unless
-    given). `on_lease_acquired` runs once the executor lease is held (the beat task starts its
-    helper evaluators there). `clock` gives elapsed seconds (monotonic) for the budget and the
+    given). `on_lease_acquired` runs once the executor lease is held, if there are due rows or
+    held jobs (the beat task starts its helper evaluators there). `clock` gives elapsed seconds (monotonic) for the budget and the
     lease renewals. `actor` (who pressed "Run now") is recorded in the audit trail with each
     forced job."""
     report = Report(dry_run=dry_run, evaluated_at=now)
@@ -216,11 +225,15 @@ def run_tick(
     lease = None if holder is None else _Lease(holder=holder, now=now, budget=budget)
     full_tick = holder is not None
     try:
+        # A tick under the lease first asks which of its steps have anything to do (one
+        # statement): most ticks are idle, and then run no step's query at all.
+        work = tick_work(now=now) if lease is not None else _ALL_WORK
         if lease is not None:
-            if on_lease_acquired is not None:
+            if on_lease_acquired is not None and (work.due or work.release):
                 on_lease_acquired()
-            _republish_owed(now=now, report=report)
-        if not dry_run and schedule_id is None:
+            if work.republish:
+                _republish_owed(now=now, report=report)
+        if not dry_run and schedule_id is None and work.release:
             # Full ticks and organization-scoped executions release held jobs whose slot freed,
             # before the due walk, so an occurrence waiting since an earlier tick goes first.
             _release_held(now=now, organization_id=organization_id, report=report, budget=budget)
@@ -236,7 +249,7 @@ def run_tick(
                 budget=budget,
                 actor=actor if force else None,
             )
-        else:
+        elif work.due:
             _walk_due(
                 now=now,
                 dry_run=dry_run,
@@ -247,7 +260,7 @@ def run_tick(
                 lease=lease,
             )
         if lease is not None and not lease.lost:
-            if schedule_id is None and organization_id is None:
+            if schedule_id is None and organization_id is None and work.prewarm:
                 _prewarm(now=now, report=report, budget=budget)
             with not_waiting_for_disk():  # and the release below, in one commit
                 _record_health(now=now, locked=False)
