@@ -155,8 +155,9 @@ def jobs_send(*, jobs: list[tuple[UUID, UUID]]) -> PublishResult:
         for start in range(0, len(jobs), PUBLISH_CHUNK):
             chunk = jobs[start : start + PUBLISH_CHUNK]
             by_queue: dict[str, list[str]] = {}
+            queues: dict[UUID, str] = {}  # a few agents for a thousand jobs
             for job_id, agent_id in chunk:
-                queue = agent_queue(agent_id)
+                queue = queues.get(agent_id) or queues.setdefault(agent_id, agent_queue(agent_id))
                 by_queue.setdefault(queue, []).append(messages.for_job(str(job_id), queue))
             with client.pipeline(transaction=False) as pipe:
                 for queue, values in by_queue.items():

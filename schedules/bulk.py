@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import ForeignKey, Lookup, UUIDField
 from django.db.models.lookups import In
 from django.db.models.options import Options
+from django.utils.functional import cached_property
 
 
 @contextmanager
@@ -172,14 +173,22 @@ def bulk_update_columns(model: type[models.Model], objs: Iterable[models.Model],
         cursor.execute(sql, [_json(rows)])
 
 
+class Ids(frozenset):
+    """A batch's ids, written out for `__anyof` once however many of its queries name them."""
+
+    @cached_property
+    def text(self) -> str:
+        return ",".join(map(str, self))
+
+
 class AnyOf(Lookup):
     """`field__anyof=ids`: the tick's "these rows of the batch", as `field = ANY(array)` with the
     ids in one text parameter on PostgreSQL. The ORM's IN list of a few thousand UUIDs is a
     parameter each — prepared one by one in Python, then bound and split into the query text
     by the driver — which cost a busy tick more than running the queries did. Elsewhere (the
     SQLite demo) it is IN. Registered on UUID columns and foreign keys to them
-    (SchedulesConfig.ready). Give it a set: the ORM walks a list or tuple value element by
-    element looking for expressions."""
+    (SchedulesConfig.ready). Give it a set (an Ids, whose text is made once): the ORM walks a
+    list or tuple value element by element looking for expressions."""
 
     lookup_name = "anyof"
     prepare_rhs = False
@@ -192,7 +201,7 @@ class AnyOf(Lookup):
         if not self.rhs:
             return "FALSE", []
         cast = self.lhs.output_field.db_type(connection)
-        text = ",".join(str(v) for v in self.rhs)
+        text = self.rhs.text if isinstance(self.rhs, Ids) else ",".join(map(str, self.rhs))
         return f"{lhs} = ANY(string_to_array(%s, ',')::{cast}[])", [*lhs_params, text]
 
     def as_sqlite(self, compiler, connection):

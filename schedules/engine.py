@@ -82,7 +82,7 @@ from config.clock import iso_z
 from schedules import metrics
 from schedules.alert_rules import Candidate, next_streak, runs_skipped_alert
 from schedules.alerts import alerts_enqueue
-from schedules.bulk import bulk_insert, bulk_update_columns
+from schedules.bulk import Ids, bulk_insert, bulk_update_columns
 from schedules.decisions import Decision, decide, event_row
 from schedules.lease import (
     TICK_LEASE,
@@ -480,7 +480,7 @@ def _decide_each(rows, ctx, *, now, force, dry_run, report) -> list[Decision]:
 
 
 def _lock_rows(ids, *, now, dry_run, force, single, organization_id, report) -> list[Schedule]:
-    qs = Schedule.objects.filter(id__anyof=set(ids))
+    qs = Schedule.objects.filter(id__anyof=Ids(ids))
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if single:

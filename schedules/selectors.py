@@ -37,6 +37,7 @@ from agents.models import (
 from agents.readiness import AgentState
 from billing.selectors import billing_states_for
 from schedules import charts, stats
+from schedules.bulk import Ids
 from schedules.calendars import PlannedSkips
 from schedules.gates import GateContext
 from schedules.lease import TICK_LEASE
@@ -128,9 +129,15 @@ def prewarm_candidates(*, now: datetime) -> list[tuple[Agent, datetime]]:
     return [(a, a.next_fire_at) for a in agents]
 
 
+def _with_windows(schedules: list[Schedule], ids: Ids) -> Ids:
+    """The batch's schedules with an idempotency window (often all of them: `ids` then)."""
+    windowed = [s.id for s in schedules if s.idempotency_window_minutes]
+    return ids if len(windowed) == len(ids) else Ids(windowed)
+
+
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     """Everything the gates need for this batch: 2 billing queries + at most 4 more."""
-    schedule_ids = {s.id for s in schedules}
+    schedule_ids = Ids(s.id for s in schedules)
     org_ids = {s.organization_id for s in schedules}
 
     active = dict(
@@ -145,7 +152,7 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     if widest:
         last_job_at = dict(
             Job.objects.filter(
-                schedule_id__anyof={s.id for s in schedules if s.idempotency_window_minutes},
+                schedule_id__anyof=_with_windows(schedules, schedule_ids),
                 created_at__gte=now - timedelta(minutes=widest),
             )
             .values("schedule_id")
