@@ -19,6 +19,11 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
 6. Full ticks only, after the due walk: pre-warm (SPEC §14) — start the offline agents whose
    next run is within their `prewarm_minutes` (schedules.prewarm), inside the same time budget.
 
+A full tick (under the lease) first asks which of its steps have anything to do — jobs owed a
+message, held jobs, due rows, agents with pre-warm on — in one statement (selectors.tick_work),
+and runs only those: most ticks are idle, and an idle tick is the lease, that question and the
+heartbeat. A batch is evaluated with Python's cyclic garbage collector paused (_CollectorPaused).
+
 A dry run walks steps 1 and 3 (no locks) and stops: no job, no metadata, no agent start, no
 event. Full ticks (beat, cron endpoint) hold the executor lease so two never overlap; manual
 executions scoped to an organization or a schedule do not — row locks keep everyone apart.
@@ -198,9 +203,9 @@ def run_tick(
     `limit` caps how many due rows this call evaluates; None (the beat tick) means all of them,
     bounded only by the tick's time budget (`budget_seconds`, TICK_TIME_BUDGET_SECONDS unless
     given). `on_lease_acquired` runs once the executor lease is held, if there are due rows or
-    held jobs (the beat task starts its helper evaluators there). `clock` gives elapsed seconds (monotonic) for the budget and the
-    lease renewals. `actor` (who pressed "Run now") is recorded in the audit trail with each
-    forced job."""
+    held jobs (the beat task starts its helper evaluators there). `clock` gives elapsed
+    seconds (monotonic) for the budget and the lease renewals. `actor` (who pressed "Run now")
+    is recorded in the audit trail with each forced job."""
     report = Report(dry_run=dry_run, evaluated_at=now)
     if force and schedule_id is None:
         raise ValueError("force requires schedule_id")
