@@ -92,7 +92,8 @@ def _json(value) -> str:
 def _records(fields: list[models.Field], rows: list[dict]) -> tuple[str, str]:
     """The rows as one JSON array of objects keyed by column, and the record of constant
     defaults PostgreSQL fills their missing columns from (the base row of
-    json_populate_recordset): a row carries only what it sets."""
+    json_populate_recordset): a row carries only what it sets, plus a computed default (id,
+    created_at) it lacks, which is put into the caller's row itself."""
     constant, per_row = _defaults(fields)
     for f in per_row:
         for row in rows:
