@@ -62,7 +62,7 @@ class _RunJobMessages:
     """
 
     _ID = "00000000-0000-0000-0000-000000000000"
-    _BODY, _TAG = "@@body@@", "@@delivery-tag@@"
+    _BODY, _TAG, _QUEUE = "@@body@@", "@@delivery-tag@@", "@@queue@@"
 
     def __init__(self) -> None:
         made = app.amqp.create_task_message(
@@ -85,7 +85,8 @@ class _RunJobMessages:
                 "delivery_tag": self._TAG,
             },
         }
-        text = json.dumps(envelope).replace('"routing_key": ""', '"routing_key": "@@queue@@"', 1)
+        routing_key = f'"routing_key": "{self._QUEUE}"'
+        text = json.dumps(envelope).replace('"routing_key": ""', routing_key, 1)
         # Printf-style templates: a message is then one formatting pass, not a replace() per
         # field over the whole text.
         self._body_format = self._template(self._body)
@@ -101,7 +102,7 @@ class _RunJobMessages:
             (self._ID, "id"),
             (self._BODY, "body"),
             (self._TAG, "tag"),
-            ("@@queue@@", "queue"),
+            (self._QUEUE, "queue"),
         ):
             text = text.replace(placeholder, f"%({name})s")
         return text

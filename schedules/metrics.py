@@ -9,7 +9,6 @@ scrapes.
 
 from __future__ import annotations
 
-import collections
 import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -55,11 +54,10 @@ def observe_report(report: Report, *, full_tick: bool) -> None:
         DISPATCHES.labels(trigger="forced").inc(forced)
     if len(report.triggered) > forced:
         DISPATCHES.labels(trigger="scheduled").inc(len(report.triggered) - forced)
-    lateness = collections.Counter(t.fire_at for t in report.triggered if t.fire_at is not None)
-    for fire_at, n in lateness.items():
-        late = max(0.0, (report.evaluated_at - fire_at).total_seconds())
-        for _ in range(n):
-            DISPATCH_LATENESS.observe(late)
+    for t in report.triggered:
+        if t.fire_at is not None:
+            late = (report.evaluated_at - t.fire_at).total_seconds()
+            DISPATCH_LATENESS.observe(max(0.0, late))
     for s in report.skipped:
         SKIPS.labels(reason=s.reason).inc()
     for e in report.errors:
