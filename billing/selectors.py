@@ -23,15 +23,17 @@ def billing_states_for(
     Organizations that do not exist are absent from the result; callers treat absence as
     blocked. Runs this month come from the MonthlyUsage counters, one row per organization.
     """
-    ids = list(set(organization_ids))
+    # `__anyof` (the tick's batch lookup, schedules.bulk): a tick's batch names hundreds of
+    # organizations, one text parameter rather than a parameter each.
+    ids = frozenset(organization_ids)
     if not ids:
         return {}
-    rows = Organization.objects.filter(pk__in=ids).values_list(
+    rows = Organization.objects.filter(pk__anyof=ids).values_list(
         "id", "billing_status", "trial_ends_at", "past_due_since", "monthly_run_quota"
     )
     counts = dict(
         MonthlyUsage.objects.filter(
-            organization_id__in=ids, month=month_start_utc(now).date()
+            organization_id__anyof=ids, month=month_start_utc(now).date()
         ).values_list("organization_id", "runs")
     )
     return {

@@ -22,6 +22,7 @@ from django.db.models import ForeignKey, Lookup, UUIDField
 from django.db.models.lookups import In
 from django.db.models.options import Options
 from django.utils.functional import cached_property
+from psycopg.types.json import Json
 
 
 @contextmanager
@@ -78,18 +79,23 @@ def _defaults(fields: list[models.Field]) -> tuple[dict, list[models.Field]]:
     return constant, per_row
 
 
-def _json(value) -> str:
+def _json(value) -> Json:
+    """A json parameter, sent as the bytes _dumps made (no text decoded and encoded again)."""
+    return Json(value, dumps=_dumps)
+
+
+def _dumps(value) -> bytes:
     """orjson: UUIDs, aware datetimes in ISO 8601 with their offset — which timestamptz reads
     exactly —, enums and nested JSON values natively."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value)
     except orjson.JSONEncodeError:
         # What orjson refuses and json does not: an integer past 64 bits in a tenant's
         # variables. One schedule's data must not fail its whole batch.
-        return json.dumps(value, default=_json_value)
+        return json.dumps(value, default=_json_value).encode()
 
 
-def _records(fields: list[models.Field], rows: list[dict]) -> tuple[str, str]:
+def _records(fields: list[models.Field], rows: list[dict]) -> tuple[Json, Json]:
     """The rows as one JSON array of objects keyed by column, and the record of constant
     defaults PostgreSQL fills their missing columns from (the base row of
     json_populate_recordset): a row carries only what it sets, plus a computed default (id,
@@ -195,15 +201,16 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def get_prep_lookup(self):
-        return list(self.rhs)
+        # Kept an Ids (a set, which the ORM does not walk): the text of one the caller made is
+        # then written once for every query that names it.
+        return self.rhs if isinstance(self.rhs, Ids) else Ids(self.rhs)
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         if not self.rhs:
             return "FALSE", []
         cast = self.lhs.output_field.db_type(connection)
-        text = self.rhs.text if isinstance(self.rhs, Ids) else ",".join(map(str, self.rhs))
-        return f"{lhs} = ANY(string_to_array(%s, ',')::{cast}[])", [*lhs_params, text]
+        return f"{lhs} = ANY(string_to_array(%s, ',')::{cast}[])", [*lhs_params, self.rhs.text]
 
     def as_sqlite(self, compiler, connection):
         return In(self.lhs, self.rhs).as_sql(compiler, connection)

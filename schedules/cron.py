@@ -189,6 +189,11 @@ class CronSpec:
     def __str__(self) -> str:
         return self.expression
 
+    def __hash__(self) -> int:
+        # Equal specs have equal (normalized) expressions, so this agrees with __eq__; the
+        # generated hash would hash every field's tuple at each memoized next_after() call.
+        return hash(self.expression)
+
     @property
     def days_both_required(self) -> bool:
         """Vixie day rule: AND when either day field starts with '*', else OR."""

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.models import Job, ScriptVersion
-from schedules.bulk import _bulk_insert_portable, bulk_insert, bulk_update_columns
+from schedules.bulk import Ids, _bulk_insert_portable, bulk_insert, bulk_update_columns
 from schedules.models import Schedule
 from tests.factories import JobFactory, ScheduleFactory
 
@@ -77,3 +77,20 @@ def test_a_value_orjson_refuses_is_written_all_the_same():
     )
     assert len(inserted) == 1
     assert Job.objects.get(idempotency_key="big").variables == {"n": huge}
+
+
+def test_anyof_reads_the_rows_named_and_writes_an_ids_text_once_for_all_its_queries():
+    a, b, _other = ScheduleFactory(), ScheduleFactory(), ScheduleFactory()
+    ids = Ids([a.id, b.id])
+    with CaptureQueriesContext(connection) as q:
+        assert set(Schedule.objects.filter(id__anyof=ids).values_list("id", flat=True)) == {
+            a.id,
+            b.id,
+        }
+        assert Job.objects.filter(schedule_id__anyof=ids).count() == 0
+    # Its text, made by the first query, is the one every query sent (a batch's thousand ids
+    # are written out once, not once per query).
+    assert ids.__dict__["text"] in q.captured_queries[1]["sql"]
+    # Any iterable of ids does too, and none matches nothing.
+    assert Schedule.objects.filter(id__anyof=[a.id]).get() == a
+    assert not Schedule.objects.filter(id__anyof=Ids()).exists()

@@ -80,3 +80,42 @@ def test_inside_a_callers_transaction_it_keeps_to_one_lane(
     assert len(report["triggeredSchedules"]) == N
     assert len({pid for _, pid in batches_by_connection}) == 1
     assert Job.objects.count() == N
+
+
+@pytest.mark.django_db(transaction=True)
+def test_due_rows_are_read_ahead_four_batches_at_a_time(
+    now, due, settings, redis_client, monkeypatch, batches_by_connection
+):
+    settings.TICK_BATCH_SIZE, settings.TICK_LANES = 10, 2
+    reads = []
+    real_read = engine.schedule_due_page
+
+    def read(**kw):
+        reads.append(kw["size"])
+        return real_read(**kw)
+
+    monkeypatch.setattr(engine, "schedule_due_page", read)
+    redis_client.delete(agent_queue(due.id))
+
+    report = report_json(engine.run_tick(now=now, use_executor_lock=True))
+
+    assert report["errors"] == [] and len(report["triggeredSchedules"]) == N
+    assert Job.objects.count() == redis_client.llen(agent_queue(due.id)) == N
+    # 40 rows, then the last 20 (fewer than asked: all read), for six batches of ten.
+    assert reads == [40, 40]
+    assert len(batches_by_connection) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_limit_is_counted_across_reads_ahead(now, due, settings, redis_client, monkeypatch):
+    settings.TICK_BATCH_SIZE, settings.TICK_LANES = 4, 2
+    reads = []
+    real_read = engine.schedule_due_page
+    monkeypatch.setattr(
+        engine, "schedule_due_page", lambda **kw: reads.append(kw["size"]) or real_read(**kw)
+    )
+
+    report = report_json(engine.run_tick(now=now, use_executor_lock=True, limit=23))
+
+    assert len(report["triggeredSchedules"]) == 23 == Job.objects.count()
+    assert reads == [16, 7]  # four batches' worth, then what is left of the limit

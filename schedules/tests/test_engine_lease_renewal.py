@@ -36,16 +36,15 @@ def slow_batches(settings, monkeypatch):
     settings.TICK_TIME_BUDGET_SECONDS = 1000  # the lease, not the budget, is under test
     clock = FakeClock()
     hooks = []
-    page = engine.schedule_due_page
+    batch = engine._process_batch
 
-    def slow_page(**kw):
-        rows = page(**kw)
+    def slow_batch(ids, **kw):
         clock.seconds += BATCH_SECONDS
         for hook in hooks:
             hook(clock.seconds)
-        return rows
+        return batch(ids, **kw)
 
-    monkeypatch.setattr(engine, "schedule_due_page", slow_page)
+    monkeypatch.setattr(engine, "_process_batch", slow_batch)
     return clock, hooks
 
 
@@ -68,9 +67,9 @@ def test_it_keeps_its_lease_through_batches_longer_than_the_lease(now, make_due,
     assert clock.seconds > 2 * 55  # the tick as a whole ran past two lease lengths
     # Inside every batch the lease was still ours: renewed before the batch to `now` + elapsed
     # + 55 s, it had 15 s left when the other evaluator tried, 40 s into the batch.
-    assert len(seen) == 4  # three batches and the page that found nothing more
-    assert [taken for _, taken, _ in seen] == [None] * 4
-    assert [left for _, _, left in seen] == [timedelta(seconds=55 - BATCH_SECONDS)] * 4
+    assert len(seen) == 3  # one in each batch
+    assert [taken for _, taken, _ in seen] == [None] * 3
+    assert [left for _, _, left in seen] == [timedelta(seconds=55 - BATCH_SECONDS)] * 3
     assert not ExecutorLease.objects.exists()  # released at the end
     assert TickHeartbeat.objects.get(name=TICK_LEASE).last_success_at == now
 

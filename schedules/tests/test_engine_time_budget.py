@@ -38,13 +38,13 @@ def test_it_starts_no_batch_that_would_end_past_the_budget(now, make_due, settin
     settings.TICK_BATCH_SIZE = 1
     settings.TICK_TIME_BUDGET_SECONDS = 100
     clock = FakeClock()
-    page = engine.schedule_due_page
+    batch = engine._process_batch
 
-    def slow_page(**kw):
+    def slow_batch(ids, **kw):
         clock.seconds += 40  # each batch takes 40 s
-        return page(**kw)
+        return batch(ids, **kw)
 
-    monkeypatch.setattr(engine, "schedule_due_page", slow_page)
+    monkeypatch.setattr(engine, "_process_batch", slow_batch)
     for _ in range(5):
         make_due()
     report = report_json(run_tick(now=now, use_executor_lock=True, clock=clock))
