@@ -5,8 +5,8 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
 
 1. Select due rows through the partial index, oldest first, in batches (keyset cursor). Due
    means its fire instant has come (`fire_at`: next_run_at plus its jitter offset).
-2. Lock each batch in one short transaction (`FOR UPDATE SKIP LOCKED`); a row another evaluator
-   holds is reported `lock_contention` and left alone.
+2. Lock them as they are selected, in the batch's one short transaction (a claim: `FOR UPDATE
+   SKIP LOCKED`); a row another evaluator holds is passed over, reported `lock_contention`.
 3. Decide, with pure code (schedules.decisions): which occurrence runs, then the gates in order,
    fed by one context built with batched queries (schedules.selectors).
 4. Apply the decisions in the same transaction: bulk-insert Jobs (`queued`: one write per job)
@@ -56,7 +56,7 @@ import gc
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -114,7 +114,8 @@ from schedules.selectors import (
     TickWork,
     gate_context,
     prewarm_candidates,
-    schedule_due_page,
+    schedule_due_claim,
+    schedule_due_held_elsewhere,
     tick_work,
 )
 
@@ -243,13 +244,22 @@ def run_tick(
             # before the due walk, so an occurrence waiting since an earlier tick goes first.
             _release_held(now=now, organization_id=organization_id, report=report, budget=budget)
         if schedule_id is not None:
+
+            def claim_one() -> list[Schedule]:
+                return _lock_named(
+                    schedule_id,
+                    now=now,
+                    dry_run=dry_run,
+                    force=force,
+                    organization_id=organization_id,
+                    report=report,
+                )
+
             _process_batch(
-                [schedule_id],
+                claim_one,
                 now=now,
                 dry_run=dry_run,
                 force=force,
-                single=True,
-                organization_id=organization_id,
                 report=report,
                 budget=budget,
                 actor=actor if force else None,
@@ -287,11 +297,11 @@ def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) ->
     Lanes (TICK_LANES, PostgreSQL): an evaluator works that many batches at once, each in a
     thread with its own connection — while one batch waits on PostgreSQL (its writes, its
     commit), another's decisions run in Python, so one process keeps both of a small machine's
-    cores busy. Row locks keep lanes apart exactly as they keep evaluator processes apart; like
-    two evaluators, two lanes read the billing quota's usage as committed (a batch's runs are
-    counted when it commits). A walk inside a caller's transaction (which other connections
-    cannot see) has one lane."""
-    lanes = 1 if connection.in_atomic_block else max(settings.TICK_LANES, 1)
+    cores busy. Each batch claims its rows (_DuePages.claim), so lanes, like evaluator
+    processes, take rows nobody holds; like two evaluators, two lanes read the billing quota's
+    usage as committed (a batch's runs are counted when it commits). A walk inside a caller's
+    transaction (which other connections cannot see) has one lane; the other lanes start when
+    the first claim fills its batch (an idle or small tick opens no other connection)."""
     pages = _DuePages(
         now=now,
         limit=limit,
@@ -299,36 +309,29 @@ def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) ->
         report=report,
         budget=budget,
         lease=lease,
+        dry_run=dry_run,
     )
-
-    def work(taken) -> None:
-        page, started = taken
-        _process_batch(
-            [pk for pk, _ in page],
-            now=now,
-            dry_run=dry_run,
-            force=False,
-            single=False,
-            organization_id=organization_id,
-            report=report,
-            budget=budget,
-        )
-        budget.took("batch", since=started)
+    lanes = 1 if connection.in_atomic_block else max(settings.TICK_LANES, 1)
 
     def lane() -> None:
-        while (page := pages.next()) is not None:
-            work(page)
+        while pages.may_start():
+            started = budget.elapsed()
+            _process_batch(
+                pages.claim,
+                now=now,
+                dry_run=dry_run,
+                force=False,
+                report=report,
+                budget=budget,
+            )
+            budget.took("batch", since=started)
 
-    first = pages.next()
-    if first is None:
-        return
-    # This thread is a lane on its own connection; other lanes start only when there is more
-    # than one batch (an idle or small tick opens no other connection; an executor starts no
-    # thread before its first task).
-    others = 0 if pages.done else lanes - 1
-    with ThreadPoolExecutor(max_workers=max(others, 1), thread_name_prefix="tick-lane") as pool:
-        running = [pool.submit(_in_own_connection, lane) for _ in range(others)]
-        work(first)
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="tick-lane") as pool:
+        running = []
+        if lanes > 1:
+            pages.on_full_batch = lambda: running.extend(
+                pool.submit(_in_own_connection, lane) for _ in range(lanes - 1)
+            )
         lane()
         for other in running:
             other.result()
@@ -343,35 +346,33 @@ def _in_own_connection(work: Callable[[], None]) -> None:
 
 
 class _DuePages:
-    """The walk's batches of due rows, handed out one at a time to its lanes (under a lock):
+    """The walk's batches of due rows, claimed one at a time by its lanes (under a lock):
     keyset cursor, `limit`, time budget and lease renewal in one place.
 
-    Due rows are read ahead, READ_AHEAD_BATCHES batches' worth per index scan (one query, not
-    one per batch: building it costs the ORM more than running it), and handed out
-    TICK_BATCH_SIZE at a time. Rows read ahead are checked again when their batch locks them
-    (still due, not taken by another evaluator), as a page's were. (The last batches are not
-    made smaller for the lanes to finish together: a batch's gate context costs tens of
-    milliseconds whatever its size — it is read per organization and agent —, and ten more
-    small batches cost a 10,000-row minute more than its lanes' tail.)"""
+    A batch claims its rows inside its own transaction — the next TICK_BATCH_SIZE due rows
+    after the cursor that nobody holds, locked as they are read (FOR UPDATE SKIP LOCKED; a dry
+    run reads them unlocked) — and the cursor moves past them. Two evaluators (or lanes) thus
+    never try the same rows in turn: where each read a page and then tried to lock it, the
+    second of two evaluators found most of its pages taken and half its batches were spent
+    reporting lock contention. The rows a claim passed over because another evaluator holds
+    them are still reported `lock_contention` (schedule_due_held_elsewhere)."""
 
-    READ_AHEAD_BATCHES = 4
-
-    def __init__(self, *, now, limit, organization_id, report, budget, lease) -> None:
+    def __init__(self, *, now, limit, organization_id, report, budget, lease, dry_run) -> None:
         self.now, self.organization_id, self.report = now, organization_id, report
-        self.budget, self.lease = budget, lease
-        self.unread = limit if limit is not None else float("inf")  # `limit` left to read
+        self.budget, self.lease, self.dry_run = budget, lease, dry_run
+        self.remaining = limit if limit is not None else float("inf")
         self.cursor: tuple[UUID, datetime] | None = None
-        self.ahead: deque[tuple[UUID, datetime]] = deque()  # read, not yet handed out
-        self.read_all = False  # the last read reached the last due row (or `limit`)
         self.done = False
+        self.on_full_batch: Callable[[], None] | None = None  # once: start the other lanes
         self._lock = threading.Lock()
 
-    def next(self) -> tuple[list[tuple[UUID, datetime]], float] | None:
-        """The next batch and the elapsed time it started at (its read counts)."""
+    def may_start(self) -> bool:
+        """Whether another batch may start: rows may be left, `limit` and the time budget
+        allow it, and the lease (if held) was renewed."""
         with self._lock:
-            if self.done or not self.budget.fits("batch"):
+            if self.done or self.remaining <= 0 or not self.budget.fits("batch"):
                 self.done = True
-                return None
+                return False
             if self.lease is not None and not self.lease.renew():
                 self.done = True
                 log_event(
@@ -383,30 +384,44 @@ class _DuePages:
                     f"the executor lease was taken over {self.budget.elapsed():.0f} s into this "
                     "tick; it stopped there and what is left is due at the next tick",
                 )
-                return None
-            started = self.budget.elapsed()
-            if len(self.ahead) < settings.TICK_BATCH_SIZE and not self.read_all:
-                self._read_ahead()
-            size = min(settings.TICK_BATCH_SIZE, len(self.ahead))
-            batch = [self.ahead.popleft() for _ in range(size)]
-            if not self.ahead and self.read_all:
-                self.done = True
-            return (batch, started) if batch else None
+                return False
+            return True
 
-    def _read_ahead(self) -> None:
-        want = int(min(settings.TICK_BATCH_SIZE * self.READ_AHEAD_BATCHES, self.unread))
-        if want <= 0:
-            self.read_all = True
-            return
-        rows = schedule_due_page(
-            now=self.now, organization_id=self.organization_id, after=self.cursor, size=want
-        )
-        if len(rows) < want or len(rows) == self.unread:
-            self.read_all = True
-        if rows:
-            self.cursor = rows[-1]
-            self.unread -= len(rows)
-            self.ahead.extend(rows)
+    def claim(self) -> list[Schedule]:
+        """This batch's rows, in the caller's transaction; [] when none is left."""
+        with self._lock:
+            size = int(min(settings.TICK_BATCH_SIZE, self.remaining))
+            if self.done or size <= 0:
+                return []
+            rows = schedule_due_claim(
+                now=self.now,
+                organization_id=self.organization_id,
+                after=self.cursor,
+                size=size,
+                lock=not self.dry_run,
+            )
+            after = self.cursor
+            if len(rows) < size:
+                self.done = True
+            if rows:
+                self.cursor = upto = (rows[-1].id, rows[-1].fire_at)
+                self.remaining -= len(rows)
+            if len(rows) == size and self.on_full_batch is not None:
+                start, self.on_full_batch = self.on_full_batch, None
+                start()
+        if rows and not self.dry_run:
+            held = schedule_due_held_elsewhere(
+                now=self.now,
+                organization_id=self.organization_id,
+                after=after,
+                upto=upto,
+                claimed=frozenset(s.id for s in rows),
+            )
+            for pk in held:
+                self.report.skip(
+                    pk, SkipReason.LOCK_CONTENTION, "another evaluator holds this schedule"
+                )
+        return _with_agents(rows)
 
 
 class _CollectorPaused:
@@ -438,31 +453,23 @@ class _CollectorPaused:
 _collector_paused = _CollectorPaused()
 
 
-def _process_batch(ids, **kw) -> None:
-    """One batch: locked, decided and written in one transaction, then its messages sent."""
+def _process_batch(claim: Callable[[], list[Schedule]], **kw) -> None:
+    """One batch: claimed (its rows locked), decided and written in one transaction, then its
+    messages sent."""
     with _collector_paused:
-        _evaluate_batch(ids, **kw)
+        _evaluate_batch(claim, **kw)
 
 
-def _evaluate_batch(
-    ids, *, now, dry_run, force, single, organization_id, report, budget, actor=None
-) -> None:
+def _evaluate_batch(claim, *, now, dry_run, force, report, budget, actor=None) -> None:
     owed = _Dispatched()
-    batch = Ids(ids)  # written out once for all the batch's queries that name them
+    rows: list[Schedule] = []
     try:
         with transaction.atomic():
-            rows = _lock_rows(
-                batch,
-                now=now,
-                dry_run=dry_run,
-                force=force,
-                single=single,
-                organization_id=organization_id,
-                report=report,
-            )
+            rows = claim()
             if not rows:
                 return
-            ctx = gate_context(schedules=rows, now=now, ids=batch)
+            ids = Ids(s.id for s in rows)  # written out once for all the batch's queries
+            ctx = gate_context(schedules=rows, now=now, ids=ids)
             decisions = _decide_each(
                 rows, ctx, now=now, force=force, dry_run=dry_run, report=report
             )
@@ -479,13 +486,10 @@ def _evaluate_batch(
             owed = _apply(decisions, now=now)
             _audit_forced(owed, actor=actor, now=now)
     except Exception as exc:  # one batch's failure never stops the others
-        log_event(log, logging.ERROR, "tick_batch_failed", exc_info=True, schedules=len(ids))
-        for pk in ids:
-            report.error(
-                pk,
-                ErrorCode.INTERNAL_ERROR,
-                f"{type(exc).__name__}: evaluation failed; nothing was written",
-            )
+        log_event(log, logging.ERROR, "tick_batch_failed", exc_info=True, schedules=len(rows))
+        message = f"{type(exc).__name__}: evaluation failed; nothing was written"
+        for s in rows or [None]:  # no rows: the claim itself failed
+            report.error(s.id if s is not None else None, ErrorCode.INTERNAL_ERROR, message)
         return
     _after_commit(owed, now=now, report=report, budget=budget)
 
@@ -509,42 +513,44 @@ def _decide_each(rows, ctx, *, now, force, dry_run, report) -> list[Decision]:
     return decisions
 
 
-def _lock_rows(ids: Ids, *, now, dry_run, force, single, organization_id, report) -> list[Schedule]:
-    qs = Schedule.objects.filter(id__anyof=ids)
+def _lock_named(
+    schedule_id: UUID, *, now, dry_run, force, organization_id, report
+) -> list[Schedule]:
+    """The named schedule, locked (SKIP LOCKED) unless a dry run — or [] with the reason it
+    does not run now reported: paused, not due, or held by another evaluator."""
+    qs = Schedule.objects.filter(id=schedule_id)
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
-    if single:
-        # A named schedule: say why it does not run instead of silently doing nothing.
-        found = list(qs)
-        if not found:
-            return []
-        s = found[0]
-        if not s.enabled:
-            report.skip(s.id, SkipReason.DISABLED, s.paused_note or "schedule is paused")
-            return []
-        if not force and (s.fire_at is None or s.fire_at > now):
-            if s.stopped_reason:
-                why = f"stopped ({s.stopped_reason}): no next run"
-            else:
-                why = f"next run at {iso_z(s.next_run_at)}"
-                if s.fire_at is not None and s.fire_at != s.next_run_at:
-                    why += f", jittered to {iso_z(s.fire_at)}"
-            report.skip(s.id, SkipReason.NOT_DUE, why)
-            return []
+    s = qs.first()
+    if s is None:
+        return []
+    if not s.enabled:
+        report.skip(s.id, SkipReason.DISABLED, s.paused_note or "schedule is paused")
+        return []
+    if not force and (s.fire_at is None or s.fire_at > now):
+        if s.stopped_reason:
+            why = f"stopped ({s.stopped_reason}): no next run"
+        else:
+            why = f"next run at {iso_z(s.next_run_at)}"
+            if s.fire_at is not None and s.fire_at != s.next_run_at:
+                why += f", jittered to {iso_z(s.fire_at)}"
+        report.skip(s.id, SkipReason.NOT_DUE, why)
+        return []
     if not force:
         qs = qs.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
     if dry_run:
         return _with_agents(list(qs))
     rows = _with_agents(list(qs.select_for_update(skip_locked=True)))
-    if len(rows) < len(ids):
-        missing = ids - {s.id for s in rows}
+    if not rows:
         # Locked by another evaluator — unless it was handled and committed meanwhile, in which
         # case it is no longer due and there is nothing to say.
-        still = Schedule.objects.filter(id__anyof=missing)
+        still = Schedule.objects.filter(id=schedule_id)
         if not force:
             still = still.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
-        for pk in still.values_list("id", flat=True):
-            report.skip(pk, SkipReason.LOCK_CONTENTION, "another evaluator holds this schedule")
+        if still.exists():
+            report.skip(
+                schedule_id, SkipReason.LOCK_CONTENTION, "another evaluator holds this schedule"
+            )
     return rows
 
 
@@ -552,6 +558,8 @@ def _with_agents(rows: list[Schedule]) -> list[Schedule]:
     """Attach each schedule's agent: one query for the batch (a few distinct), not a join that
     repeats an agent's row in every schedule's. (Jobs reference their script's version:
     gate_context reads those ids.)"""
+    if not rows:
+        return rows
     agents = {a.id: a for a in Agent.objects.filter(id__anyof={s.agent_id for s in rows})}
     attach = Schedule.agent.field.set_cached_value  # the agent its agent_id names: no checks
     for s in rows:

@@ -349,7 +349,7 @@ class Schedule(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [
-            # Used by schedules.selectors.schedule_due_page (the tick's "select due"): only enabled
+            # Used by schedules.selectors.schedule_due_claim (the tick's "select due"): only enabled
             # rows are indexed, ordered by due time, so a tick reads the due head of the index and
             # its cost follows the number due, not the number of schedules.
             # With the id, the index matches the keyset cursor (fire_at, id): a page after a

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 from uuid import UUID
 
 from django.conf import settings
@@ -45,22 +44,14 @@ from schedules.models import Schedule, TickHeartbeat
 from vault.selectors import vault_key_names_for
 
 
-def schedule_due_page(
-    *,
-    now: datetime,
-    organization_id: UUID | None,
-    after: tuple[UUID, datetime] | None,
-    size: int,
-) -> list[tuple[UUID, datetime]]:
-    """(id, fire_at) of due schedules, oldest first, after the keyset cursor `after`.
+def _due(*, now: datetime, organization_id: UUID | None, after: tuple[UUID, datetime] | None):
+    """Due schedules after the keyset cursor `after` (id, fire_at), in the order of the partial
+    index `schedule_due_idx` (enabled rows by fire_at, id).
 
     Due is "its fire instant has come": fire_at is next_run_at plus the occurrence's jitter
-    offset (equal without jitter), so a jittered schedule is not selected before it.
-    Served by the partial index `schedule_due_idx` (enabled rows by fire_at): the scan starts
-    at the oldest due row and stops after `size`, so its cost follows the number due.
-    A keyset cursor (not OFFSET) lets one tick walk past rows it could not lock.
-    """
-    qs = Schedule.objects.filter(enabled=True, fire_at__lte=now)
+    offset (equal without jitter), so a jittered schedule is not selected before it. A keyset
+    cursor (not OFFSET) lets one tick walk past rows it could not lock."""
+    qs = Schedule.objects.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if after is not None:
@@ -70,9 +61,47 @@ def schedule_due_page(
         qs = qs.alias(
             after_cursor=RawSQL('("fire_at", "id") > (%s, %s)', (at, pk), BooleanField())
         ).filter(after_cursor=True)
-    page = qs.order_by("fire_at", "id").values_list("id", "fire_at")[:size]
-    # fire_at__lte above leaves out NULLs, which the field's type cannot know.
-    return cast("list[tuple[UUID, datetime]]", list(page))
+    return qs.order_by("fire_at", "id")
+
+
+def schedule_due_claim(
+    *,
+    now: datetime,
+    organization_id: UUID | None,
+    after: tuple[UUID, datetime] | None,
+    size: int,
+    lock: bool,
+) -> list[Schedule]:
+    """The next `size` due schedules after the cursor, oldest first — with `lock`, locked for
+    the caller's transaction (FOR UPDATE SKIP LOCKED): a row another evaluator holds is passed
+    over, so evaluators (and an evaluator's lanes) each take rows nobody has, instead of trying
+    the same rows in turn. The index scan starts at the cursor and stops after `size` rows."""
+    qs = _due(now=now, organization_id=organization_id, after=after)
+    if lock:
+        qs = qs.select_for_update(skip_locked=True)
+    return list(qs[:size])
+
+
+def schedule_due_held_elsewhere(
+    *,
+    now: datetime,
+    organization_id: UUID | None,
+    after: tuple[UUID, datetime] | None,
+    upto: tuple[UUID, datetime],
+    claimed: frozenset[UUID],
+) -> list[UUID]:
+    """The due schedules a claim passed over — in its range, after the cursor `after` up to and
+    including its last row `upto`, but not among the `claimed` rows it took: rows another
+    evaluator holds. A count first (one evaluator: always equal), the ids only when it is not."""
+    pk, at = upto
+    between = (
+        _due(now=now, organization_id=organization_id, after=after)
+        .alias(upto=RawSQL('("fire_at", "id") <= (%s, %s)', (at, pk), BooleanField()))
+        .filter(upto=True)
+    )
+    if between.count() <= len(claimed):
+        return []
+    return [pk for pk in between.values_list("id", flat=True) if pk not in claimed]
 
 
 @dataclass(frozen=True)

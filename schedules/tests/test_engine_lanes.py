@@ -13,6 +13,7 @@ from agents.dispatch import agent_queue
 from agents.models import Job
 from schedules import engine
 from schedules.api.serializers import report_json
+from schedules.models import Schedule
 from tests.factories import AgentFactory, OrganizationFactory, ScheduleFactory, ScriptFactory
 
 N = 60
@@ -36,17 +37,19 @@ def due(now):
 
 @pytest.fixture
 def batches_by_connection(monkeypatch):
-    """(thread, backend pid) of every batch the engine processes."""
+    """(thread, backend pid) of every batch the engine claimed rows for."""
     seen: list[tuple[str, int]] = []
-    real = engine._process_batch
+    real = engine.schedule_due_claim
 
-    def spy(ids, **kw):
-        with connection.cursor() as c:
-            c.execute("SELECT pg_backend_pid()")
-            seen.append((threading.current_thread().name, c.fetchone()[0]))
-        return real(ids, **kw)
+    def spy(**kw):
+        rows = real(**kw)
+        if rows:
+            with connection.cursor() as c:
+                c.execute("SELECT pg_backend_pid()")
+                seen.append((threading.current_thread().name, c.fetchone()[0]))
+        return rows
 
-    monkeypatch.setattr(engine, "_process_batch", spy)
+    monkeypatch.setattr(engine, "schedule_due_claim", spy)
     return seen
 
 
@@ -83,39 +86,46 @@ def test_inside_a_callers_transaction_it_keeps_to_one_lane(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_due_rows_are_read_ahead_four_batches_at_a_time(
-    now, due, settings, redis_client, monkeypatch, batches_by_connection
+def test_a_claim_passes_over_rows_another_evaluator_holds_and_reports_them(
+    now, due, settings, redis_client
 ):
-    settings.TICK_BATCH_SIZE, settings.TICK_LANES = 10, 2
-    reads = []
-    real_read = engine.schedule_due_page
-
-    def read(**kw):
-        reads.append(kw["size"])
-        return real_read(**kw)
-
-    monkeypatch.setattr(engine, "schedule_due_page", read)
+    """Another evaluator (a connection of its own) holds ten of the due rows: the tick claims
+    the fifty others in full batches — no batch is spent trying the held rows — and reports
+    the ten `lock_contention`, leaving them due."""
+    settings.TICK_BATCH_SIZE, settings.TICK_LANES = 10, 1
     redis_client.delete(agent_queue(due.id))
+    order = list(Schedule.objects.order_by("fire_at", "id").values_list("id", flat=True))
+    held = set(order[15:25])  # across a batch boundary of the walk
+    locked, release = threading.Event(), threading.Event()
 
-    report = report_json(engine.run_tick(now=now, use_executor_lock=True))
+    def other_evaluator():
+        with transaction.atomic():
+            list(Schedule.objects.filter(id__in=held).select_for_update())
+            locked.set()
+            release.wait(30)
+        connection.close()
 
-    assert report["errors"] == [] and len(report["triggeredSchedules"]) == N
-    assert Job.objects.count() == redis_client.llen(agent_queue(due.id)) == N
-    # 40 rows, then the last 20 (fewer than asked: all read), for six batches of ten.
-    assert reads == [40, 40]
-    assert len(batches_by_connection) == 6
+    holder = threading.Thread(target=other_evaluator)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        claims = []
+        real = engine.schedule_due_claim
+        engine_claim = lambda **kw: claims.append(len(rows := real(**kw))) or rows  # noqa: E731
+        engine.schedule_due_claim = engine_claim
+        try:
+            report = report_json(engine.run_tick(now=now, use_executor_lock=True))
+        finally:
+            engine.schedule_due_claim = real
+    finally:
+        release.set()
+        holder.join()
 
-
-@pytest.mark.django_db(transaction=True)
-def test_a_limit_is_counted_across_reads_ahead(now, due, settings, redis_client, monkeypatch):
-    settings.TICK_BATCH_SIZE, settings.TICK_LANES = 4, 2
-    reads = []
-    real_read = engine.schedule_due_page
-    monkeypatch.setattr(
-        engine, "schedule_due_page", lambda **kw: reads.append(kw["size"]) or real_read(**kw)
-    )
-
-    report = report_json(engine.run_tick(now=now, use_executor_lock=True, limit=23))
-
-    assert len(report["triggeredSchedules"]) == 23 == Job.objects.count()
-    assert reads == [16, 7]  # four batches' worth, then what is left of the limit
+    assert {t["scheduleId"] for t in report["triggeredSchedules"]} == {
+        str(pk) for pk in order if pk not in held
+    }
+    assert sorted(s["scheduleId"] for s in report["skipped"]) == sorted(str(pk) for pk in held)
+    assert {s["reason"] for s in report["skipped"]} == {"lock_contention"}
+    assert claims == [10, 10, 10, 10, 10, 0]  # five full batches, then nothing left
+    assert Schedule.objects.filter(id__in=held, next_run_at__lte=now).count() == 10
+    assert redis_client.llen(agent_queue(due.id)) == N - 10
