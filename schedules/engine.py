@@ -58,9 +58,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 from uuid import UUID
 
 from django.conf import settings
@@ -327,7 +328,7 @@ def _walk_due(*, now, dry_run, limit, organization_id, report, budget, lease) ->
             budget.took("batch", since=started)
 
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="tick-lane") as pool:
-        running = []
+        running: list[Future[None]] = []
         if lanes > 1:
             pages.on_full_batch = lambda: running.extend(
                 pool.submit(_in_own_connection, lane) for _ in range(lanes - 1)
@@ -352,10 +353,11 @@ class _DuePages:
     A batch claims its rows inside its own transaction — the next TICK_BATCH_SIZE due rows
     after the cursor that nobody holds, locked as they are read (FOR UPDATE SKIP LOCKED; a dry
     run reads them unlocked) — and the cursor moves past them. Two evaluators (or lanes) thus
-    never try the same rows in turn: where each read a page and then tried to lock it, the
-    second of two evaluators found most of its pages taken and half its batches were spent
-    reporting lock contention. The rows a claim passed over because another evaluator holds
-    them are still reported `lock_contention` (schedule_due_held_elsewhere)."""
+    never try the same rows in turn (where each read a page and then tried to lock it, a third
+    or more of the batches of two evaluators found their rows held by the other), and a batch
+    is one statement where it was a page read and a lock. The rows a claim passed over because
+    another evaluator holds them are still reported `lock_contention`
+    (schedule_due_held_elsewhere)."""
 
     def __init__(self, *, now, limit, organization_id, report, budget, lease, dry_run) -> None:
         self.now, self.organization_id, self.report = now, organization_id, report
@@ -393,18 +395,23 @@ class _DuePages:
             size = int(min(settings.TICK_BATCH_SIZE, self.remaining))
             if self.done or size <= 0:
                 return []
-            rows = schedule_due_claim(
-                now=self.now,
-                organization_id=self.organization_id,
-                after=self.cursor,
-                size=size,
-                lock=not self.dry_run,
-            )
+            try:
+                rows = schedule_due_claim(
+                    now=self.now,
+                    organization_id=self.organization_id,
+                    after=self.cursor,
+                    size=size,
+                    lock=not self.dry_run,
+                )
+            except Exception:
+                self.done = True  # the cursor cannot move on: the rest is due at the next tick
+                raise
             after = self.cursor
             if len(rows) < size:
                 self.done = True
             if rows:
-                self.cursor = upto = (rows[-1].id, rows[-1].fire_at)
+                last = rows[-1]  # its fire_at is set: it was selected by fire_at <= now
+                self.cursor = upto = (last.id, cast(datetime, last.fire_at))
                 self.remaining -= len(rows)
             if len(rows) == size and self.on_full_batch is not None:
                 start, self.on_full_batch = self.on_full_batch, None
@@ -488,8 +495,9 @@ def _evaluate_batch(claim, *, now, dry_run, force, report, budget, actor=None) -
     except Exception as exc:  # one batch's failure never stops the others
         log_event(log, logging.ERROR, "tick_batch_failed", exc_info=True, schedules=len(rows))
         message = f"{type(exc).__name__}: evaluation failed; nothing was written"
-        for s in rows or [None]:  # no rows: the claim itself failed
-            report.error(s.id if s is not None else None, ErrorCode.INTERNAL_ERROR, message)
+        failed: list[UUID | None] = [s.id for s in rows] or [None]  # none: the claim failed
+        for pk in failed:
+            report.error(pk, ErrorCode.INTERNAL_ERROR, message)
         return
     _after_commit(owed, now=now, report=report, budget=budget)
 

@@ -5,8 +5,10 @@ from datetime import timedelta
 import pytest
 
 from agents.models import Job
+from schedules import engine
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
+from schedules.models import Schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +60,45 @@ def test_it_reports_one_broken_schedule_and_dispatches_the_others(now, make_due)
     assert "minute" in error["message"]
     assert Job.objects.count() == 3
     assert ScheduleEvent.objects.get(schedule=broken).reason == "internal_error"
+
+
+def test_a_batch_that_fails_writes_nothing_reports_its_schedules_and_the_others_go_on(
+    now, make_due, settings, monkeypatch
+):
+    settings.TICK_BATCH_SIZE = 2
+    made = [make_due() for _ in range(4)]
+    real, calls = engine._apply, []
+
+    def failing_first(decisions, **kw):
+        calls.append([d.schedule.id for d in decisions])
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        return real(decisions, **kw)
+
+    monkeypatch.setattr(engine, "_apply", failing_first)
+    report = report_json(run_tick(now=now, use_executor_lock=False))
+
+    failed = set(calls[0])
+    assert {e["scheduleId"] for e in report["errors"]} == {str(pk) for pk in failed}
+    assert {e["code"] for e in report["errors"]} == {"internal_error"}
+    assert "nothing was written" in report["errors"][0]["message"]
+    others = {s.id for s in made} - failed
+    assert {t["scheduleId"] for t in report["triggeredSchedules"]} == {str(pk) for pk in others}
+    assert set(Job.objects.values_list("schedule_id", flat=True)) == others
+    # Rolled back: still due, at the next tick.
+    assert Schedule.objects.filter(id__in=failed, next_run_at__lte=now).count() == 2
+
+
+def test_a_claim_that_fails_is_reported_without_a_schedule(now, make_due, monkeypatch):
+    make_due()
+
+    def broken(**kw):
+        raise RuntimeError("connection reset")
+
+    monkeypatch.setattr(engine, "schedule_due_claim", broken)
+    report = report_json(run_tick(now=now, use_executor_lock=False))
+
+    # Once: the walk stops there (it cannot move its cursor), rather than trying again.
+    (error,) = report["errors"]
+    assert (error["scheduleId"], error["code"]) == (None, "internal_error")
+    assert not Job.objects.exists()
