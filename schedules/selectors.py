@@ -55,13 +55,21 @@ def _due(*, now: datetime, organization_id: UUID | None, after: tuple[UUID, date
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
     if after is not None:
-        pk, at = after
         # A row-value comparison, so PostgreSQL walks the (fire_at, id) index from the cursor
         # instead of re-reading every row that shares the cursor's instant.
-        qs = qs.alias(
-            after_cursor=RawSQL('("fire_at", "id") > (%s, %s)', (at, pk), BooleanField())
-        ).filter(after_cursor=True)
+        qs = qs.alias(after_cursor=_row_value(">", after)).filter(after_cursor=True)
     return qs.order_by("fire_at", "id")
+
+
+def _row_value(op: str, cursor: tuple[UUID, datetime]) -> RawSQL:
+    """`(fire_at, id) <op> cursor`, its values prepared as their columns store them (raw SQL
+    gets no field conversion: SQLite, the embedded demo's, keeps a UUID as hex text)."""
+    pk, at = cursor
+    params = (
+        connection.ops.adapt_datetimefield_value(at),
+        Schedule._meta.pk.get_db_prep_value(pk, connection),
+    )
+    return RawSQL(f'("fire_at", "id") {op} (%s, %s)', params, BooleanField())
 
 
 def schedule_due_claim(
@@ -93,12 +101,8 @@ def schedule_due_held_elsewhere(
     """The due schedules a claim passed over — in its range, after the cursor `after` up to and
     including its last row `upto`, but not among the `claimed` rows it took: rows another
     evaluator holds. A count first (one evaluator: always equal), the ids only when it is not."""
-    pk, at = upto
-    between = (
-        _due(now=now, organization_id=organization_id, after=after)
-        .alias(upto=RawSQL('("fire_at", "id") <= (%s, %s)', (at, pk), BooleanField()))
-        .filter(upto=True)
-    )
+    between = _due(now=now, organization_id=organization_id, after=after)
+    between = between.alias(upto=_row_value("<=", upto)).filter(upto=True)
     if between.count() <= len(claimed):
         return []
     return [pk for pk in between.values_list("id", flat=True) if pk not in claimed]
