@@ -354,9 +354,9 @@ class _DuePages:
     after the cursor that nobody holds, locked as they are read (FOR UPDATE SKIP LOCKED; a dry
     run reads them unlocked) — and the cursor moves past them. Two evaluators (or lanes) thus
     never try the same rows in turn (where each read a page and then tried to lock it, a third
-    or more of the batches of two evaluators found their rows held by the other), and a batch
-    is one statement where it was a page read and a lock. The rows a claim passed over because
-    another evaluator holds them are still reported `lock_contention`
+    or more of the batches of two evaluators found their rows held by the other). The rows a
+    claim passed over because another evaluator holds them are still reported
+    `lock_contention`: a count over the claim's range, the ids only when it differs
     (schedule_due_held_elsewhere)."""
 
     def __init__(self, *, now, limit, organization_id, report, budget, lease, dry_run) -> None:
