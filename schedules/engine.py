@@ -88,7 +88,7 @@ from config.clock import iso_z
 from schedules import metrics
 from schedules.alert_rules import Candidate, next_streak, runs_skipped_alert
 from schedules.alerts import alerts_enqueue
-from schedules.bulk import Ids, bulk_insert, bulk_update_columns
+from schedules.bulk import bulk_insert, bulk_update_columns
 from schedules.decisions import Decision, decide, event_row
 from schedules.lease import (
     TICK_LEASE,
@@ -475,8 +475,7 @@ def _evaluate_batch(claim, *, now, dry_run, force, report, budget, actor=None) -
             rows = claim()
             if not rows:
                 return
-            ids = Ids(s.id for s in rows)  # written out once for all the batch's queries
-            ctx = gate_context(schedules=rows, now=now, ids=ids)
+            ctx = gate_context(schedules=rows, now=now)
             decisions = _decide_each(
                 rows, ctx, now=now, force=force, dry_run=dry_run, report=report
             )

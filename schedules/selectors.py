@@ -168,14 +168,9 @@ def _with_windows(schedules: list[Schedule], ids: Ids) -> Ids:
     return ids if len(windowed) == len(ids) else Ids(windowed)
 
 
-def gate_context(
-    *, schedules: list[Schedule], now: datetime, ids: Ids | None = None
-) -> GateContext:
-    """Everything the gates need for this batch: 2 billing queries + at most 4 more. `ids`: the
-    ids the batch was locked by (their text is written once), used when every row was locked."""
-    if ids is None or len(ids) != len(schedules):
-        ids = Ids(s.id for s in schedules)
-    schedule_ids = ids
+def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
+    """Everything the gates need for this batch: 2 billing queries + at most 4 more."""
+    schedule_ids = Ids(s.id for s in schedules)  # written out once for all the queries below
     org_ids = {s.organization_id for s in schedules}
 
     active = dict(
