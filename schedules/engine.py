@@ -422,7 +422,7 @@ class _DuePages:
                 organization_id=self.organization_id,
                 after=after,
                 upto=upto,
-                claimed=frozenset(s.id for s in rows),
+                claimed=[s.id for s in rows],
             )
             for pk in held:
                 self.report.skip(
@@ -548,16 +548,12 @@ def _lock_named(
     if dry_run:
         return _with_agents(list(qs))
     rows = _with_agents(list(qs.select_for_update(skip_locked=True)))
-    if not rows:
-        # Locked by another evaluator — unless it was handled and committed meanwhile, in which
-        # case it is no longer due and there is nothing to say.
-        still = Schedule.objects.filter(id=schedule_id)
-        if not force:
-            still = still.filter(enabled=True, fire_at__lte=now, next_run_at__lte=now)
-        if still.exists():
-            report.skip(
-                schedule_id, SkipReason.LOCK_CONTENTION, "another evaluator holds this schedule"
-            )
+    # None: locked by another evaluator — unless it was handled and committed meanwhile, in
+    # which case the same query (unlocked) finds it no longer due and there is nothing to say.
+    if not rows and qs.exists():
+        report.skip(
+            schedule_id, SkipReason.LOCK_CONTENTION, "another evaluator holds this schedule"
+        )
     return rows
 
 

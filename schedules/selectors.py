@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -96,7 +96,7 @@ def schedule_due_held_elsewhere(
     organization_id: UUID | None,
     after: tuple[UUID, datetime] | None,
     upto: tuple[UUID, datetime],
-    claimed: frozenset[UUID],
+    claimed: Collection[UUID],
 ) -> list[UUID]:
     """The due schedules a claim passed over — in its range, after the cursor `after` up to and
     including its last row `upto`, but not among the `claimed` rows it took: rows another
@@ -105,7 +105,8 @@ def schedule_due_held_elsewhere(
     between = between.alias(upto=_row_value("<=", upto)).filter(upto=True)
     if between.count() <= len(claimed):
         return []
-    return [pk for pk in between.values_list("id", flat=True) if pk not in claimed]
+    taken = set(claimed)
+    return [pk for pk in between.values_list("id", flat=True) if pk not in taken]
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def test_inside_a_callers_transaction_it_keeps_to_one_lane(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_claim_passes_over_rows_another_evaluator_holds_and_reports_them(
-    now, due, settings, redis_client
+    now, due, settings, redis_client, monkeypatch
 ):
     """Another evaluator (a connection of its own) holds ten of the due rows: the tick claims
     the fifty others in full batches — no batch is spent trying the held rows — and reports
@@ -105,18 +105,20 @@ def test_a_claim_passes_over_rows_another_evaluator_holds_and_reports_them(
             release.wait(30)
         connection.close()
 
+    claims = []
+    real = engine.schedule_due_claim
+
+    def claim(**kw):
+        rows = real(**kw)
+        claims.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(engine, "schedule_due_claim", claim)
     holder = threading.Thread(target=other_evaluator)
     holder.start()
     try:
         assert locked.wait(30)
-        claims = []
-        real = engine.schedule_due_claim
-        engine_claim = lambda **kw: claims.append(len(rows := real(**kw))) or rows  # noqa: E731
-        engine.schedule_due_claim = engine_claim
-        try:
-            report = report_json(engine.run_tick(now=now, use_executor_lock=True))
-        finally:
-            engine.schedule_due_claim = real
+        report = report_json(engine.run_tick(now=now, use_executor_lock=True))
     finally:
         release.set()
         holder.join()
@@ -129,3 +131,36 @@ def test_a_claim_passes_over_rows_another_evaluator_holds_and_reports_them(
     assert claims == [10, 10, 10, 10, 10, 0]  # five full batches, then nothing left
     assert Schedule.objects.filter(id__in=held, next_run_at__lte=now).count() == 10
     assert redis_client.llen(agent_queue(due.id)) == N - 10
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("force", [False, True], ids=["due", "forced"])
+def test_a_named_schedule_another_evaluator_holds_is_reported_lock_contention(
+    now, due, redis_client, force
+):
+    target = Schedule.objects.order_by("id").first()
+    locked, release = threading.Event(), threading.Event()
+
+    def other_evaluator():
+        with transaction.atomic():
+            list(Schedule.objects.filter(id=target.id).select_for_update())
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    holder = threading.Thread(target=other_evaluator)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        report = report_json(
+            engine.run_tick(now=now, schedule_id=target.id, force=force, use_executor_lock=False)
+        )
+    finally:
+        release.set()
+        holder.join()
+
+    assert report["triggeredSchedules"] == [] and report["errors"] == []
+    assert [(s["scheduleId"], s["reason"]) for s in report["skipped"]] == [
+        (str(target.id), "lock_contention")
+    ]
+    assert not Job.objects.exists()
