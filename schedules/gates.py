@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from agents.models import AgentStatus
@@ -25,9 +25,9 @@ class Skip:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """What the gates need to know about one schedule occurrence."""
+class Candidate(NamedTuple):
+    """What the gates need to know about one schedule occurrence. A named tuple, not a frozen
+    dataclass: as immutable, and built several times faster (one per due row of a tick)."""
 
     schedule_id: UUID
     organization_id: UUID
@@ -41,13 +41,13 @@ class Candidate:
     def of(cls, s: Schedule, *, force: bool) -> Candidate:
         """A schedule's occurrence as the gates see it (the tick's, a backfill's)."""
         return cls(
-            schedule_id=s.id,
-            organization_id=s.organization_id,
-            agent_id=s.agent_id,
-            concurrency_limit=s.concurrency_limit,
-            idempotency_window_minutes=s.idempotency_window_minutes,
-            vault_keys=tuple(s.vault_keys),
-            force=force,
+            s.id,
+            s.organization_id,
+            s.agent_id,
+            s.concurrency_limit,
+            s.idempotency_window_minutes,
+            tuple(s.vault_keys),
+            force,
         )
 
 
