@@ -111,3 +111,21 @@ def test_it_records_a_single_stale_occurrence_as_missed_outside_the_window():
     )
     assert (due.run_at, due.missed, due.missed_total) == (None, [at(12)], 1)
     assert due.next_run_at == at(13)
+
+
+def test_a_question_asked_again_is_answered_from_memory_and_a_different_one_is_not():
+    # A due minute's rows share a few (expression, timezone, instant): the answer is computed
+    # once and shared (frozen), while any input that differs gets an answer of its own.
+    ask = dict(
+        spec=cron.parse("*/5 * * * *"),
+        tz="Europe/Paris",
+        next_run_at=at(14),
+        now=NOW,
+        catch_up_window=timedelta(0),
+    )
+    first = resolve_due(**ask)
+    assert resolve_due(**ask) is first
+    later = resolve_due(**{**ask, "now": at(14, 6)})
+    assert later is not first
+    assert (later.run_at, later.missed, later.next_run_at) == (at(14, 5), [at(14)], at(14, 10))
+    assert resolve_due(**{**ask, "tz": "Asia/Kolkata"}) is not first
