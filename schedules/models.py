@@ -439,10 +439,11 @@ class Schedule(models.Model):
         tick's batch that is a Python cost of its own. Anything else — fields left out
         (.only()), a pre_init or post_init receiver — goes Django's way."""
         attnames = _attnames(cls)
-        if (
-            len(values) != len(attnames)
-            or pre_init.has_listeners(cls)
-            or post_init.has_listeners(cls)
+        if len(values) != len(attnames) or (
+            # No receiver at all (the usual case) is one look at two lists; has_listeners
+            # (which asks each receiver about this sender) only when there are some.
+            (pre_init.receivers or post_init.receivers)
+            and (pre_init.has_listeners(cls) or post_init.has_listeners(cls))
         ):
             return super().from_db(db, field_names, values)
         new = cls.__new__(cls)

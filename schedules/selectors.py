@@ -207,20 +207,24 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         calendars.setdefault(schedule_id, []).append((name, dates))
 
     # The current version of each script of the batch (a job references it): one join.
-    code = {
+    script_ids = {s.script_id for s in schedules}
+    versions = {
         script_id: (code_id, version)
         for script_id, code_id, version in ScriptVersion.objects.filter(
-            script_id__anyof={s.script_id for s in schedules}, version=F("script__version")
+            script_id__anyof=script_ids, version=F("script__version")
         ).values_list("script_id", "id", "version")
     }
+    billing = billing_states_for(org_ids, now=now)
 
     # The engine attached each schedule's agent (one in_bulk query per batch,
     # engine._with_agents): no query here, and each agent's state is built once.
     agents = {s.agent_id: s.agent for s in schedules}
 
+    # The per-organization and per-script maps are keyed by the rows' own id objects, which the
+    # engine made one per value (engine._share_ids): a lookup then finds its key by identity.
     return GateContext(
         now=now,
-        billing=billing_states_for(org_ids, now=now),
+        billing={pk: billing[pk] for pk in org_ids if pk in billing},
         grace_days=settings.BILLING_PAST_DUE_GRACE_DAYS,
         active_jobs=active,
         last_job_at=last_job_at,
@@ -229,7 +233,7 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         online_seconds=settings.AGENT_ONLINE_SECONDS,
         calendars=calendars,
         maintenance={pk: (a.timezone, a.maintenance_windows) for pk, a in agents.items()},
-        code=code,
+        code={pk: versions[pk] for pk in script_ids if pk in versions},
     )
 
 
