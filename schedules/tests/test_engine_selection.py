@@ -102,3 +102,29 @@ def test_a_claim_that_fails_is_reported_without_a_schedule(now, make_due, monkey
     (error,) = report["errors"]
     assert (error["scheduleId"], error["code"]) == (None, "internal_error")
     assert not Job.objects.exists()
+
+
+def test_a_claimed_batch_shares_one_id_object_per_organization_script_and_agent(now, make_due):
+    """The gates look a row's organization, script and agent up in the batch context a dozen
+    times: equal ids are made one object, so a lookup finds its key by identity. The values
+    and each schedule's attached agent are unchanged."""
+    made = [make_due() for _ in range(3)]
+    pages = engine._DuePages(
+        now=now,
+        limit=None,
+        organization_id=None,
+        report=engine.Report(dry_run=True, evaluated_at=now),
+        budget=engine._Budget(lambda: 0.0, 40),
+        lease=None,
+        dry_run=True,
+    )
+    rows = pages.claim()
+    assert {s.id for s in rows} == {s.id for s in made}
+    for name in ("organization_id", "script_id", "agent_id"):
+        first = getattr(rows[0], name)
+        assert first == getattr(made[0], name)
+        assert all(getattr(s, name) is first for s in rows), name
+    assert all(s.agent.id == s.agent_id for s in rows)
+    # Loaded apart, equal ids are distinct objects: the sharing is the claim's doing.
+    apart = list(Schedule.objects.filter(id__in=[s.id for s in made]))
+    assert apart[0].agent_id is not apart[1].agent_id
