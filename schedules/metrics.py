@@ -9,6 +9,7 @@ scrapes.
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -58,10 +59,12 @@ def observe_report(report: Report, *, full_tick: bool) -> None:
         if t.fire_at is not None:
             late = (report.evaluated_at - t.fire_at).total_seconds()
             DISPATCH_LATENESS.observe(max(0.0, late))
-    for s in report.skipped:
-        SKIPS.labels(reason=s.reason).inc()
-    for e in report.errors:
-        ERRORS.labels(code=e.code).inc()
+    # Skips and errors too: with two evaluators, each reports the thousands of rows the other
+    # holds (lock_contention) — an increment per reason, not per row.
+    for reason, n in collections.Counter(s.reason for s in report.skipped).items():
+        SKIPS.labels(reason=reason).inc(n)
+    for code, n in collections.Counter(e.code for e in report.errors).items():
+        ERRORS.labels(code=code).inc(n)
 
 
 class DatabaseGauges:

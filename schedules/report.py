@@ -30,8 +30,10 @@ class Triggered(NamedTuple):
     fire_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
+    """One skip (a named tuple, like Triggered: with two evaluators each reports the thousands
+    of rows the other holds, `lock_contention`)."""
+
     schedule_id: UUID
     reason: str
     detail: str = ""
