@@ -564,7 +564,7 @@ def _with_agents(rows: list[Schedule]) -> list[Schedule]:
     each (_share_ids)."""
     if not rows:
         return rows
-    agent_ids = _share_ids(rows)
+    agent_ids = _share_ids(rows)["agent_id"]
     found = {a.id: a for a in Agent.objects.filter(id__anyof=agent_ids)}
     agents = {pk: found[pk] for pk in agent_ids}  # keyed by the rows' own id objects
     attach = Schedule.agent.field.set_cached_value  # the agent its agent_id names: no checks
@@ -577,19 +577,20 @@ def _with_agents(rows: list[Schedule]) -> list[Schedule]:
 _SHARED_IDS = ("organization_id", "script_id", "agent_id")
 
 
-def _share_ids(rows: list[Schedule]) -> set[UUID]:
-    """Make the batch's equal organization, script and agent ids one object each; returns the
-    agent ids. The tick looks these up in its batch context a dozen times a row, and a dict
-    finds an identical key at once, where an equal one costs a call of UUID.__eq__ (Python
-    code): two hundred thousand of them in a busy tick. (Equal values: the descriptor that
-    guards a foreign key's cached object has nothing to do.)"""
-    shared: dict[UUID, UUID] = {}
+def _share_ids(rows: list[Schedule]) -> dict[str, set[UUID]]:
+    """Make the batch's equal organization, script and agent ids one object each; returns each
+    column's distinct ids. The tick looks these up in its batch context a dozen times a row, and
+    a dict finds an identical key at once, where an equal one costs a call of UUID.__eq__
+    (Python code): two hundred thousand of them in a busy tick. (Equal values: the descriptor
+    that guards a foreign key's cached object has nothing to do.)"""
+    distinct: dict[str, set[UUID]] = {}
     for name in _SHARED_IDS:
-        shared.clear()
+        shared: dict[UUID, UUID] = {}
         for s in rows:
             values = s.__dict__
             values[name] = shared.setdefault(values[name], values[name])
-    return set(shared)  # the last name's: the agents
+        distinct[name] = set(shared)
+    return distinct
 
 
 def _audit_forced(owed: _Dispatched, *, actor: Actor | None, now: datetime) -> None:
