@@ -56,6 +56,7 @@ from typing import Any
 
 from agents.models import JobStatus, Trigger
 from config.clock import iso_z
+from schedules import ids
 from schedules.calendars import PlannedSkips
 from schedules.due import ON_TIME_GRACE, resolve_due, resolve_once
 from schedules.gates import (
@@ -150,7 +151,7 @@ def job_row(
     is started now, and a backfill is deliberately late. `code` is the script's current version
     (its ScriptVersion id, its number): the job references the code, never copies it.
     """
-    job_id = uuid.uuid4()
+    job_id = ids.uuid4()  # not uuid.uuid4(): see schedules.ids
     waits = held or trigger == Trigger.BACKFILL
     if trigger in (Trigger.SCHEDULED, Trigger.BACKFILL):
         key = occurrence_key(s.id, scheduled_for)
