@@ -72,7 +72,8 @@ def _defaults(fields: list[models.Field]) -> tuple[dict, list[models.Field]]:
     for f in fields:
         if f.attname != f.column:
             raise ValueError(f"{f} has a db_column: bulk.py keys rows by attname")
-        if callable(f.default):
+        # has_default(): a field without one has NOT_PROVIDED there, a class, so callable too.
+        if f.has_default() and callable(f.default):
             per_row.append(f)
         else:
             constant[f.column] = f.get_default()

@@ -8,7 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agents.models import Job, ScriptVersion
-from schedules.bulk import Ids, _bulk_insert_portable, bulk_insert, bulk_update_columns
+from schedules.bulk import (
+    Ids,
+    _bulk_insert_portable,
+    _columns,
+    _records,
+    bulk_insert,
+    bulk_update_columns,
+)
 from schedules.models import Schedule
 from tests.factories import JobFactory, ScheduleFactory
 
@@ -45,6 +52,19 @@ def test_it_skips_rows_that_hit_the_idempotency_key_and_says_which_went_in(inser
     assert job.variables == {"region": "eu", "nested": {"n": 1}}
     assert job.vault_keys == ["A"]
     assert (job.status, job.attempt, job.log, job.error_kind) == ("pending", 1, "", "")
+
+
+def test_a_row_carries_what_it_sets_and_its_computed_defaults_the_rest_comes_from_one_record():
+    schedule = ScheduleFactory()
+    row = job_row(schedule, "k")
+    del row["variables"]
+    base, rows = _records(_columns(Job), [row])
+    # Per row: what it set, plus the defaults computed per row (a fresh dict, now) it lacked.
+    assert set(rows.obj[0]) == set(job_row(schedule, "k")) | {"created_at"}
+    assert rows.obj[0]["variables"] == {}
+    # Once for the batch: every other column's constant default, those without one included.
+    assert base.obj["status"] == "pending"
+    assert (base.obj["log"], base.obj["error_kind"], base.obj["started_at"]) == ("", "", None)
 
 
 def test_it_writes_a_batch_in_one_statement_whatever_its_size():
