@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.browser.chromium import APT_INSTALL, chromium_plan, find_chromium
 
@@ -88,6 +89,10 @@ def browser(chromium_path, monkeypatch):
             yield browser
         finally:
             browser.close()
+            # The test's ORM calls ran beside that loop, on connections of their own (asgiref's
+            # context-aware locals): closed here, or the run's end cannot drop the test database
+            # ("being accessed by other users").
+            connections.close_all()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
