@@ -13,6 +13,7 @@ from schedules.bulk import (
     _bulk_insert_portable,
     _columns,
     _records,
+    _shared,
     bulk_insert,
     bulk_update_columns,
 )
@@ -67,6 +68,48 @@ def test_a_row_carries_what_it_sets_and_its_computed_defaults_the_rest_comes_fro
     assert (base.obj["log"], base.obj["error_kind"], base.obj["started_at"]) == ("", "", None)
 
 
+def test_what_every_row_sets_alike_travels_once_in_the_base_record_and_each_row_gets_it():
+    schedule = ScheduleFactory()
+    rows = [job_row(schedule, f"k-{i}", attempt=1, max_attempts=2 + i) for i in range(3)]
+    base, sent = _records(_columns(Job), [dict(row) for row in rows])
+    # Alike in every row: once, in the base record; the rest per row (ids, keys, the creation
+    # instant each row's default computed, and the variables, which are never shared: below).
+    assert {"trigger", "scheduled_for", "attempt", "agent_id"} <= set(base.obj)
+    assert base.obj["attempt"] == 1
+    assert set(sent.obj[0]) == {
+        "id",
+        "idempotency_key",
+        "max_attempts",
+        "created_at",
+        "variables",
+        "vault_keys",
+    }
+    bulk_insert(Job, rows, skip_conflicts_on="idempotency_key")
+    got = {
+        job.idempotency_key: (job.attempt, job.max_attempts, job.trigger, job.agent_id)
+        for job in Job.objects.all()
+    }
+    assert got == {f"k-{i}": (1, 2 + i, "scheduled", schedule.agent_id) for i in range(3)}
+
+
+def test_equal_values_that_write_differently_stay_in_their_rows():
+    """1 == True == 1.0 and {"a": True} == {"a": 1} in Python, not in JSON: a tenant's variables
+    and a number's type are never merged into one row's value."""
+    assert _shared([{"n": 1, "m": 2}, {"n": True, "m": 2}], exclude=()) == {"m": 2}
+    assert _shared([{"n": 1.0}, {"n": 1}], exclude=()) == {}
+    assert _shared([{"v": {"a": 1}}, {"v": {"a": 1}}], exclude=()) == {}
+    assert _shared([{"n": 1}], exclude=()) == {}  # one row: nothing to save
+    assert _shared([{"n": 1}, {"m": 1}], exclude=()) == {}  # not set by every row
+    schedule = ScheduleFactory()
+    rows = [
+        job_row(schedule, "a", variables={"flag": True}),
+        job_row(schedule, "b", variables={"flag": 1}),
+    ]
+    bulk_insert(Job, rows, skip_conflicts_on="idempotency_key")
+    flags = {job.idempotency_key: job.variables["flag"] for job in Job.objects.all()}
+    assert flags == {"a": True, "b": 1} and type(flags["a"]) is bool and type(flags["b"]) is int
+
+
 def test_it_writes_a_batch_in_one_statement_whatever_its_size():
     schedule = ScheduleFactory()
     for n in (3, 300):
@@ -82,9 +125,15 @@ def test_it_updates_each_row_to_its_own_values():
     for i, s in enumerate(schedules):
         s.last_run_status = ["queued", "failed", "succeeded"][i]
         s.next_run_at = s.next_run_at.replace(year=2030 + i)
-    bulk_update_columns(Schedule, schedules, ["next_run_at", "last_run_status"])
-    got = {s.id: (s.next_run_at.year, s.last_run_status) for s in Schedule.objects.all()}
-    assert got == {s.id: (2030 + i, s.last_run_status) for i, s in enumerate(schedules)}
+        s.consecutive_skips = 4  # alike in every row: set from the base record
+    bulk_update_columns(
+        Schedule, schedules, ["next_run_at", "last_run_status", "consecutive_skips"]
+    )
+    got = {
+        s.id: (s.next_run_at.year, s.last_run_status, s.consecutive_skips)
+        for s in Schedule.objects.all()
+    }
+    assert got == {s.id: (2030 + i, s.last_run_status, 4) for i, s in enumerate(schedules)}
 
 
 def test_a_value_orjson_refuses_is_written_all_the_same():
