@@ -13,6 +13,7 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
 from agents.models import JobStatus
+from config.fields import JSONField
 from schedules import calendars, cron
 from schedules.jitter import JITTER_MAX_SECONDS, jitter_offset
 
@@ -321,8 +322,8 @@ class Schedule(models.Model):
     # tick keeps it on the locked row; an alert channel's runs_skipped fires as it reaches N.
     consecutive_skips = models.PositiveIntegerField(default=0, editable=False)
 
-    variables = models.JSONField(default=dict, blank=True, validators=[validate_variables])
-    vault_keys = models.JSONField(default=list, blank=True, validators=[validate_vault_keys])
+    variables = JSONField(default=dict, blank=True, validators=[validate_variables])
+    vault_keys = JSONField(default=list, blank=True, validators=[validate_vault_keys])
 
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_run_status = models.CharField(
