@@ -172,7 +172,20 @@ def _with_windows(schedules: list[Schedule], ids: Ids) -> Ids:
 def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
     """Everything the gates need for this batch: 2 billing queries + at most 4 more."""
     schedule_ids = Ids(s.id for s in schedules)  # written out once for all the queries below
-    org_ids = {s.organization_id for s in schedules}
+    # The batch's organizations, scripts and agents (a few each), in one pass over its rows. The
+    # engine attached each schedule's agent (one query per batch, engine._with_agents): an
+    # agent's object is taken from its first schedule, its state then built once.
+    org_ids: set[UUID] = set()
+    script_ids: set[UUID] = set()
+    needs_vault: set[UUID] = set()
+    agents: dict[UUID, Agent] = {}
+    for s in schedules:
+        org_ids.add(s.organization_id)
+        script_ids.add(s.script_id)
+        if s.vault_keys:
+            needs_vault.add(s.organization_id)
+        if s.agent_id not in agents:
+            agents[s.agent_id] = s.agent
 
     active = dict(
         Job.objects.filter(schedule_id__anyof=schedule_ids, status__in=ACTIVE_JOB_STATUSES)
@@ -194,7 +207,6 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
             .values_list("schedule_id", "last")
         )
 
-    needs_vault = {s.organization_id for s in schedules if s.vault_keys}
     vault_names = vault_key_names_for(needs_vault) if needs_vault else {}
 
     # The calendars of the batch's schedules: one join, whatever the batch size (the planned
@@ -207,7 +219,6 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         calendars.setdefault(schedule_id, []).append((name, dates))
 
     # The current version of each script of the batch (a job references it): one join.
-    script_ids = {s.script_id for s in schedules}
     versions = {
         script_id: (code_id, version)
         for script_id, code_id, version in ScriptVersion.objects.filter(
@@ -215,10 +226,6 @@ def gate_context(*, schedules: list[Schedule], now: datetime) -> GateContext:
         ).values_list("script_id", "id", "version")
     }
     billing = billing_states_for(org_ids, now=now)
-
-    # The engine attached each schedule's agent (one in_bulk query per batch,
-    # engine._with_agents): no query here, and each agent's state is built once.
-    agents = {s.agent_id: s.agent for s in schedules}
 
     # The per-organization and per-script maps are keyed by the rows' own id objects, which the
     # engine made one per value (engine._share_ids): a lookup then finds its key by identity.
