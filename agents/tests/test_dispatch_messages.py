@@ -8,7 +8,7 @@ import uuid
 
 import redis
 
-from agents.dispatch import RUN_JOB_TASK, agent_queue, jobs_send
+from agents.dispatch import RUN_JOB_TASK, _RunJobMessages, agent_queue, jobs_send
 from config.celery import app
 
 
@@ -59,3 +59,20 @@ def test_each_message_has_its_own_job_and_delivery_tag():
     bodies = [json.loads(base64.b64decode(m["body"])) for m, _ in popped]
     assert [body[0] for body in bodies] == [[str(j)] for j, _ in jobs]
     assert len({tag for _, tag in popped}) == 3
+
+
+def test_the_body_encoded_in_parts_is_the_body_encoded_whole():
+    """The body's base64 is made of three parts (the id's and two made once), which is only
+    the whole body's base64 when the parts fall on 3-byte groups: checked against both the
+    whole encoding and the path that encodes it whole."""
+    messages = _RunJobMessages()
+    assert messages._body_b64 is not None  # Celery's body today: the id starts at byte 3
+    whole = _RunJobMessages()
+    whole._body_b64 = None
+    for _ in range(3):
+        job_id = str(uuid.uuid4())
+        body = json.loads(messages.for_job(job_id, "q"))["body"]
+        assert (
+            body == base64.b64encode(messages._body.replace(messages._ID, job_id).encode()).decode()
+        )
+        assert json.loads(whole.for_job(job_id, "q"))["body"] == body
