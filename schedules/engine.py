@@ -61,7 +61,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
@@ -92,11 +92,12 @@ from schedules.bulk import bulk_insert, bulk_update_columns
 from schedules.decisions import Decision, decide, event_row
 from schedules.lease import (
     TICK_LEASE,
+    commit_not_waiting_for_disk,
     lease_acquire,
     lease_holder_until,
     lease_release,
+    lease_release_statement,
     lease_renew,
-    not_waiting_for_disk,
 )
 from schedules.models import (
     ErrorCode,
@@ -226,7 +227,7 @@ def run_tick(
                 ErrorCode.EXECUTOR_LOCKED,
                 f"another tick holds the executor lock until {iso_z(until)}",
             )
-            _record_health(now=now, locked=True)
+            _record_health(now=now)
             metrics.observe_report(report, full_tick=True)
             return report
     lease = None if holder is None else _Lease(holder=holder, now=now, budget=budget)
@@ -278,11 +279,12 @@ def run_tick(
         if lease is not None and not lease.lost:
             if schedule_id is None and organization_id is None and work.prewarm:
                 _prewarm(now=now, report=report, budget=budget)
-            with not_waiting_for_disk():  # and the release below, in one commit
-                _record_health(now=now, locked=False)
-                if holder is not None:
-                    lease_release(name=TICK_LEASE, holder=holder)
-                    holder = None
+            # The heartbeat and the lease's release: one commit, one round trip.
+            statements = [_heartbeat_statement(now=now)]
+            if holder is not None:
+                statements.append(lease_release_statement(name=TICK_LEASE, holder=holder))
+            commit_not_waiting_for_disk(statements)
+            holder = None
     finally:
         if holder is not None:
             lease_release(name=TICK_LEASE, holder=holder)
@@ -1085,23 +1087,24 @@ def _republish_owed(*, now: datetime, report: Report) -> None:
         )
 
 
-def _record_health(*, now: datetime, locked: bool) -> None:
-    if locked:
-        updated = TickHeartbeat.objects.filter(name=TICK_LEASE).update(
-            consecutive_lock_errors=F("consecutive_lock_errors") + 1
+def _record_health(*, now: datetime) -> None:
+    """A tick that found the executor lease held: one more lock error in a row."""
+    updated = TickHeartbeat.objects.filter(name=TICK_LEASE).update(
+        consecutive_lock_errors=F("consecutive_lock_errors") + 1
+    )
+    if not updated:
+        TickHeartbeat.objects.get_or_create(
+            name=TICK_LEASE, defaults={"consecutive_lock_errors": 1}
         )
-        if not updated:
-            TickHeartbeat.objects.get_or_create(
-                name=TICK_LEASE, defaults={"consecutive_lock_errors": 1}
-            )
-    else:
-        # One upsert statement, first tick or not (bulk_create would add a transaction of its
-        # own outside one); the caller commits it with the lease's release.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {TickHeartbeat._meta.db_table} "
-                "(name, last_success_at, consecutive_lock_errors) VALUES (%s, %s, 0) "
-                "ON CONFLICT (name) DO UPDATE SET last_success_at = excluded.last_success_at, "
-                "consecutive_lock_errors = 0",
-                [TICK_LEASE, now],
-            )
+
+
+def _heartbeat_statement(*, now: datetime) -> tuple[str, list[Any]]:
+    """A tick that ran: its heartbeat, one upsert, first tick or not (bulk_create would add a
+    transaction of its own outside one); run_tick commits it with the lease's release."""
+    return (
+        f"INSERT INTO {TickHeartbeat._meta.db_table} "
+        "(name, last_success_at, consecutive_lock_errors) VALUES (%s, %s, 0) "
+        "ON CONFLICT (name) DO UPDATE SET last_success_at = excluded.last_success_at, "
+        "consecutive_lock_errors = 0",
+        [TICK_LEASE, now],
+    )

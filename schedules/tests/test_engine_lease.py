@@ -4,11 +4,13 @@ once it expires; scoped manual executions never take it."""
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from agents.models import Job
 from schedules.api.serializers import report_json
 from schedules.engine import run_tick
-from schedules.lease import TICK_LEASE, lease_acquire
+from schedules.lease import TICK_LEASE, commit_not_waiting_for_disk, lease_acquire
 from schedules.models import ExecutorLease, TickHeartbeat
 
 pytestmark = pytest.mark.django_db
@@ -63,22 +65,51 @@ def _synchronous_commit():
         return c.fetchone()[0]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_coordination_rows_commit_without_waiting_for_the_disk_and_nothing_else_does():
-    from django.db import connection, transaction
-
-    from schedules.lease import not_waiting_for_disk
-
-    with connection.cursor() as c:  # production's durability (the suite's server has it off)
+@pytest.fixture
+def durable_session():
+    """Production's durability on the session (the suite's server has it off)."""
+    with connection.cursor() as c:
         c.execute("SET synchronous_commit = on")
-    try:
-        durable = _synchronous_commit()
-        assert durable == "on"
-        with not_waiting_for_disk():
-            assert _synchronous_commit() == "off"
-        assert _synchronous_commit() == durable  # SET LOCAL: that transaction only
-        with transaction.atomic(), not_waiting_for_disk():
-            assert _synchronous_commit() == durable  # a caller's transaction stays the caller's
-    finally:
-        with connection.cursor() as c:
-            c.execute("RESET synchronous_commit")
+    yield
+    with connection.cursor() as c:
+        c.execute("RESET synchronous_commit")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_coordination_rows_commit_without_waiting_for_the_disk_and_nothing_else_does(
+    durable_session,
+):
+    setting = ("SELECT current_setting('synchronous_commit'), %s::int", [7])
+    with CaptureQueriesContext(connection) as q:
+        assert commit_not_waiting_for_disk([setting]) == [("off", 7)]
+    assert len(q.captured_queries) == 1  # one round trip
+    assert _synchronous_commit() == "on"  # that transaction only
+    with transaction.atomic():  # a caller's transaction stays the caller's
+        assert commit_not_waiting_for_disk([setting]) == [("on", 7)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_its_statements_are_one_transaction():
+    insert = (
+        "INSERT INTO schedules_tickheartbeat (name, consecutive_lock_errors) VALUES (%s, 0)",
+        ["probe"],
+    )
+    with pytest.raises(IntegrityError):
+        commit_not_waiting_for_disk([insert, insert])  # the second hits the primary key
+    assert not TickHeartbeat.objects.filter(name="probe").exists()  # the first rolled back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_tick_is_three_round_trips_and_leaves_the_session_durable(now, durable_session):
+    with CaptureQueriesContext(connection) as q:
+        report = run_tick(now=now, use_executor_lock=True)
+    assert not report.errors
+    sent = [query["sql"] for query in q.captured_queries]
+    # The lease; the question of what to do; the heartbeat with the lease's release.
+    assert len(sent) == 3, sent
+    assert "set_config('synchronous_commit', 'off', true)" in sent[0]
+    assert "schedules_executorlease" in sent[0] and sent[1].count("EXISTS") == 4
+    assert "schedules_tickheartbeat" in sent[2] and "DELETE FROM" in sent[2]
+    assert TickHeartbeat.objects.get(name=TICK_LEASE).last_success_at == now
+    assert not ExecutorLease.objects.exists()
+    assert _synchronous_commit() == "on"
