@@ -22,7 +22,8 @@ only orchestration of a dispatch, and the only place a scheduled run's side effe
 A full tick (under the lease) first asks which of its steps have anything to do — jobs owed a
 message, held jobs, due rows, agents with pre-warm on — in one statement (selectors.tick_work),
 and runs only those: most ticks are idle, and an idle tick is the lease, that question and the
-heartbeat. A batch is evaluated with Python's cyclic garbage collector paused (_CollectorPaused).
+heartbeat with the lease's release: three round trips (lease.commit_not_waiting_for_disk). A
+batch is evaluated with Python's cyclic garbage collector paused (_CollectorPaused).
 
 A dry run walks steps 1 and 3 (no locks) and stops: no job, no metadata, no agent start, no
 event. Full ticks (beat, cron endpoint) hold the executor lease so two never overlap; manual
