@@ -58,11 +58,13 @@ format: venv
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-# Each benchmark prints its figures; it gets its own throwaway servers with the schema migrated.
+# Each benchmark prints its figures; it gets its own throwaway servers with the schema migrated,
+# PostgreSQL's buffer pool sized as a production server's (bin/services.py says why).
+BENCH_SHARED_BUFFERS ?= 1GB
 BENCH ?= $(sort $(wildcard benchmarks/bench_*.py))
 bench: venv
 	@if [ -z "$(strip $(BENCH))" ]; then echo "no benchmarks yet (benchmarks/bench_*.py)"; exit 0; fi; \
 	for script in $(BENCH); do \
 		echo "== $$script"; \
-		bin/testenv sh -c 'python manage.py migrate --noinput -v 0 && exec python "$$0"' "$$script" || exit $$?; \
+		TESTENV_SHARED_BUFFERS=$(BENCH_SHARED_BUFFERS) bin/testenv sh -c 'python manage.py migrate --noinput -v 0 && exec python "$$0"' "$$script" || exit $$?; \
 	done

@@ -10,6 +10,8 @@ never in a test).
 It writes to the database named by DATABASE_URL (`make bench` gives it a throwaway one) and, with
 BENCH_DURABLE=1 (the default), turns that server's durability to production's first (fsync,
 synchronous_commit, full_page_writes on: a throwaway server with fsync off is not production).
+`make bench` also sizes that server's buffer pool as production's would be (shared_buffers, its
+BENCH_SHARED_BUFFERS, default 1GB; bin/services.py says why); the JSON line states it.
 
 Figures:
 - idle tick (nothing due): median/p95 ms and its number of queries, at 1,000 and at N schedules;
@@ -29,7 +31,7 @@ Figures:
 The JSON line: schedules, due, idleTickMs, idleTickQueries, oneEvaluatorSeconds,
 twoEvaluatorsSeconds, latenessP99Seconds, peakTickMiB, dcbStartupSeconds, dcbIdleTickMs,
 dcbSent, dcbSentPerSecond, ratio, runs (each run's one/two evaluator seconds), fsync,
-synchronousCommit, cpus.
+synchronousCommit, sharedBuffers, cpus.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def durability(durable: bool) -> dict:
             c.execute("SELECT pg_reload_conf()")
             time.sleep(0.5)  # the postmaster signals its backends; ours reads it before a query
         found = {}
-        for name in ("fsync", "synchronous_commit"):
+        for name in ("fsync", "synchronous_commit", "shared_buffers"):
             c.execute(f"SHOW {name}")
             found[name] = c.fetchone()[0]
     return found
@@ -408,7 +410,8 @@ def main() -> None:
     print(
         f"bench_tick: {N:,} schedules ({DUE:,} due), {ORGS} organizations, "
         f"{len(TIMEZONES)} timezones, {os.cpu_count()} CPUs; PostgreSQL fsync="
-        f"{db_settings['fsync']}, synchronous_commit={db_settings['synchronous_commit']}",
+        f"{db_settings['fsync']}, synchronous_commit={db_settings['synchronous_commit']}, "
+        f"shared_buffers={db_settings['shared_buffers']}",
         flush=True,
     )
 
@@ -545,6 +548,7 @@ def main() -> None:
         runs=[[round(o, 2), round(t, 2)] for o, t in runs],
         fsync=db_settings["fsync"],
         synchronousCommit=db_settings["synchronous_commit"],
+        sharedBuffers=db_settings["shared_buffers"],
         cpus=os.cpu_count(),
     )
     wipe()

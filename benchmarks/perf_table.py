@@ -85,6 +85,11 @@ def table(runs: list[dict]) -> str:
         [f"fsync={r['fsync']}, synchronous_commit={r['synchronousCommit']}" for r in runs],
         "production's",
     )
+    row(
+        "PostgreSQL shared_buffers",
+        [r.get("sharedBuffers") or "default (128MB)" for r in runs],
+        "",
+    )
     return "\n".join(rows)
 
 
