@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("mimic_services", ROOT / "bin" / "services.py")
 assert _spec is not None and _spec.loader is not None
@@ -47,16 +45,3 @@ def test_it_looks_where_debian_and_homebrew_install_postgresql() -> None:
     assert "/usr/lib/postgresql/*/bin" in services.POSTGRES_BINDIR_GLOBS
     assert "/opt/homebrew/opt/postgresql@*/bin" in services.POSTGRES_BINDIR_GLOBS  # Apple silicon
     assert "/usr/local/opt/postgresql@*/bin" in services.POSTGRES_BINDIR_GLOBS  # Intel Macs
-
-
-def test_its_cluster_takes_the_buffer_pool_size_it_is_given() -> None:
-    assert "shared_buffers" not in services.postgres_conf({})
-    conf = services.postgres_conf({"TESTENV_SHARED_BUFFERS": "1GB"})
-    assert conf.startswith(services.POSTGRES_CONF)
-    assert conf.endswith("shared_buffers = 1GB\n")
-
-
-def test_it_refuses_a_buffer_pool_size_postgresql_would_not_read() -> None:
-    for bad in ("1 GB", "1G", "0MB", "lots", "1GB\nfsync = off"):
-        with pytest.raises(services.ServiceError, match="TESTENV_SHARED_BUFFERS"):
-            services.postgres_conf({"TESTENV_SHARED_BUFFERS": bad})
