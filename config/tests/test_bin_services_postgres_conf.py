@@ -3,16 +3,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("mimic_services", ROOT / "bin" / "services.py")
-assert _spec is not None and _spec.loader is not None
-services = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(services)
+from tests.bin_services import services
 
 
 def test_its_cluster_takes_the_buffer_pool_size_it_is_given() -> None:

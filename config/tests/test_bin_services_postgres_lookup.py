@@ -3,14 +3,9 @@ Homebrew's keg-only postgresql@N, Postgres.app — the newest version, by number
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("mimic_services", ROOT / "bin" / "services.py")
-assert _spec is not None and _spec.loader is not None
-services = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(services)
+from tests.bin_services import services
 
 
 def bindir(path: Path, initdb: bool = True) -> Path:

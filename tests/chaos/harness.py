@@ -9,7 +9,6 @@ the driver calls in a `finally`; every wait is bounded in time.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from tests.bin_services import services
+
 if TYPE_CHECKING:  # models are imported once the harness has set Django up
     from agents.models import Agent
 
@@ -53,17 +54,6 @@ BOT_BEAT_SECONDS = 0.25
 SCRIPT_USER = "mimic-chaos-bots"
 
 FINAL = ("succeeded", "failed", "timed_out", "canceled", "lost")
-
-
-def _load_services():
-    """bin/services.py (the throwaway PostgreSQL/Redis classes), loaded by path."""
-    spec = importlib.util.spec_from_file_location("mimic_services", ROOT / "bin" / "services.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-services = _load_services()
 
 
 class ChaosError(Exception):
